@@ -1,0 +1,74 @@
+"""Fixtures for e2e tests that drive the real Claude Code CLI in a private tmux server.
+
+Helpers live in plain modules next to this file (``mock_api``, ``claude_env``, ``screen``); pytest's default
+"prepend" import mode puts this folder on ``sys.path``, so tests import them as top-level modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from claude_env import SpawnClaude, claude_binary, prepare_claude_home
+from mock_api import MockApi
+from screen import Pane, TmuxServer
+
+
+@pytest.fixture(scope="session")
+def claude_bin() -> Path:
+    """The pinned ``claude`` binary (installed on first use; raises, never skips, if that fails)."""
+    return claude_binary()
+
+
+@pytest.fixture
+def mock_api() -> Iterator[MockApi]:
+    with MockApi() as api:
+        yield api
+
+
+@pytest.fixture
+def tmux_server(tmp_path: Path) -> Iterator[TmuxServer]:
+    server = TmuxServer(tmp_path / "tmux.sock")
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A trusted project folder to run the CLI in."""
+    path = tmp_path / "project"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def spawn_claude(
+    claude_bin: Path, mock_api: MockApi, tmux_server: TmuxServer, tmp_path: Path, workdir: Path
+) -> SpawnClaude:
+    """Start ``claude *args`` in a new pane of the private tmux server, against ``mock_api``.
+
+    ``cwd`` defaults to ``workdir``; it is always marked trusted. Does not wait for readiness.
+    """
+    counter = iter(range(1_000_000))
+
+    def spawn(
+        *args: str,
+        cwd: Path | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        extra_config: Mapping[str, Any] | None = None,
+    ) -> Pane:
+        run_dir = cwd or workdir
+        env = prepare_claude_home(
+            tmp_path / f"home{next(counter)}",
+            api_url=mock_api.url,
+            trusted_dirs=[run_dir],
+            extra_config=extra_config,
+            extra_env=extra_env,
+        )
+        return tmux_server.spawn([str(claude_bin), *args], env=env, cwd=run_dir)
+
+    return spawn

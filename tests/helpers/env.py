@@ -1,0 +1,138 @@
+"""An isolated world for one test: HOME, XDG dirs, CLAUDE_CONFIG_DIR, a private tmux server, config, repos."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+RECORDER = Path(__file__).with_name("recorder.py")
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, message: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(0.02)
+
+
+@dataclass
+class Env:
+    root: Path
+    short: Path
+    vars: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def home(self) -> Path:
+        return Path(self.vars["HOME"])
+
+    @property
+    def socket(self) -> str:
+        return self.vars["TMUXCLAUDE_TMUX_SOCKET"]
+
+    @property
+    def lock_dir(self) -> Path:
+        return Path(self.vars["CLAUDE_CONFIG_DIR"]) / "ide"
+
+    @property
+    def records(self) -> Path:
+        return self.short / "records"
+
+    def tmux(self, *args: str, check: bool = True) -> str:
+        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+        out = subprocess.run(
+            ["tmux", "-S", self.socket, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=20,
+        )
+        if check and out.returncode != 0:
+            raise AssertionError(f"tmux {args}: {out.stderr}")
+        return out.stdout.strip()
+
+    def start_tmux(self) -> None:
+        """A private server with no user config and one plain session the test can act from."""
+        self.tmux("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "200", "-y", "50")
+
+    def write_config(self, text: str) -> Path:
+        path = Path(self.vars["XDG_CONFIG_HOME"]) / "tmuxclaude" / "config.toml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    def use_recorder(self, extra: str = "", nvim: str | None = None) -> None:
+        """Claude is replaced by a recorder that writes its env/argv/cwd to a file and then waits."""
+        self.records.mkdir(exist_ok=True)
+        claude = json.dumps([sys.executable, str(RECORDER), str(self.records)])
+        nvim_cmd = nvim if nvim is not None else json.dumps(["nvim", "--clean", "--headless"])
+        self.write_config(f"[commands]\nclaude = {claude}\nnvim = {nvim_cmd}\n{extra}")
+
+    def record(self, instance_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        path = self.records / f"{instance_id}.json"
+        wait_until(path.exists, timeout, f"recorder output for {instance_id}")
+        return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+    def make_repo(self, name: str) -> Path:
+        repo = self.home / "projects" / name
+        repo.mkdir(parents=True)
+        run = lambda *a: subprocess.run(["git", *a], cwd=repo, check=True, capture_output=True)  # noqa: E731
+        run("init", "-q", "-b", "main")
+        (repo / "README.md").write_text("hello\n")
+        run("add", ".")
+        run("commit", "-q", "-m", "init")
+        return repo
+
+    def cli(
+        self, *args: str, cwd: Path | None = None, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the installed console script, as a user (or a keybinding) would."""
+        out = subprocess.run(
+            ["tmuxclaude", *args],
+            cwd=cwd or self.home,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and out.returncode != 0:
+            raise AssertionError(f"tmuxclaude {' '.join(args)} exited {out.returncode}: {out.stderr}{out.stdout}")
+        return out
+
+    def shutdown(self) -> None:
+        # Stop the controller (if any) and the private tmux server; never anything else.
+        subprocess.run(["tmuxclaude", "daemon", "stop"], capture_output=True, timeout=30, check=False)
+        self.tmux("kill-server", check=False)
+
+
+def make_env(root: Path, short: Path) -> Env:
+    home = root / "home"
+    home.mkdir()
+    vars_ = {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache")),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_RUNTIME_DIR": str(short / "run"),
+        "TMUX_TMPDIR": str(short),
+        "TMUXCLAUDE_TMUX_SOCKET": str(short / "tmux.sock"),
+        "CLAUDE_CONFIG_DIR": str(home / ".claude"),
+        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }  # fmt: skip
+    (short / "run").mkdir(mode=0o700)
+    return Env(root=root, short=short, vars=vars_)

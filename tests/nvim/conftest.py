@@ -1,0 +1,86 @@
+"""Fixtures: a real headless Neovim per test, isolated from the user's config."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from nvim_helpers import NvimProc, Recorder, connect_when_ready
+
+from tmuxclaude.adapters.nvim import NvimBridge, NvimClient
+
+NVIM = shutil.which("nvim")
+
+pytestmark = pytest.mark.skipif(NVIM is None, reason="nvim not installed")
+
+
+@pytest.fixture
+def nvim_proc(tmp_path: Path) -> Iterator[NvimProc]:
+    if NVIM is None:
+        pytest.skip("nvim not installed")
+    home = tmp_path / "home"
+    work = tmp_path / "work"
+    for d in (home, work, tmp_path / "xdg" / "config", tmp_path / "xdg" / "data", tmp_path / "xdg" / "state"):
+        d.mkdir(parents=True, exist_ok=True)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg" / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "xdg" / "data"),
+        "XDG_STATE_HOME": str(tmp_path / "xdg" / "state"),
+        "XDG_CACHE_HOME": str(tmp_path / "xdg" / "cache"),
+        "XDG_RUNTIME_DIR": str(tmp_path / "xdg" / "run"),
+        "TERM": "xterm",
+    }
+    sock = tmp_path / "nvim.sock"
+    proc = subprocess.Popen(
+        [NVIM, "--clean", "--headless", "-n", "--listen", str(sock)],
+        cwd=work,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield NvimProc(proc, str(sock), work)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+async def nvim(nvim_proc: NvimProc) -> AsyncIterator[NvimClient]:
+    client = await connect_when_ready(nvim_proc.address)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+async def bridge(nvim_proc: NvimProc, recorder: Recorder) -> AsyncIterator[NvimBridge]:
+    # Wait for the socket first with a plain client, then attach.
+    probe = await connect_when_ready(nvim_proc.address)
+    await probe.close()
+    b = await NvimBridge.attach(
+        nvim_proc.address,
+        instance_id="i1",
+        name="main",
+        worktree=str(nvim_proc.workdir),
+        on_event=recorder.on_event,
+        on_request=recorder.on_request,
+        debounce_ms=20,
+    )
+    try:
+        yield b
+    finally:
+        await b.close()

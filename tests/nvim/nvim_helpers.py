@@ -1,0 +1,72 @@
+"""Helpers shared by the Neovim adapter tests (imported by conftest and the test modules)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tmuxclaude.adapters.nvim import NvimClient
+
+
+@dataclass
+class NvimProc:
+    proc: subprocess.Popen[bytes]
+    address: str
+    workdir: Path
+
+
+async def connect_when_ready(address: str, deadline: float = 10.0, **kwargs: Any) -> NvimClient:
+    """Poll until Neovim listens (it creates the socket a little after starting), then connect."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while True:
+        if Path(address).exists():
+            try:
+                return await NvimClient.connect(address, **kwargs)
+            except OSError:
+                pass
+            except Exception:
+                if loop.time() > end:
+                    raise
+        if loop.time() > end:
+            raise TimeoutError(f"Neovim did not listen on {address} within {deadline}s")
+        await asyncio.sleep(0.02)
+
+
+@dataclass
+class Recorder:
+    """Collects bridge events and lets a test wait for one that matches."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    replies: dict[str, Any] = field(default_factory=dict)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    async def on_request(self, cmd: str, payload: dict[str, Any]) -> Any:
+        self.requests.append((cmd, payload))
+        self._changed.set()
+        reply = self.replies.get(cmd, "")
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    async def wait_for(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 5.0) -> dict[str, Any]:
+        """Return the first event (oldest first) matching pred, waiting up to timeout."""
+        async with asyncio.timeout(timeout):
+            while True:
+                for ev in self.events:
+                    if pred(ev):
+                        return ev
+                self._changed.clear()
+                await self._changed.wait()
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("type") == kind]

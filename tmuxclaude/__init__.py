@@ -1,0 +1,10 @@
+"""tmuxclaude: many Claude Code sessions, one per git worktree, inside tmux, each wired to its own Neovim."""
+
+from __future__ import annotations
+
+import logging
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

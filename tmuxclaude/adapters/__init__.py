@@ -1,0 +1,3 @@
+"""adapters layer."""
+
+from __future__ import annotations

@@ -1,0 +1,58 @@
+"""Processes: liveness and resource use of a process tree (psutil)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psutil
+
+__all__ = ["TreeStats", "pid_alive", "tree_stats"]
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid or pid <= 0:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        return bool(proc.status() != psutil.STATUS_ZOMBIE)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+@dataclass(frozen=True)
+class TreeStats:
+    rss_mb: float
+    cpu_percent: float
+    processes: int
+
+
+def tree_stats(pids: list[int], interval_cache: dict[int, psutil.Process] | None = None) -> TreeStats:
+    """RSS and CPU of every process under ``pids`` (pane shells, Claude, Neovim and their children).
+
+    ``interval_cache`` keeps Process objects between calls so cpu_percent measures since the last call instead
+    of blocking to sample.
+    """
+    cache = interval_cache if interval_cache is not None else {}
+    seen: set[int] = set()
+    rss = 0
+    cpu = 0.0
+    for root in pids:
+        try:
+            top = psutil.Process(root)
+            procs = [top, *top.children(recursive=True)]
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        for proc in procs:
+            if proc.pid in seen:
+                continue
+            seen.add(proc.pid)
+            cached = cache.setdefault(proc.pid, proc)
+            try:
+                rss += cached.memory_info().rss
+                cpu += cached.cpu_percent(None)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                cache.pop(proc.pid, None)
+    for pid in list(cache):
+        if pid not in seen:
+            del cache[pid]
+    return TreeStats(rss_mb=round(rss / 1024 / 1024, 1), cpu_percent=round(cpu, 1), processes=len(seen))

@@ -1,0 +1,179 @@
+"""tmux through libtmux: one server (by socket path), windows and panes by id, ``@tmuxclaude_*`` user options.
+
+Every command names its target by id (``$1``, ``@2``, ``%3``), never by name, so a user renaming a window
+cannot confuse us. Environment for a pane is passed with ``-e`` on the command that creates it: it reaches that
+pane's process only, never the global tmux environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import libtmux
+
+from tmuxclaude.errors import TmuxError
+
+__all__ = ["OPTION_PREFIX", "InstanceWindow", "Tmux", "WindowRow"]
+
+log = logging.getLogger(__name__)
+
+OPTION_PREFIX = "@tmuxclaude_"
+SEP = "\x1f"
+
+
+@dataclass(frozen=True)
+class InstanceWindow:
+    session_id: str
+    window_id: str
+    nvim_pane: str
+    claude_pane: str
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    session_id: str
+    window_id: str
+    active: bool
+    session_attached: bool
+    instance_id: str
+
+
+class Tmux:
+    def __init__(self, socket_path: str) -> None:
+        self.socket_path = socket_path
+        self._server = libtmux.Server(socket_path=socket_path)
+
+    def run(self, *args: str, check: bool = True) -> list[str]:
+        proc = self._server.cmd(*args)
+        if check and proc.returncode != 0:
+            message = " ".join(proc.stderr) or f"exit {proc.returncode}"
+            raise TmuxError(f"tmux {args[0]}: {message}")
+        return list(proc.stdout)
+
+    def alive(self) -> bool:
+        return os.path.exists(self.socket_path) and self._server.cmd("list-sessions").returncode == 0
+
+    def pane_info(self, pane: str) -> dict[str, str] | None:
+        fmt = SEP.join(["#{session_id}", "#{window_id}", "#{pane_id}", "#{pane_pid}", "#{pane_current_path}"])
+        out = self.run("display-message", "-p", "-t", pane, fmt, check=False)
+        if not out or SEP not in out[0]:
+            return None
+        session_id, window_id, pane_id, pid, cwd = out[0].split(SEP)
+        return {
+            "session_id": session_id,
+            "window_id": window_id,
+            "pane_id": pane_id,
+            "pane_pid": pid,
+            "cwd": cwd,
+        }
+
+    def session_exists(self, target: str) -> bool:
+        return self._server.cmd("has-session", "-t", target).returncode == 0
+
+    @staticmethod
+    def _env_args(env: Mapping[str, str]) -> list[str]:
+        args: list[str] = []
+        for key, value in env.items():
+            args += ["-e", f"{key}={value}"]
+        return args
+
+    def create_instance_window(
+        self,
+        *,
+        session: str | None,
+        fallback_session: str,
+        name: str,
+        cwd: str,
+        nvim_cmd: Sequence[str],
+        nvim_env: Mapping[str, str],
+        claude_cmd: Sequence[str],
+        claude_env: Mapping[str, str],
+        options: Mapping[str, str],
+        focus: bool,
+    ) -> InstanceWindow:
+        """Create the window (Neovim pane left, Claude pane right). On failure nothing is left behind."""
+        fmt = SEP.join(["#{session_id}", "#{window_id}", "#{pane_id}"])
+        if session is None and not self.session_exists(f"={fallback_session}"):
+            out = self.run(
+                "new-session", "-d", "-P", "-F", fmt, "-s", fallback_session, "-n", name, "-c", cwd,
+                *self._env_args(nvim_env), *nvim_cmd,
+            )  # fmt: skip
+        else:
+            target = session if session is not None else f"={fallback_session}"
+            out = self.run(
+                "new-window", "-d", "-P", "-F", fmt, "-t", f"{target}:", "-n", name, "-c", cwd,
+                *self._env_args(nvim_env), *nvim_cmd,
+            )  # fmt: skip
+        session_id, window_id, nvim_pane = out[0].split(SEP)
+        try:
+            # Tag first: the window is ours from the moment it exists, so gc and reconcile can find it.
+            self.set_window_options(window_id, options)
+            # automatic-rename would replace the instance name with "nvim"; the name is the user's handle.
+            self.run("set-option", "-w", "-t", window_id, "automatic-rename", "off")
+            claude_pane = self.split(nvim_pane, cwd=cwd, cmd=claude_cmd, env=claude_env)
+            if focus:
+                self.run("select-pane", "-t", claude_pane)
+                self.run("select-window", "-t", window_id)
+        except BaseException:
+            self.run("kill-window", "-t", window_id, check=False)
+            raise
+        return InstanceWindow(session_id, window_id, nvim_pane, claude_pane)
+
+    def split(self, pane: str, *, cwd: str, cmd: Sequence[str], env: Mapping[str, str]) -> str:
+        out = self.run(
+            "split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", pane, "-c", cwd,
+            *self._env_args(env), *cmd,
+        )  # fmt: skip
+        return out[0]
+
+    def set_window_options(self, window: str, options: Mapping[str, str]) -> None:
+        for key, value in options.items():
+            self.run("set-option", "-w", "-t", window, f"{OPTION_PREFIX}{key}", value)
+
+    def windows(self) -> list[WindowRow]:
+        fmt = SEP.join(
+            ["#{session_id}", "#{window_id}", "#{window_active}", "#{session_attached}", "#{@tmuxclaude_id}"]
+        )
+        rows: list[WindowRow] = []
+        for line in self.run("list-windows", "-a", "-F", fmt, check=False):
+            parts = line.split(SEP)
+            if len(parts) != 5:
+                continue
+            rows.append(WindowRow(parts[0], parts[1], parts[2] == "1", parts[3] not in ("", "0"), parts[4]))
+        return rows
+
+    def panes(self) -> dict[str, dict[str, str]]:
+        fmt = SEP.join(["#{pane_id}", "#{window_id}", "#{pane_pid}", "#{pane_dead}"])
+        found: dict[str, dict[str, str]] = {}
+        for line in self.run("list-panes", "-a", "-F", fmt, check=False):
+            parts = line.split(SEP)
+            if len(parts) == 4:
+                found[parts[0]] = {"window_id": parts[1], "pid": parts[2], "dead": parts[3]}
+        return found
+
+    def kill_window(self, window: str) -> bool:
+        return self._server.cmd("kill-window", "-t", window).returncode == 0
+
+    def kill_pane(self, pane: str) -> bool:
+        return self._server.cmd("kill-pane", "-t", pane).returncode == 0
+
+    def select(self, window: str, pane: str | None = None, client_pane: str | None = None) -> None:
+        """Show ``window``: select it in its session and, when the caller sits in another session, switch there."""
+        self.run("select-window", "-t", window)
+        if pane:
+            self.run("select-pane", "-t", pane, check=False)
+        if client_pane:
+            info = self.pane_info(client_pane)
+            target = self.pane_info(pane or window)
+            if info and target and info["session_id"] != target["session_id"]:
+                clients = self.run("list-clients", "-F", "#{client_tty}\x1f#{session_id}", check=False)
+                for line in clients:
+                    tty, sid = [*line.split(SEP), ""][:2]
+                    if sid == info["session_id"]:
+                        self.run("switch-client", "-c", tty, "-t", target["session_id"], check=False)
+
+    def message(self, target: str, text: str) -> None:
+        self.run("display-message", "-t", target, text, check=False)

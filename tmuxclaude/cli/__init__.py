@@ -1,0 +1,45 @@
+"""The ``tmuxclaude`` command.
+
+``ls`` and ``switch`` are what keybindings run on every press: they take a stdlib-only fast path (no click, no
+libtmux, no GitPython). Everything else goes through the click application in ``cli.app``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+__all__ = ["main"]
+
+
+def _fast(argv: list[str]) -> int | None:
+    """Handle the hot commands without importing click; None means: not a fast-path invocation."""
+    from tmuxclaude.cli import client, render
+    from tmuxclaude.errors import TmuxClaudeError
+
+    try:
+        if argv in (["ls"], ["ls", "--json"]):
+            items = client.request("ls")
+            if argv[-1] == "--json":
+                print(json.dumps(items, indent=2))
+            else:
+                for item in items:
+                    print(render.ls_line(item))
+            return 0
+        if len(argv) == 2 and argv[0] == "switch" and not argv[1].startswith("-"):
+            client.request("switch", {"ref": argv[1]})
+            return 0
+    except TmuxClaudeError as exc:
+        print(f"tmuxclaude: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    code = _fast(args)
+    if code is not None:
+        sys.exit(code)
+    from tmuxclaude.cli.app import cli
+
+    cli.main(args=args, prog_name="tmuxclaude")

@@ -1,0 +1,109 @@
+"""The CLI's side of the control socket. Stdlib only: keybindings run this on every press, so it stays light."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+from tmuxclaude.adapters.paths import Paths, ensure_private_dir
+from tmuxclaude.errors import KINDS, ControllerError
+
+__all__ = ["client_context", "controller_running", "request", "start_controller", "stop_controller"]
+
+START_TIMEOUT = 15.0
+
+
+def client_context() -> dict[str, str]:
+    # TMUX_PANE names a pane of the server in $TMUX; outside tmux it is meaningless (and may be stale).
+    pane = os.environ.get("TMUX_PANE", "") if os.environ.get("TMUX") else ""
+    return {"cwd": os.getcwd(), "pane": pane}
+
+
+def _connect(paths: Paths, timeout: float) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(paths.control_socket))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def controller_running(paths: Paths) -> bool:
+    try:
+        _connect(paths, 2.0).close()
+        return True
+    except OSError:
+        return False
+
+
+def start_controller(paths: Paths) -> None:
+    """Start the controller detached from this terminal and wait until its socket answers."""
+    ensure_private_dir(paths.state_dir)
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+    errfile = paths.state_dir / "controller.stderr"
+    with open(errfile, "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tmuxclaude", "daemon", "run", "--tmux-socket", paths.tmux_socket],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+            env=env,
+            cwd="/",
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if controller_running(paths):
+            return
+        code = proc.poll()
+        if code not in (None, 0):
+            detail = errfile.read_text(errors="replace").strip().splitlines()
+            raise ControllerError(f"controller failed to start: {detail[-1] if detail else f'exit {code}'}")
+        time.sleep(0.02)
+    raise ControllerError(f"controller did not answer within {START_TIMEOUT:.0f}s (log: {paths.log_file})")
+
+
+def request(cmd: str, args: dict[str, Any] | None = None, *, autostart: bool = True, timeout: float = 120.0) -> Any:
+    paths = Paths.current()
+    payload = json.dumps({"cmd": cmd, "args": args or {}, "client": client_context()}).encode() + b"\n"
+    try:
+        sock = _connect(paths, timeout)
+    except OSError:
+        if not autostart:
+            raise ControllerError("controller is not running") from None
+        start_controller(paths)
+        sock = _connect(paths, timeout)
+    with sock:
+        sock.sendall(payload)
+        buf = bytearray()
+        while not buf.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ControllerError("controller closed the connection (see its log)")
+            buf += chunk
+    reply = json.loads(buf)
+    if reply.get("ok"):
+        return reply.get("result")
+    error = reply.get("error") or {}
+    raise KINDS.get(error.get("kind", "error"), KINDS["error"])(error.get("message", "unknown error"))
+
+
+def stop_controller(paths: Paths) -> bool:
+    try:
+        sock = _connect(paths, 10.0)
+    except OSError:
+        return False
+    with sock:
+        sock.sendall(json.dumps({"cmd": "stop"}).encode() + b"\n")
+        sock.recv(4096)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and paths.control_socket.exists():
+        time.sleep(0.02)
+    return True

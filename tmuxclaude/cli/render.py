@@ -1,0 +1,25 @@
+"""How instances look on a terminal. Stdlib only (shared by the fast path and the click commands)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+__all__ = ["ls_line", "shorten_home"]
+
+
+def shorten_home(path: str) -> str:
+    home = os.path.expanduser("~").rstrip("/")
+    if home and (path == home or path.startswith(home + "/")):
+        return "~" + path[len(home) :]
+    return path
+
+
+def ls_line(item: dict[str, Any]) -> str:
+    """``1. [main] ~/projects/myapp (port: 10001) *active*``"""
+    line = f"{item['n']}. [{item['name']}] {shorten_home(item['worktree'])} (port: {item['port']})"
+    if item.get("state") in ("paused", "dead"):
+        line += f" ({item['state']})"
+    if item.get("active"):
+        line += " *active*"
+    return line

@@ -1,0 +1,3 @@
+"""controller layer."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""model layer."""
+
+from __future__ import annotations

@@ -1,0 +1,147 @@
+"""Instances as data: the persisted record, its states and the registry rules (pure, no I/O)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+__all__ = ["STATE_VERSION", "Instance", "InstanceState", "Registry"]
+
+STATE_VERSION = 1
+"""Bumped when the state file's shape changes; older files are migrated on load."""
+
+
+class InstanceState(enum.StrEnum):
+    STARTING = "starting"
+    IDLE = "idle"
+    BUSY = "busy"
+    WAITING = "waiting"
+    PAUSED = "paused"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One worktree's Claude + Neovim pair. Serialisable: this is what the state file holds."""
+
+    id: str
+    name: str
+    worktree: str
+    repo: str
+    branch: str
+    port: int
+    token: str
+    created_at: float
+    session_id: str = ""
+    """tmux session id ($N) the window lives in."""
+    window_id: str = ""
+    nvim_pane: str = ""
+    claude_pane: str = ""
+    nvim_socket: str = ""
+    nvim_pid: int | None = None
+    parent_port: int | None = None
+    state: InstanceState = InstanceState.STARTING
+    claude_session_id: str = ""
+    """Claude Code's own conversation id (from its SessionStart hook), for ``--resume``."""
+    external_nvim: bool = False
+    """The Neovim was not started by us (a user's own Neovim joined with :ClaudeCode)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["state"] = self.state.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Instance:
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["state"] = InstanceState(kwargs.get("state", "starting"))
+        return cls(**kwargs)
+
+    def with_(self, **changes: Any) -> Instance:
+        return replace(self, **changes)
+
+
+class Registry:
+    """Ordered instances by id; numbering (1-based) follows creation order."""
+
+    def __init__(self, instances: list[Instance] | None = None) -> None:
+        self._items: dict[str, Instance] = {}
+        for inst in sorted(instances or [], key=lambda i: i.created_at):
+            self._items[inst.id] = inst
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Any:
+        return iter(list(self._items.values()))
+
+    def __contains__(self, instance_id: object) -> bool:
+        return instance_id in self._items
+
+    def get(self, instance_id: str) -> Instance | None:
+        return self._items.get(instance_id)
+
+    def put(self, inst: Instance) -> None:
+        self._items[inst.id] = inst
+
+    def remove(self, instance_id: str) -> Instance | None:
+        return self._items.pop(instance_id, None)
+
+    def ordered(self) -> list[Instance]:
+        return list(self._items.values())
+
+    def number_of(self, instance_id: str) -> int:
+        for n, inst in enumerate(self._items.values(), start=1):
+            if inst.id == instance_id:
+                return n
+        return 0
+
+    def find(self, ref: str) -> Instance | None:
+        """Look up by 1-based number, id, name or branch, in that order."""
+        items = self.ordered()
+        if ref.isdigit():
+            n = int(ref)
+            if 1 <= n <= len(items):
+                return items[n - 1]
+        for key in ("id", "name", "branch"):
+            for inst in items:
+                if getattr(inst, key) == ref:
+                    return inst
+        return None
+
+    def by_worktree(self, path: str) -> Instance | None:
+        for inst in self._items.values():
+            if inst.worktree == path:
+                return inst
+        return None
+
+    def by_pane_or_window(self, target: str) -> Instance | None:
+        for inst in self._items.values():
+            if target in (inst.window_id, inst.nvim_pane, inst.claude_pane):
+                return inst
+        return None
+
+    def ports(self) -> set[int]:
+        return {inst.port for inst in self._items.values()}
+
+    def unique_name(self, wanted: str, *, exclude: str = "") -> str:
+        names = {i.name for i in self._items.values() if i.id != exclude}
+        if wanted not in names:
+            return wanted
+        n = 2
+        while f"{wanted}-{n}" in names:
+            n += 1
+        return f"{wanted}-{n}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": STATE_VERSION, "instances": [i.to_dict() for i in self._items.values()]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Registry:
+        version = data.get("version")
+        if version != STATE_VERSION:
+            raise ValueError(f"unsupported state version {version!r}")
+        return cls([Instance.from_dict(d) for d in data.get("instances", [])])

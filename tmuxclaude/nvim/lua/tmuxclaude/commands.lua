@@ -1,0 +1,236 @@
+--- The :ClaudeCode* commands. In an attached Neovim they talk to the controller over the RPC channel; in a
+--- user's own Neovim (no controller attached) they run the tmuxclaude CLI as a job, so Neovim never blocks on it.
+local util = require('tmuxclaude.util')
+
+local M = {}
+
+local function tmuxclaude()
+  return require('tmuxclaude')
+end
+
+---@return string|nil
+local function current_path()
+  local buf = vim.api.nvim_get_current_buf()
+  if util.is_file_buffer(buf) then
+    return vim.api.nvim_buf_get_name(buf)
+  end
+  return nil
+end
+
+---@param lines string[]
+---@return string
+local function join_output(lines)
+  local text = table.concat(lines or {}, '\n')
+  return (text:gsub('^%s+', ''):gsub('%s+$', ''))
+end
+
+--- Run the CLI asynchronously and show its output (echo for listings, notifications otherwise).
+---@param args string[]
+---@param echo? boolean
+---@return integer|nil job id
+function M.run_cli(args, echo)
+  local cli = require('tmuxclaude.config').options.cli
+  if vim.fn.executable(cli) ~= 1 then
+    util.error(('`%s` is not on PATH: install tmuxclaude or attach this Neovim to a controller'):format(cli))
+    return nil
+  end
+  local cmd = { cli }
+  vim.list_extend(cmd, args)
+  local stdout, stderr = {}, {}
+  local job = vim.fn.jobstart(cmd, {
+    stdout_buffered = true,
+    stderr_buffered = true,
+    on_stdout = function(_, data)
+      stdout = data
+    end,
+    on_stderr = function(_, data)
+      stderr = data
+    end,
+    on_exit = function(_, code)
+      local out, err = join_output(stdout), join_output(stderr)
+      if code ~= 0 then
+        util.error(err ~= '' and err or (out ~= '' and out or ('%s exited with %d'):format(cli, code)))
+      elseif out ~= '' then
+        if echo then
+          vim.api.nvim_echo({ { out } }, true, {})
+        else
+          util.notify(out)
+        end
+      end
+    end,
+  })
+  if job <= 0 then
+    util.error('could not run ' .. cli)
+    return nil
+  end
+  return job
+end
+
+--- Ask the controller (attached mode) and show the answer.
+---@param cmd string
+---@param arg? string
+---@param echo? boolean
+local function ask(cmd, arg, echo)
+  local ok, res = tmuxclaude().request({ cmd = cmd, arg = arg, path = current_path() })
+  if not ok then
+    util.error(tostring(res))
+    return
+  end
+  if type(res) == 'string' and res ~= '' then
+    if echo then
+      vim.api.nvim_echo({ { res } }, true, {})
+    else
+      util.notify(res)
+    end
+  end
+end
+
+--- Mention a file (and lines, 0-based) to the instance, or to the one named `to`.
+---@param path string absolute
+---@param line_start? integer 0-based
+---@param line_end? integer 0-based
+---@param to? string
+function M.mention(path, line_start, line_end, to)
+  if tmuxclaude().is_attached() then
+    tmuxclaude().emit({ type = 'mention', filePath = path, lineStart = line_start, lineEnd = line_end, to = to })
+    return
+  end
+  local spec = path
+  if line_start then
+    spec = ('%s:%d-%d'):format(path, line_start + 1, (line_end or line_start) + 1)
+  end
+  local args = { 'send' }
+  if to then
+    vim.list_extend(args, { '--to', to })
+  end
+  args[#args + 1] = spec
+  M.run_cli(args)
+end
+
+---@param opts table user-command callback argument
+---@param to? string
+local function send_range(opts, to)
+  local path = current_path()
+  if not path then
+    util.error('The current buffer is not a file')
+    return
+  end
+  -- opts.range is 0 without a range, 1 or 2 with one.
+  if (opts.range or 0) > 0 then
+    M.mention(path, opts.line1 - 1, opts.line2 - 1, to)
+  else
+    M.mention(path, nil, nil, to)
+  end
+end
+
+---@param fargs string[]
+local function add(fargs)
+  local path = util.normalize(vim.fn.expand(fargs[1]))
+  local is_dir = vim.fn.isdirectory(path) == 1
+  if not is_dir and vim.fn.filereadable(path) ~= 1 then
+    util.error('No such file or directory: ' .. path)
+    return
+  end
+  local s, e = tonumber(fargs[2]), tonumber(fargs[3])
+  if (fargs[2] and not s) or (fargs[3] and not e) then
+    util.error('Usage: :ClaudeCodeAdd {file} [start-line] [end-line]')
+    return
+  end
+  if is_dir then
+    -- Like claudecode.nvim: a directory is mentioned with a trailing slash and no lines.
+    M.mention(path:sub(-1) == '/' and path or path .. '/', nil, nil, nil)
+  elseif s then
+    M.mention(path, s - 1, (e or s) - 1, nil)
+  else
+    M.mention(path, nil, nil, nil)
+  end
+end
+
+local function open(opts)
+  local arg = opts.args ~= '' and opts.args or nil
+  if tmuxclaude().is_attached() then
+    ask('open', arg)
+    return
+  end
+  local server = vim.v.servername
+  if server == nil or server == '' then
+    server = vim.fn.serverstart()
+  end
+  local path = arg and util.normalize(vim.fn.expand(arg)) or current_path() or vim.fn.getcwd()
+  M.run_cli({ 'open', '--nvim-server', server, path })
+end
+
+---@param cmd string controller command
+---@param cli_args fun(arg: string|nil): string[]
+---@param echo? boolean
+local function controller_or_cli(cmd, cli_args, echo)
+  return function(opts)
+    local arg = opts.args ~= '' and opts.args or nil
+    if tmuxclaude().is_attached() then
+      ask(cmd, arg, echo)
+    else
+      M.run_cli(cli_args(arg), echo)
+    end
+  end
+end
+
+local did_setup = false
+
+function M.setup()
+  if did_setup then
+    return
+  end
+  did_setup = true
+  local function def(name, fn, opts)
+    opts.force = true
+    vim.api.nvim_create_user_command(name, function(o)
+      util.try(fn, o)
+    end, opts)
+  end
+  def('ClaudeCode', open, { nargs = '?', complete = 'file', desc = 'Open a Claude Code instance for a path' })
+  def(
+    'ClaudeCodeList',
+    controller_or_cli('list', function()
+      return { 'ls' }
+    end, true),
+    { desc = 'List Claude Code instances' }
+  )
+  def(
+    'ClaudeCodeSwitch',
+    controller_or_cli('switch', function(arg)
+      return { 'switch', arg }
+    end),
+    { nargs = 1, desc = 'Switch to a Claude Code instance (number or name)' }
+  )
+  def(
+    'ClaudeCodeKill',
+    controller_or_cli('kill', function(arg)
+      return arg and { 'kill', arg } or { 'kill' }
+    end),
+    { nargs = '?', desc = 'Kill a Claude Code instance (this one by default)' }
+  )
+  def(
+    'ClaudeCodeKillAll',
+    controller_or_cli('kill_all', function()
+      return { 'kill-all' }
+    end),
+    { desc = 'Kill every Claude Code instance' }
+  )
+  def('ClaudeCodeSend', function(o)
+    send_range(o, nil)
+  end, { range = true, desc = 'Mention this file (or the range) to Claude Code' })
+  def('ClaudeCodeSendTo', function(o)
+    send_range(o, o.args)
+  end, { range = true, nargs = 1, desc = 'Mention this file (or the range) to the named instance' })
+  def('ClaudeCodeAdd', function(o)
+    add(o.fargs)
+  end, { nargs = '+', complete = 'file', desc = 'Mention {file} [start] [end] to Claude Code' })
+  def('ClaudeCodeDiffAccept', function()
+    require('tmuxclaude.diff').accept_current()
+  end, { desc = 'Accept the Claude Code diff in this tab' })
+  def('ClaudeCodeDiffDeny', function()
+    require('tmuxclaude.diff').reject_current()
+  end, { desc = 'Reject the Claude Code diff in this tab' })
+end
+
+return M

@@ -1,0 +1,61 @@
+--- :checkhealth tmuxclaude. Neovim 0.7 has require('health').report_*, 0.8+ vim.health.*, 0.10 renamed to
+--- start/ok/warn/error/info: pick whichever exists.
+local M = {}
+
+local function reporter()
+  local h = vim.health or require('health')
+  return {
+    start = h.start or h.report_start,
+    ok = h.ok or h.report_ok,
+    warn = h.warn or h.report_warn,
+    error = h.error or h.report_error,
+    info = h.info or h.report_info,
+  }
+end
+
+function M.check()
+  local report = reporter()
+  report.start('tmuxclaude')
+
+  if vim.fn.has('nvim-0.7') == 1 then
+    local v = vim.version()
+    report.ok(('Neovim %d.%d.%d (0.7 or newer)'):format(v.major, v.minor, v.patch))
+  else
+    report.error('Neovim 0.7 or newer is required')
+  end
+
+  local tc = require('tmuxclaude')
+  if tc.is_attached() then
+    report.ok(('attached to the controller as instance %s (%s), channel %d'):format(
+      tc.state.name or '?',
+      tc.state.instance_id or '?',
+      tc.state.channel
+    ))
+  else
+    report.info('not attached to a controller: the :ClaudeCode* commands run the tmuxclaude CLI')
+  end
+
+  local cli = require('tmuxclaude.config').options.cli
+  if vim.fn.executable(cli) == 1 then
+    report.ok(('`%s` found: %s'):format(cli, vim.fn.exepath(cli)))
+  elseif tc.is_attached() then
+    report.warn(('`%s` is not on PATH (only needed in a Neovim the controller did not start)'):format(cli))
+  else
+    report.error(('`%s` is not on PATH: the controller cannot be reached'):format(cli))
+  end
+
+  if (vim.env.TMUX or '') ~= '' then
+    report.ok('running inside tmux')
+  else
+    report.warn('not inside tmux: instances open in tmux windows, which this Neovim cannot show')
+  end
+
+  local server = vim.v.servername
+  if server and server ~= '' then
+    report.ok('server address: ' .. server)
+  else
+    report.warn('no server address (v:servername is empty); :ClaudeCode will start one')
+  end
+end
+
+return M

@@ -1,0 +1,99 @@
+--- tmuxclaude: the Neovim side of a tmuxclaude instance.
+---
+--- Two ways in: `setup()` (from plugin/tmuxclaude.lua, in any Neovim that has this runtime dir) defines the
+--- commands; `attach()` (called over RPC by the controller) binds this Neovim to one instance, starts selection
+--- tracking, and makes the commands talk to the controller instead of running the CLI.
+local M = {}
+
+M.version = '0.1.0'
+
+---@type tmuxclaude.State
+M.state = {}
+
+local did_setup = false
+
+---@param opts? table overrides for tmuxclaude.config.defaults
+function M.setup(opts)
+  if did_setup then
+    return
+  end
+  did_setup = true
+  require('tmuxclaude.config').merge(opts)
+  require('tmuxclaude.commands').setup()
+end
+
+--- Whether a controller is attached and its channel still open.
+---@return boolean
+function M.is_attached()
+  local ch = M.state.channel
+  if not ch or ch == 0 then
+    return false
+  end
+  local ok, info = pcall(vim.api.nvim_get_chan_info, ch)
+  return ok and type(info) == 'table' and info.id ~= nil
+end
+
+--- Called by the controller (NvimBridge.attach). Attaching again with the same channel changes nothing; a new
+--- channel (a restarted controller) takes over.
+---@param opts tmuxclaude.AttachOpts
+---@return {pid: integer, version: string}
+function M.attach(opts)
+  M.setup()
+  local info = { pid = vim.fn.getpid(), version = M.version }
+  if M.state.channel == opts.channel and M.is_attached() then
+    return info
+  end
+  M.state = {
+    channel = opts.channel,
+    instance_id = opts.instance_id,
+    name = opts.name,
+    worktree = opts.worktree,
+  }
+  local debounce = opts.debounce_ms or require('tmuxclaude.config').options.debounce_ms
+  require('tmuxclaude.selection').enable(debounce)
+  require('tmuxclaude.diff').enable()
+  return info
+end
+
+--- Undo attach (the controller is closing this bridge). Diff views of this instance are closed without events:
+--- the controller resolves whatever is still pending.
+---@param channel? integer only detach if still attached to this channel
+---@return boolean
+function M.detach(channel)
+  if channel and M.state.channel ~= channel then
+    return false
+  end
+  require('tmuxclaude.selection').disable()
+  require('tmuxclaude.diff').close_all(false)
+  M.state = {}
+  return true
+end
+
+--- Send an event to the controller. Safe in fast events (rpcnotify is allowed there).
+---@param event table
+---@return boolean sent
+function M.emit(event)
+  local ch = M.state.channel
+  if not ch then
+    return false
+  end
+  local ok = pcall(vim.rpcnotify, ch, 'tmuxclaude_event', event)
+  return ok
+end
+
+--- Ask the controller something (blocks until it answers).
+---@param payload table {cmd=..., arg=..., path=...}
+---@return boolean ok, any result_or_error
+function M.request(payload)
+  if not M.is_attached() then
+    return false, 'not attached to a tmuxclaude controller'
+  end
+  local ok, res = pcall(vim.rpcrequest, M.state.channel, 'tmuxclaude_request', payload)
+  if not ok then
+    -- Drop Neovim's "Vim:Error invoking 'x' on channel N:\n" wrapper: the controller's message is what matters.
+    res = tostring(res):gsub("^.-on channel %d+[^\n]*\n", '')
+  end
+  return ok, res
+end
+
+return M
