@@ -228,3 +228,21 @@ async def test_exit_rejects_pending(nvim_proc: NvimProc, bridge: NvimBridge, rec
     ev = await recorder.wait_for(is_diff)
     assert ev["outcome"] == "rejected"
     await bridge.client.wait_closed()
+
+
+async def test_setup_failure_is_a_protocol_error(bridge: NvimBridge, recorder: Recorder, calc: Path) -> None:
+    # Make the tab creation fail half-way: the partial view is cleaned up and the CLI gets an error.
+    await bridge.client.exec_lua(
+        "_G.real_cmd = vim.cmd; vim.cmd = function(c) if c == 'rightbelow vsplit' "
+        "then error('E999: boom') end return _G.real_cmd(c) end"
+    )
+    try:
+        with pytest.raises(ProtocolError) as info:
+            await open_calc(bridge, calc)
+    finally:
+        await bridge.client.exec_lua("vim.cmd = _G.real_cmd")
+    assert info.value.code == -32000
+    assert "boom" in info.value.message
+    assert (await layout(bridge))["tabs"] == 1
+    assert await bridge.close_diff(TAB) is False
+    assert recorder.of_type("diff") == []

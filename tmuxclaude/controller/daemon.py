@@ -182,6 +182,8 @@ class Controller:
                     iid: {
                         "port": s.port,
                         "clients": s.clients,
+                        "client_pids": s.client_pids(),
+                        "connects": s.connects,
                         "nvim": s.nvim is not None,
                         "refused": dict(s.refused),
                         "calls": s.tool_log[-40:],

@@ -6,6 +6,8 @@
 --- closing the view, wiping/hiding the proposed buffer, or Neovim exiting. Each diff emits exactly one outcome.
 --- Only diffs opened here are ever closed by this module, so the user's own diff windows are left alone.
 local util = require('tmuxclaude.util')
+-- vim.uv is the 0.10+ name; vim.loop is all that 0.7 has.
+local uv = vim.uv or vim.loop
 
 local M = {}
 
@@ -39,7 +41,7 @@ local function accept(d)
     contents = contents .. '\n'
   end
   d.status = 'accepted'
-  d.stat = vim.loop.fs_stat(d.file_path) or false
+  d.stat = uv.fs_stat(d.file_path) or false
   vim.bo[d.prop_buf].modified = false
   emit(d, 'accepted', contents)
   return true
@@ -64,15 +66,17 @@ local function teardown(d)
     return false
   end
   d.ui_open = false
-  pcall(vim.api.nvim_del_augroup_by_id, d.group)
-  if vim.api.nvim_win_is_valid(d.orig_win) then
+  if d.group then
+    pcall(vim.api.nvim_del_augroup_by_id, d.group)
+  end
+  if d.orig_win and vim.api.nvim_win_is_valid(d.orig_win) then
     -- 'diff', 'scrollbind', 'foldmethod' are window options that a buffer remembers for its next window:
     -- reset them so the user's file does not come back in diff mode later.
     pcall(vim.api.nvim_win_call, d.orig_win, function()
       vim.cmd('diffoff')
     end)
   end
-  if vim.api.nvim_tabpage_is_valid(d.tab) then
+  if d.tab and vim.api.nvim_tabpage_is_valid(d.tab) then
     if #vim.api.nvim_list_tabpages() == 1 then
       -- Never close Neovim's last tab (that would mean quitting); leave an empty one instead.
       vim.cmd('tabnew')
@@ -81,10 +85,10 @@ local function teardown(d)
       pcall(vim.api.nvim_win_close, win, true)
     end
   end
-  if vim.api.nvim_buf_is_valid(d.prop_buf) then
+  if d.prop_buf and vim.api.nvim_buf_is_valid(d.prop_buf) then
     pcall(vim.api.nvim_buf_delete, d.prop_buf, { force = true })
   end
-  if vim.api.nvim_buf_is_valid(d.orig_buf) then
+  if d.orig_buf and vim.api.nvim_buf_is_valid(d.orig_buf) then
     local unused = #vim.fn.win_findbuf(d.orig_buf) == 0
     if d.orig_scratch or (d.orig_created and unused and not vim.bo[d.orig_buf].modified) then
       pcall(vim.api.nvim_buf_delete, d.orig_buf, { force = d.orig_scratch })
@@ -98,7 +102,7 @@ end
 local function reload_after_write(d)
   local path, before = d.file_path, d.stat
   local function changed()
-    local now = vim.loop.fs_stat(path)
+    local now = uv.fs_stat(path)
     if not now or not before then
       return now ~= nil
     end
@@ -123,7 +127,7 @@ local function reload_after_write(d)
     end
   end
   -- Poll the file for a few seconds rather than guessing one delay: the CLI writes after close_tab returns.
-  local timer = vim.loop.new_timer()
+  local timer = uv.new_timer()
   local ticks = 0
   timer:start(
     100,
@@ -173,10 +177,10 @@ local function user_closed(d)
   end)
 end
 
---- Open a diff view. Returns true, or a tool error table.
 ---@param opts {id: string, old_file_path: string, new_file_path: string, new_file_contents: string, tab_name: string}
+---@param made {d?: tmuxclaude.Diff} receives the diff as soon as it exists, for cleanup after a failure
 ---@return true|tmuxclaude.ToolError
-function M.open(opts)
+local function open(opts, made)
   local path = util.normalize(opts.old_file_path)
   local existing = util.find_buf(path)
   if existing and vim.bo[existing].modified then
@@ -200,6 +204,7 @@ function M.open(opts)
     orig_created = false,
     orig_scratch = false,
   }
+  made.d = d
 
   if existing then
     d.orig_buf = existing
@@ -288,6 +293,25 @@ function M.open(opts)
   })
   M.diffs[opts.tab_name] = d
   return true
+end
+
+--- Open a diff view. Returns true, or a tool error table (never raises: setup errors reach the CLI as
+--- JSON-RPC errors, and it falls back to its own prompt).
+---@param opts {id: string, old_file_path: string, new_file_path: string, new_file_contents: string, tab_name: string}
+---@return true|tmuxclaude.ToolError
+function M.open(opts)
+  local made = {}
+  local ok, res = pcall(open, opts, made)
+  if ok then
+    return res
+  end
+  if made.d then
+    teardown(made.d)
+    if M.diffs[opts.tab_name] == made.d then
+      M.diffs[opts.tab_name] = nil
+    end
+  end
+  return util.tool_error(-32000, 'Cannot create diff: ' .. tostring(res))
 end
 
 ---@return tmuxclaude.Diff|nil

@@ -4,6 +4,8 @@
 --- exclusive end column, line-wise `V` from 0 to the length of the last line; block-wise is approximated as a
 --- char-wise span. A cursor without selection is sent as text "" with start == end.
 local util = require('tmuxclaude.util')
+-- vim.uv is the 0.10+ name; vim.loop is all that 0.7 has.
+local uv = vim.uv or vim.loop
 
 local M = {}
 
@@ -182,7 +184,7 @@ end
 function M.enable(debounce_ms)
   M.disable()
   M.state.debounce_ms = debounce_ms
-  M.state.timer = vim.loop.new_timer()
+  M.state.timer = uv.new_timer()
   M.state.last_key = nil
   local group = vim.api.nvim_create_augroup('tmuxclaude_selection', { clear = true })
   M.state.group = group

@@ -1,5 +1,8 @@
 local M = {}
 
+-- vim.uv is the 0.10+ name; vim.loop is all that 0.7 has.
+local uv = vim.uv or vim.loop
+
 --- vim.notify that is safe in fast events (luv callbacks, where most of the API is off limits).
 ---@param msg string
 ---@param level? integer vim.log.levels.*
@@ -85,11 +88,11 @@ end
 ---@return integer|nil
 function M.find_buf(path)
   local want = M.normalize(path)
-  local real = vim.loop.fs_realpath(want)
+  local real = uv.fs_realpath(want)
   for _, buf in ipairs(vim.api.nvim_list_bufs()) do
     if M.is_file_buffer(buf) then
       local name = vim.api.nvim_buf_get_name(buf)
-      if name == want or (real and vim.loop.fs_realpath(name) == real) then
+      if name == want or (real and uv.fs_realpath(name) == real) then
         return buf
       end
     end

@@ -1,0 +1,269 @@
+"""End to end with the real Claude Code CLI: two worktrees, two Claudes, two Neovims, no cross-talk.
+
+Each Claude is started by tmuxclaude in its own pane, exactly as for a user; the only test-specific pieces are
+the config (the pinned ``claude`` binary, the mock API as its base URL, onboarding switched off: all through
+``[commands]`` keys that users need for proxies and gateways too) and the throwaway HOME.
+Typing into Claude is done like a person: tmux send-keys, and capture-pane to read the screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from claude_env import prepare_claude_home
+from helpers.env import Env, wait_until
+from mock_api import MockApi, RecordedRequest, Text, ToolUse
+from screen import Pane, capture, press, type_text, wait_for_screen, wait_ready
+
+from tmuxclaude.adapters.nvim import NvimClient
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
+
+CALC = "def add(a, b):\n    return a + b\n"
+# Variables the CLI needs in a sandbox; the rest of the pane's environment is what tmux gives every pane.
+CLAUDE_VARS = (
+    "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "DISABLE_TELEMETRY", "DISABLE_ERROR_REPORTING",
+    "DISABLE_AUTOUPDATER", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+    "CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL", "CLAUDE_CODE_IDE_SKIP_AUTO_INSTALL",
+    "CLAUDE_CODE_DISABLE_FEEDBACK_SURVEY", "DISABLE_COST_WARNINGS", "TERM", "LANG",
+)  # fmt: skip
+
+
+@dataclass
+class Side:
+    name: str
+    worktree: Path
+    port: int
+    claude: Pane
+    nvim_pane: Pane
+    nvim_socket: str
+
+    @property
+    def calc(self) -> Path:
+        return self.worktree / "calc.py"
+
+
+@dataclass
+class World:
+    env: Env
+    api: MockApi
+    a: Side
+    b: Side
+
+    def status(self) -> dict[str, Any]:
+        return json.loads(self.env.cli("daemon", "status", "--json").stdout)  # type: ignore[no-any-return]
+
+    def server(self, side: Side) -> dict[str, Any]:
+        servers = self.status()["servers"]
+        return next(s for s in servers.values() if s["port"] == side.port)
+
+
+def nvim(side: Side, code: str, *args: Any) -> Any:
+    """One RPC to that side's Neovim (the test's hands on the editor, through its own connection)."""
+
+    async def go() -> Any:
+        client = await NvimClient.connect(side.nvim_socket)
+        try:
+            return await client.exec_lua(code, *args)
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
+
+
+def nvim_keys(side: Side, keys: str) -> None:
+    """Type into Neovim's pane like a person."""
+    subprocess.run(["tmux", "-S", str(side.nvim_pane.socket), "send-keys", "-t", side.nvim_pane.target, keys, "Enter"],
+                   check=True)  # fmt: skip
+
+
+def tabs(side: Side) -> int:
+    return int(nvim(side, "return vim.fn.tabpagenr('$')"))
+
+
+def prompt(side: Side, text: str) -> None:
+    wait_ready(side.claude)
+    type_text(side.claude, text)
+    press(side.claude, "Enter")
+
+
+def request_from(api: MockApi, side: Side, marker: str, since: int = 0) -> RecordedRequest:
+    return api.wait_for_main_request(lambda r: marker in r.request_text, timeout=30, since=since)
+
+
+def requests_of(api: MockApi, side: Side) -> list[RecordedRequest]:
+    return [r for r in api.main_requests() if str(side.worktree) in r.request_text]
+
+
+@pytest.fixture
+def world(env: Env, repo: Path, claude_bin: Path, mock_api: MockApi) -> Iterator[World]:
+    (repo / "calc.py").write_text(CALC)
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "calc"], cwd=repo, check=True)
+    worktrees = []
+    for branch in ("feat-a", "feat-b"):
+        wt = repo.parent / f"myapp-{branch}"
+        subprocess.run(["git", "worktree", "add", "-q", "-b", branch, str(wt)], cwd=repo, check=True)
+        worktrees.append(wt)
+    claude_env = prepare_claude_home(env.home, api_url=mock_api.url, trusted_dirs=worktrees)
+    table = ", ".join(f"{k} = {json.dumps(claude_env[k])}" for k in CLAUDE_VARS if k in claude_env)
+    env.write_config(
+        f"[commands]\nclaude = {json.dumps([str(claude_bin)])}\nclaude_env = {{ {table} }}\n"
+        f'nvim = ["nvim", "--clean"]\n'
+    )
+    env.start_tmux()
+    sides = []
+    for wt in worktrees:
+        env.cli("open", "-d", str(wt), cwd=wt)
+    items = wait_until(
+        lambda: [i for i in json.loads(env.cli("ls", "--json").stdout) if i["nvim_attached"]] or None, 20, "ls"
+    )
+    items = json.loads(env.cli("ls", "--json").stdout)
+    sock = Path(env.socket)
+    for item in items:
+        sides.append(
+            Side(
+                item["name"],
+                Path(item["worktree"]),
+                item["port"],
+                Pane(sock, item["claude_pane"]),
+                Pane(sock, item["nvim_pane"]),
+                item["nvim_socket"],
+            )  # fmt: skip
+        )
+    w = World(env, mock_api, sides[0], sides[1])
+    for side in sides:
+        wait_ready(side.claude, timeout=40)
+        # Connected, server-side: one client on this instance's own server.
+        wait_until(lambda side=side: w.server(side)["clients"] == 1, 30, f"{side.name}'s Claude connected")
+    yield w
+
+
+def test_each_cli_connects_to_its_own_instance(world: World) -> None:
+    w = world
+    panes = {line.split()[0]: int(line.split()[1]) for line in
+             w.env.tmux("list-panes", "-a", "-F", "#{pane_id} #{pane_pid}").splitlines()}  # fmt: skip
+    for side in (w.a, w.b):
+        server = w.server(side)
+        # The CLI announces its own pid (ide_connected): it is the process in this instance's Claude pane.
+        assert server["client_pids"] == [panes[side.claude.target]]
+        assert server["refused"] == {}
+        for step in ("initialized", "ide_connected", "tools_listed"):
+            assert step in server["calls"]
+
+
+def test_selection_reaches_only_its_own_claude(world: World) -> None:
+    w = world
+    nvim_keys(w.a, f":edit {w.a.calc}")
+    wait_until(lambda: nvim(w.a, "return vim.fn.expand('%:t')") == "calc.py", 10, "file open in A")
+    subprocess.run(["tmux", "-S", w.env.socket, "send-keys", "-t", w.a.nvim_pane.target, "ggVj"], check=True)
+    wait_for_screen(w.a.claude, "2 lines selected", timeout=15)
+    w.api.script([Text("ok A")])
+    prompt(w.a, "question from A")
+    req = request_from(w.api, w.a, "question from A")
+    assert f"The user selected the lines 1 to 2 from {w.a.calc}" in req.request_text
+    assert "return a + b" in req.request_text
+    w.api.script([Text("ok B")])
+    since = w.api.next_seq
+    prompt(w.b, "question from B")
+    req_b = request_from(w.api, w.b, "question from B", since)
+    assert str(w.a.calc) not in req_b.request_text
+    assert "selected the lines" not in req_b.request_text
+    assert "2 lines selected" not in capture(w.b.claude)
+
+
+def _script_edit(w: World, side: Side, new: str) -> None:
+    w.api.script(
+        [
+            ToolUse("Read", {"file_path": str(side.calc)}),
+            ToolUse("Edit", {"file_path": str(side.calc), "old_string": "a + b", "new_string": new}),
+            Text("edit finished"),
+        ]
+    )
+
+
+def test_edit_by_b_opens_diff_in_b_only_and_accept_writes_file(world: World) -> None:
+    w = world
+    _script_edit(w, w.b, "a + b + 1")
+    prompt(w.b, "please edit")
+    wait_until(lambda: tabs(w.b) == 2, 30, "diff tab in Neovim B")
+    assert tabs(w.a) == 1
+    assert w.b.calc.read_text() == CALC  # pending: nothing written yet
+    nvim_keys(w.b, ":ClaudeCodeDiffAccept")
+    wait_until(lambda: "a + b + 1" in w.b.calc.read_text(), 30, "edit written to disk")
+    assert w.a.calc.read_text() == CALC
+    wait_for_screen(w.b.claude, "edit finished", timeout=30)
+    wait_until(lambda: tabs(w.b) == 1, 15, "diff tab closed")
+
+
+def test_reject_leaves_file_identical_and_claude_is_told(world: World) -> None:
+    w = world
+    before = w.b.calc.read_bytes()
+    _script_edit(w, w.b, "a - b")
+    prompt(w.b, "please edit")
+    wait_until(lambda: tabs(w.b) == 2, 30, "diff tab in Neovim B")
+    nvim_keys(w.b, ":ClaudeCodeDiffDeny")
+    screen = wait_for_screen(w.b.claude, r"(?i)rejected", timeout=30)
+    assert "calc.py" in screen
+    assert w.b.calc.read_bytes() == before
+    wait_until(lambda: tabs(w.b) == 1, 15, "diff tab closed")
+
+
+def test_send_to_mentions_in_the_right_claude_only(world: World) -> None:
+    w = world
+    out = w.env.cli("send", "--to", w.b.name, f"{w.b.calc}:1-2")
+    assert w.b.name in out.stdout
+    wait_for_screen(w.b.claude, "calc.py#L1-2", timeout=20)
+    assert "calc.py#L" not in capture(w.a.claude)
+    # From Neovim A, :ClaudeCodeSendTo with a range reaches B too, and not A.
+    nvim_keys(w.a, f":edit {w.a.calc}")
+    wait_until(lambda: nvim(w.a, "return vim.fn.expand('%:t')") == "calc.py", 10, "file open in A")
+    nvim_keys(w.a, f":2ClaudeCodeSendTo {w.b.name}")
+    wait_for_screen(w.b.claude, r"calc\.py#L2\b", timeout=20)
+    assert "calc.py#L" not in capture(w.a.claude)
+    w.api.script([Text("got it")])
+    since = w.api.next_seq
+    press(w.b.claude, "Enter")
+    req = w.api.wait_for_main_request(lambda r: "calc.py" in r.request_text, timeout=30, since=since)
+    assert "return a + b" in req.request_text  # the mentioned file went into B's request
+
+
+def test_killing_a_leaves_b_working(world: World) -> None:
+    w = world
+    w.env.cli("kill", w.a.name)
+    assert not (w.env.lock_dir / f"{w.a.port}.lock").exists()
+    _script_edit(w, w.b, "a * b")
+    prompt(w.b, "edit after kill")
+    wait_until(lambda: tabs(w.b) == 2, 30, "diff tab in Neovim B")
+    nvim_keys(w.b, ":ClaudeCodeDiffAccept")
+    wait_until(lambda: "a * b" in w.b.calc.read_text(), 30, "edit written")
+
+
+def test_controller_sigkill_and_restart_b_reconnects(world: World) -> None:
+    """Design: the restarted controller re-serves each instance on its old port with its old token (kept in
+    the 0600 state file); the CLI's own reconnect (same URL, same token) finds it again."""
+    w = world
+    pid = w.status()["pid"]
+    lock_before = json.loads((w.env.lock_dir / f"{w.b.port}.lock").read_text())
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: w.env.cli("daemon", "status", check=False).returncode == 1, 10, "controller gone")
+    w.env.cli("ls")  # any command starts it again
+    new_pid = w.status()["pid"]
+    assert new_pid != pid
+    lock_after = json.loads((w.env.lock_dir / f"{w.b.port}.lock").read_text())
+    assert lock_after["authToken"] == lock_before["authToken"] and lock_after["pid"] == new_pid
+    wait_until(lambda: w.server(w.b)["clients"] == 1 and w.server(w.b)["nvim"], 40, "B's Claude reconnected")
+    _script_edit(w, w.b, "a ** b")
+    prompt(w.b, "edit after restart")
+    wait_until(lambda: tabs(w.b) == 2, 30, "diff tab in Neovim B")
+    nvim_keys(w.b, ":ClaudeCodeDiffAccept")
+    wait_until(lambda: "a ** b" in w.b.calc.read_text(), 30, "edit written")
