@@ -72,14 +72,17 @@ def test_two_worktrees_two_windows_ports_locks_and_pane_env(world: Env, repo: Pa
 
 def test_ls_text_format_and_active_marker(world: Env, repo: Path) -> None:
     env = world
-    env.cli("open", str(repo), cwd=repo)
-    out = env.cli("ls").stdout.splitlines()
-    assert out == ["1. [main] ~/projects/myapp (port: 10001) *active*"] or out == [
-        "1. [main] ~/projects/myapp (port: 10001)"
-    ]
+    shell = env.tmux("display-message", "-p", "-t", "main:", "#{pane_id}")
+    env.cli("open", str(repo), cwd=repo, pane=shell)
+    port = env.port_base
+    # Run from the user's pane: the new window went into the user's session and has the focus.
+    assert env.cli("ls", pane=shell).stdout.splitlines() == [f"1. [main] ~/projects/myapp (port: {port}) *active*"]
     item = ls_json(env)[0]
-    env.cli("switch", "main")
-    assert env.cli("ls").stdout.strip() == "1. [main] ~/projects/myapp (port: 10001) *active*"
+    assert env.tmux("display-message", "-p", "-t", str(item["window_id"]), "#{session_name}") == "main"
+    env.tmux("select-window", "-t", "main:0")  # the user looks at another window: no longer active
+    assert env.cli("ls", pane=shell).stdout.splitlines() == [f"1. [main] ~/projects/myapp (port: {port})"]
+    env.cli("switch", "main", pane=shell)
+    assert env.cli("ls", pane=shell).stdout.strip() == f"1. [main] ~/projects/myapp (port: {port}) *active*"
     assert item["worktree"] == str(repo)
 
 
@@ -236,9 +239,9 @@ def test_gc_removes_only_our_stale_locks(world: Env, repo: Path) -> None:
 def test_ports_with_existing_lock_files_are_skipped(world: Env, repo: Path) -> None:
     env = world
     env.lock_dir.mkdir(parents=True, exist_ok=True)
-    (env.lock_dir / "10001.lock").write_text("{}")
+    (env.lock_dir / f"{env.port_base}.lock").write_text("{}")
     env.cli("open", cwd=repo)
-    assert ls_json(env)[0]["port"] == 10002
+    assert ls_json(env)[0]["port"] == env.port_base + 1
 
 
 def test_doctor_reports(world: Env) -> None:

@@ -138,7 +138,7 @@ def world(env: Env, repo: Path, claude_bin: Path, mock_api: MockApi) -> Iterator
                 Pane(sock, item["claude_pane"]),
                 Pane(sock, item["nvim_pane"]),
                 item["nvim_socket"],
-            )  # fmt: skip
+            )
         )
     w = World(env, mock_api, sides[0], sides[1])
     for side in sides:

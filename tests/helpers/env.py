@@ -27,11 +27,34 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, message: str
         time.sleep(0.02)
 
 
+def free_port_base(span: int = 10) -> int:
+    """A random base port whose first ``span`` ports are free right now."""
+    import random
+    import socket
+
+    for _ in range(200):
+        base = random.randrange(20000, 60000, 200)
+        socks = []
+        try:
+            for port in range(base, base + span):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
 @dataclass
 class Env:
     root: Path
     short: Path
     vars: dict[str, str] = field(default_factory=dict)
+    port_base: int = field(default_factory=free_port_base)
 
     @property
     def home(self) -> Path:
@@ -68,8 +91,11 @@ class Env:
         self.tmux("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "200", "-y", "50")
 
     def write_config(self, text: str) -> Path:
+        """Write config.toml; a private port range is added so parallel runs never expect the same ports."""
         path = Path(self.vars["XDG_CONFIG_HOME"]) / "tmuxclaude" / "config.toml"
         path.parent.mkdir(parents=True, exist_ok=True)
+        if "[ports]" not in text:
+            text += f"\n[ports]\nmin = {self.port_base}\nmax = {self.port_base + 199}\n"
         path.write_text(text)
         return path
 
@@ -96,9 +122,14 @@ class Env:
         return repo
 
     def cli(
-        self, *args: str, cwd: Path | None = None, check: bool = True, timeout: float = 60
+        self, *args: str, cwd: Path | None = None, check: bool = True, timeout: float = 60, pane: str = ""
     ) -> subprocess.CompletedProcess[str]:
-        """Run the installed console script, as a user (or a keybinding) would."""
+        """Run the installed console script, as a user (or a keybinding) would; ``pane`` runs it "inside" that
+        tmux pane (TMUX and TMUX_PANE set the way tmux sets them for a pane's processes)."""
+        env = dict(os.environ)
+        if pane:
+            pid = self.tmux("display-message", "-p", "#{pid}")
+            env.update(TMUX=f"{self.socket},{pid},0", TMUX_PANE=pane)
         out = subprocess.run(
             ["tmuxclaude", *args],
             cwd=cwd or self.home,
@@ -106,6 +137,7 @@ class Env:
             text=True,
             timeout=timeout,
             check=False,
+            env=env,
         )
         if check and out.returncode != 0:
             raise AssertionError(f"tmuxclaude {' '.join(args)} exited {out.returncode}: {out.stderr}{out.stdout}")
