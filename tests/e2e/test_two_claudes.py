@@ -191,18 +191,29 @@ def _script_edit(w: World, side: Side, new: str) -> None:
     )
 
 
+def state_of(w: World, side: Side) -> dict[str, Any]:
+    return next(i for i in json.loads(w.env.cli("ls", "--json").stdout) if i["port"] == side.port)  # type: ignore[no-any-return]
+
+
 def test_edit_by_b_opens_diff_in_b_only_and_accept_writes_file(world: World) -> None:
     w = world
     _script_edit(w, w.b, "a + b + 1")
     prompt(w.b, "please edit")
     wait_until(lambda: tabs(w.b) == 2, 30, "diff tab in Neovim B")
     assert tabs(w.a) == 1
+    # Claude's own hooks (installed with --settings) report the permission prompt: B waits for the user.
+    wait_until(lambda: state_of(w, w.b)["state"] == "waiting", 30, "B waiting")
+    assert state_of(w, w.a)["state"] == "idle"
+    window = state_of(w, w.b)["window_id"]
+    assert w.env.tmux("display-message", "-p", "-t", window, "#{@tmuxclaude_state}") == "waiting"
+    assert state_of(w, w.b)["claude_session_id"]
     assert w.b.calc.read_text() == CALC  # pending: nothing written yet
     nvim_keys(w.b, ":ClaudeCodeDiffAccept")
     wait_until(lambda: "a + b + 1" in w.b.calc.read_text(), 30, "edit written to disk")
     assert w.a.calc.read_text() == CALC
     wait_for_screen(w.b.claude, "edit finished", timeout=30)
     wait_until(lambda: tabs(w.b) == 1, 15, "diff tab closed")
+    wait_until(lambda: state_of(w, w.b)["state"] == "idle", 30, "B idle after its turn (Stop hook)")
 
 
 def test_reject_leaves_file_identical_and_claude_is_told(world: World) -> None:

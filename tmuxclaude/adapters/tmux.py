@@ -129,9 +129,28 @@ class Tmux:
         )  # fmt: skip
         return out[0]
 
-    def set_window_options(self, window: str, options: Mapping[str, str]) -> None:
+    def set_window_options(self, window: str, options: Mapping[str, str], *, check: bool = True) -> None:
+        if not options:
+            return
+        # One tmux call for all options: tmux runs ";"-separated commands in order.
+        args: list[str] = []
         for key, value in options.items():
-            self.run("set-option", "-w", "-t", window, f"{OPTION_PREFIX}{key}", value)
+            if args:
+                args.append(";")
+            args += ["set-option", "-w", "-t", window, f"{OPTION_PREFIX}{key}", value]
+        self.run(*args, check=check)
+
+    def clients(self) -> list[str]:
+        return [c for c in self.run("list-clients", "-F", "#{client_name}", check=False) if c]
+
+    def window_activity(self) -> dict[str, float]:
+        """Last output time of every window (``window_activity``), by window id."""
+        found: dict[str, float] = {}
+        for line in self.run("list-windows", "-a", "-F", "#{window_id} #{window_activity}", check=False):
+            window, _, stamp = line.partition(" ")
+            if stamp.isdigit():
+                found[window] = float(stamp)
+        return found
 
     def windows(self) -> list[WindowRow]:
         fmt = SEP.join(

@@ -1,7 +1,7 @@
 """The ``tmuxclaude`` command.
 
-``ls`` and ``switch`` are what keybindings run on every press: they take a stdlib-only fast path (no click, no
-libtmux, no GitPython). Everything else goes through the click application in ``cli.app``.
+``ls``, ``switch``, ``next`` and ``pick`` are what keybindings run on every press: they take a stdlib-only fast
+path (no click, no libtmux, no GitPython). Everything else goes through the click application in ``cli.app``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def _fast(argv: list[str]) -> int | None:
 
     try:
         if argv in (["ls"], ["ls", "--json"]):
-            items = client.request("ls")
+            items = client.request("ls", {"stats": argv[-1] == "--json"})
             if argv[-1] == "--json":
                 print(json.dumps(items, indent=2))
             else:
@@ -28,6 +28,14 @@ def _fast(argv: list[str]) -> int | None:
             return 0
         if len(argv) == 2 and argv[0] == "switch" and not argv[1].startswith("-"):
             client.request("switch", {"ref": argv[1]})
+            return 0
+        if argv == ["next"]:
+            client.request("next_waiting")
+            return 0
+        if argv[:1] == ["pick"] and (len(argv) == 1 or (len(argv) == 3 and argv[1] == "--client")):
+            from tmuxclaude.cli.pick import pick
+
+            pick(argv[2] if len(argv) == 3 else "")
             return 0
     except TmuxClaudeError as exc:
         print(f"tmuxclaude: {exc}", file=sys.stderr)

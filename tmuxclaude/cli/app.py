@@ -71,7 +71,7 @@ def open_(path: str, nvim_server: str, detached: bool) -> None:
 @click.option("--stats", is_flag=True, help="Add memory and CPU of each instance's process tree.")
 def ls(as_json: bool, stats: bool) -> None:
     """List instances; the one in the current window is marked *active*."""
-    items = client.request("ls", {"stats": stats})
+    items = client.request("ls", {"stats": stats or as_json})
     if as_json:
         click.echo(json.dumps(items, indent=2))
         return
@@ -128,6 +128,57 @@ def send(target: str, to: str | None) -> None:
     }
     item = client.request("send", args)
     click.echo(f"sent {render.shorten_home(item['file'])} to {item['name']}")
+
+
+@cli.command()
+@click.option("--client", "client_name", default="", help="tmux client to show the menu on.")
+def pick(client_name: str) -> None:
+    """Choose an instance from a tmux menu (name, branch, state, port) and switch to it."""
+    from tmuxclaude.cli.pick import pick as show
+
+    show(client_name)
+
+
+@cli.command("next")
+def next_waiting() -> None:
+    """Switch to the next instance waiting for input."""
+    client.request("next_waiting")
+
+
+@cli.command()
+@click.argument("ref", required=False)
+def pause(ref: str | None) -> None:
+    """Stop an instance's Claude (Neovim, worktree and branch stay); `resume` brings it back."""
+    item = client.request("pause", {"ref": ref})
+    click.echo(f"paused {item['name']}")
+
+
+@cli.command()
+@click.argument("ref", required=False)
+def resume(ref: str | None) -> None:
+    """Start a paused instance's Claude again, continuing its conversation."""
+    item = client.request("resume", {"ref": ref})
+    click.echo(f"resumed {item['name']}")
+
+
+@cli.command()
+def restore() -> None:
+    """After tmux or the machine restarted: rebuild every instance's window; each Claude resumes its session."""
+    items = client.request("restore")
+    for item in items:
+        _print_instance(item, "restored")
+    if not items:
+        click.echo("nothing to restore")
+
+
+@cli.command()
+def status() -> None:
+    """One line for a status bar: instances by state (the tmux plugin reads @tmuxclaude_summary instead)."""
+    from tmuxclaude.model.instance import InstanceState
+    from tmuxclaude.model.states import summary_text
+
+    items = client.request("ls", autostart=False)
+    click.echo(summary_text(InstanceState(i["state"]) for i in items))
 
 
 @cli.command()

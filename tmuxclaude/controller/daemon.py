@@ -25,6 +25,7 @@ from tmuxclaude.adapters.tmux import Tmux
 from tmuxclaude.controller.manager import ClientContext, InstanceManager
 from tmuxclaude.errors import TmuxClaudeError
 from tmuxclaude.model.config import Config
+from tmuxclaude.model.instance import InstanceState
 
 __all__ = ["Controller", "load_config", "run"]
 
@@ -89,6 +90,7 @@ class Controller:
             await asyncio.sleep(MONITOR_INTERVAL)
             try:
                 await self.manager.reconcile()
+                await self.manager.tick()
             except Exception:
                 log.exception("reconcile failed")
 
@@ -171,6 +173,19 @@ class Controller:
             return await m.send(args.get("to"), str(args["file"]), args.get("line_start"), args.get("line_end"), client)
         if cmd == "gc":
             return await m.gc()
+        if cmd == "pause":
+            return await m.pause(args.get("ref"), client)
+        if cmd == "resume":
+            return await m.resume(args.get("ref"), client)
+        if cmd == "restore":
+            return await m.restore(client)
+        if cmd == "next_waiting":
+            return m.next_waiting(client)
+        if cmd == "hook":
+            # The same state change a Claude hook makes, for users' own scripts and for tests.
+            inst = m._find(args.get("ref"), client)
+            m.set_state(inst.id, InstanceState(str(args["state"])))
+            return m.describe(m.registry.get(inst.id) or inst, client)
         if cmd == "status":
             return {
                 "pid": os.getpid(),

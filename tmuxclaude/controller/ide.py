@@ -90,6 +90,7 @@ class IdeServer:
         self._latest_selection: dict[str, Any] | None = None
         self._mentions = notifications.MentionQueue()
         self.on_client_change: Callable[[IdeServer], None] | None = None
+        self.on_http: Callable[[ServerConnection, Request], Response] | None = None
         self.tool_log: list[str] = []
         """Methods and tools the clients called, newest last (bounded): what the CLI does, observable."""
 
@@ -134,6 +135,9 @@ class IdeServer:
 
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
         headers: Headers = request.headers
+        if request.path.startswith("/tmuxclaude/") and self.on_http is not None:
+            # Plain HTTP from this instance's Claude hooks (a bash one-liner is far faster than a Python start).
+            return self.on_http(connection, request)
         if "Origin" in headers:
             # Browsers always send Origin and the CLI never does: refusing it closes the CVE-2025-52882 hole.
             self.refused["origin"] += 1

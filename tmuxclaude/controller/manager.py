@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import importlib
+import json
 import logging
 import os
 import secrets
@@ -39,7 +40,8 @@ from tmuxclaude.errors import (
 from tmuxclaude.model.config import Config
 from tmuxclaude.model.instance import Instance, InstanceState, Registry
 from tmuxclaude.model.naming import NameParts, instance_name
-from tmuxclaude.protocol.lockfile import LockRecord
+from tmuxclaude.model.states import GLYPHS, HOOK_EVENTS, next_state, summary_text
+from tmuxclaude.protocol.lockfile import LockRecord, token_matches
 
 __all__ = ["ClientContext", "InstanceManager"]
 
@@ -58,6 +60,14 @@ class ClientContext:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClientContext:
         return cls(cwd=str(data.get("cwd") or os.getcwd()), pane=str(data.get("pane") or ""))
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
 
 
 def _resolve_callable(spec: str) -> Callable[..., object]:
@@ -81,6 +91,10 @@ class InstanceManager:
         self._bridges: dict[str, Any] = {}
         self._lock = asyncio.Lock()
         self._proc_cache: dict[int, Any] = {}
+        self._summary: str | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        self._last_rss_check = 0.0
+        self._rss_warned: set[str] = set()
         self.events: list[str] = []
         """Recent lifecycle events (bounded), shown by ``daemon status``."""
 
@@ -123,6 +137,8 @@ class InstanceManager:
                         self.registry.put(inst.with_(state=InstanceState.DEAD))
             self._save()
             self._reap_foreign_locks()
+            if tmux_up:
+                self._publish_summary()
 
     def _event(self, text: str) -> None:
         log.info("%s", text)
@@ -147,10 +163,19 @@ class InstanceManager:
 
     async def reconcile(self) -> None:
         """Drop instances whose tmux window is gone (the user closed it): cleanup_on_exit."""
-        if not self.registry.ordered():
+        if not self.servers:
             return
         async with self._lock:
             if not self.tmux.alive():
+                # The tmux server is gone (killed, or the machine is going down): stop serving, drop the lock
+                # files, keep the records so `tmuxclaude restore` can bring every instance back.
+                for inst in self.registry.ordered():
+                    if inst.id in self.servers:
+                        await self._stop_server(inst.id)
+                        self.locks.remove(inst.port)
+                        self.registry.put(inst.with_(state=InstanceState.DEAD, window_id="", state_since=time.time()))
+                        self._event(f"{inst.name}: tmux server gone; kept for restore")
+                self._save()
                 return
             live = self._live_windows()
             panes = self.tmux.panes()
@@ -235,6 +260,7 @@ class InstanceManager:
                     branch=info.branch,
                     port=sock.getsockname()[1],
                     token=secrets.token_urlsafe(32),
+                    hook_token=secrets.token_urlsafe(24),
                     created_at=time.time(),
                     parent_port=parent.port if parent else None,
                     external_nvim=bool(nvim_server),
@@ -248,9 +274,10 @@ class InstanceManager:
             undo.append(lambda: self._remove_lock(inst.port))
             inst = await asyncio.to_thread(self._create_panes, inst, client, focus, resume_args or [])
             undo.append(lambda: self._kill_panes(inst))
-            inst = inst.with_(state=InstanceState.IDLE)
+            inst = inst.with_(state=InstanceState.IDLE, state_since=time.time())
             self.registry.put(inst)
             self._save()
+            self._publish_summary()
             self._start_nvim_task(inst)
             del server
             self._event(f"started {inst.name} on port {inst.port}")
@@ -272,6 +299,8 @@ class InstanceManager:
 
     async def _serve_socket(self, inst: Instance, sock: Any) -> IdeServer:
         server = IdeServer(inst.id, inst.token, self.config.ide)
+        server.on_http = functools.partial(self._on_http, inst.id)
+        self._write_hook_files(inst)
         try:
             await server.start(sock)
         except BaseException:
@@ -340,7 +369,26 @@ class InstanceManager:
         return env
 
     def claude_command(self, inst: Instance, extra: list[str]) -> list[str]:
-        return [*self.config.commands.claude, *extra]
+        # --settings adds a layer: the user's own settings and hooks stay in force.
+        return [*self.config.commands.claude, "--settings", str(self.paths.settings_file(inst.id)), *extra]
+
+    def _write_hook_files(self, inst: Instance) -> None:
+        """The per-instance Claude settings (our hooks) and the hook token they read, both 0600."""
+        from importlib.resources import files
+
+        ensure_private_dir(self.paths.runtime_dir)
+        script = str(files("tmuxclaude") / "hooks" / "hook.sh")
+        token_file = self.paths.runtime_dir / f"{inst.id}.hooktoken"
+        hook_token = inst.hook_token or inst.token
+        hooks: dict[str, Any] = {}
+        for event in HOOK_EVENTS:
+            command = " ".join(shlex.quote(a) for a in ("bash", script, event, str(inst.port), str(token_file)))
+            entry: dict[str, Any] = {"hooks": [{"type": "command", "command": command, "timeout": 5}]}
+            if event in ("PreToolUse", "PostToolUse"):
+                entry["matcher"] = "*"
+            hooks[event] = [entry]
+        _write_private(token_file, hook_token + "\n")
+        _write_private(self.paths.settings_file(inst.id), json.dumps({"hooks": hooks}, indent=1))
 
     def _create_panes(self, inst: Instance, client: ClientContext, focus: bool, extra: list[str]) -> Instance:
         options = {
@@ -348,6 +396,7 @@ class InstanceManager:
             "name": inst.name,
             "port": str(inst.port),
             "state": "idle",
+            "glyph": GLYPHS[InstanceState.IDLE],
             "worktree": inst.worktree,
             "branch": inst.branch,
         }
@@ -458,6 +507,10 @@ class InstanceManager:
             server.push_selection(event)
         elif kind == "diff":
             server.diff_event(event)
+        elif kind == "buffer" and self.config.multi_instance.auto_start_for_worktree:
+            task = asyncio.create_task(self._auto_start(instance_id, str(event.get("filePath", ""))))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         elif kind == "mention":
             to = event.get("to")
             target = self.registry.find(str(to)) if to else self.registry.get(instance_id)
@@ -471,6 +524,28 @@ class InstanceManager:
                 line_start if isinstance(line_start, int) else None,
                 line_end if isinstance(line_end, int) else None,
             )
+
+    async def _auto_start(self, instance_id: str, path: str) -> None:
+        """A file of another worktree was opened in this instance's Neovim: start that worktree's instance."""
+        try:
+            info = await asyncio.to_thread(gitx.resolve_worktree, path)
+        except WorktreeError:
+            return  # not in a git worktree: nothing to start
+        if self.registry.by_worktree(info.root) is not None:
+            return
+        source = self.registry.get(instance_id)
+        client = ClientContext(cwd=info.root, pane=source.nvim_pane if source else "")
+        try:
+            item = await self.open(info.root, client, focus=False)
+        except TmuxClaudeError as exc:
+            log.warning("auto-start for %s failed: %s", info.root, exc)
+            return
+        bridge = self._bridges.get(instance_id)
+        if bridge is not None:
+            with contextlib.suppress(Exception):
+                await bridge.client.exec_lua(
+                    "vim.notify(...)", f"tmuxclaude: started instance {item['name']} for {info.root}"
+                )
 
     async def _on_nvim_request(self, instance_id: str, cmd: str, payload: dict[str, Any]) -> Any:
         inst = self.registry.get(instance_id)
@@ -514,6 +589,7 @@ class InstanceManager:
             "clients": server.clients if server else 0,
             "parent_port": inst.parent_port,
             "created_at": inst.created_at,
+            "claude_session_id": inst.claude_session_id,
             "lock_file": str(self.locks.file_for(inst.port)),
         }
         if stats:
@@ -579,6 +655,167 @@ class InstanceManager:
         self.tmux.select(inst.window_id, inst.claude_pane, client.pane or None)
         return self.describe(inst, client)
 
+    # -- states: hooks, status line, notifications, limits --------------------------------------------
+
+    def _on_http(self, instance_id: str, connection: Any, request: Any) -> Any:
+        """``GET /tmuxclaude/hook?event=..&session=..`` from this instance's Claude hooks (hook.sh)."""
+        from urllib.parse import parse_qs, urlsplit
+
+        inst = self.registry.get(instance_id)
+        values = request.headers.get_all("X-Tmuxclaude-Hook")
+        if inst is None or not token_matches(inst.hook_token or inst.token, values[-1] if values else None):
+            return connection.respond(403, "Forbidden\n")
+        query = parse_qs(urlsplit(request.path).query)
+        event = (query.get("event") or [""])[0]
+        session = (query.get("session") or [""])[0]
+        if session and session != inst.claude_session_id:
+            # Claude's own conversation id: `restore` resumes exactly this conversation.
+            inst = self._update(inst, claude_session_id=session)
+        self.set_state(instance_id, next_state(inst.state, event))
+        return connection.respond(204, "")
+
+    def set_state(self, instance_id: str, state: InstanceState) -> None:
+        inst = self.registry.get(instance_id)
+        if inst is None or inst.state is state:
+            return
+        previous = inst.state
+        inst = inst.with_(state=state, state_since=time.time())
+        self.registry.put(inst)
+        if state in (InstanceState.PAUSED, InstanceState.DEAD) or previous in (InstanceState.PAUSED,):
+            self._save()
+        self._tag_window(inst)
+        self._publish_summary()
+        if state is InstanceState.WAITING:
+            self._notify_waiting(inst)
+
+    def _tag_window(self, inst: Instance) -> None:
+        if inst.window_id:
+            self.tmux.set_window_options(
+                inst.window_id, {"state": inst.state.value, "glyph": GLYPHS[inst.state]}, check=False
+            )
+
+    def _publish_summary(self) -> None:
+        """The global status segment: one option the status line reads (no process per redraw)."""
+        text = ""
+        if self.config.multi_instance.instance_indicator:
+            text = summary_text(i.state for i in self.registry.ordered())
+        if text != self._summary:
+            self._summary = text
+            self.tmux.run("set-option", "-g", "@tmuxclaude_summary", text, check=False)
+
+    def _notify_waiting(self, inst: Instance) -> None:
+        if self.config.status.message_on_waiting:
+            for client in self.tmux.clients():
+                self.tmux.run(
+                    "display-message", "-c", client, f"tmuxclaude: {inst.name} is waiting for input", check=False
+                )
+        if self.config.status.bell_on_waiting and inst.claude_pane:
+            # A BEL written to the pane's terminal makes tmux flag the window (monitor-bell) like any bell.
+            tty = self.tmux.run("display-message", "-p", "-t", inst.claude_pane, "#{pane_tty}", check=False)
+            if tty and tty[0].startswith("/dev/"):
+                with contextlib.suppress(OSError), open(tty[0], "w") as f:
+                    f.write("\a")
+
+    async def tick(self) -> None:
+        """Periodic checks (one tmux call): stuck busy states, idle pauses, memory limits."""
+        now = time.time()
+        limits = self.config.limits
+        activity = self.tmux.window_activity()
+        for inst in self.registry.ordered():
+            if inst.state is InstanceState.BUSY and limits.busy_timeout_s > 0:
+                # An interrupt (Esc) fires no hook: a busy pane that has shown nothing for a while is not busy.
+                last = max(activity.get(inst.window_id, 0.0), inst.state_since)
+                if now - last > limits.busy_timeout_s:
+                    self.set_state(inst.id, InstanceState.IDLE)
+            elif (
+                limits.idle_minutes > 0
+                and inst.state in (InstanceState.IDLE, InstanceState.WAITING)
+                and inst.state_since
+                and now - max(inst.state_since, activity.get(inst.window_id, 0.0)) > limits.idle_minutes * 60
+            ):
+                self._event(f"{inst.name}: idle for {limits.idle_minutes} min; pausing")
+                with contextlib.suppress(TmuxClaudeError):
+                    await self.pause(inst.name, ClientContext(cwd=inst.worktree))
+        if limits.max_rss_mb > 0 and now - self._last_rss_check >= 10:
+            self._last_rss_check = now
+            for item in self.list_instances(ClientContext(cwd="/"), stats=True):
+                over = item["stats"]["rss_mb"] > limits.max_rss_mb
+                found = self.registry.get(item["id"])
+                if found is None:
+                    continue
+                self.tmux.set_window_options(found.window_id, {"warn": "rss" if over else ""}, check=False)
+                if over and found.id not in self._rss_warned:
+                    self._rss_warned.add(found.id)
+                    for client in self.tmux.clients():
+                        self.tmux.run("display-message", "-c", client,
+                                      f"tmuxclaude: {found.name} uses {item['stats']['rss_mb']:.0f} MB "
+                                      f"(limit {limits.max_rss_mb})", check=False)  # fmt: skip
+                elif not over:
+                    self._rss_warned.discard(found.id)
+
+    async def pause(self, ref: str | None, client: ClientContext) -> dict[str, Any]:
+        """Stop Claude (its pane shows how to resume); Neovim, the worktree and the branch stay."""
+        inst = self._find(ref, client)
+        if inst.state is InstanceState.PAUSED:
+            return self.describe(inst, client)
+        message = f"paused by tmuxclaude; resume with: tmuxclaude resume {inst.name}"
+        self.tmux.run(
+            "respawn-pane", "-k", "-t", inst.claude_pane, "-c", inst.worktree,
+            "sh", "-c", f"printf '%s\\n' {shlex.quote(message)}; exec tail -f /dev/null",
+        )  # fmt: skip
+        self.set_state(inst.id, InstanceState.PAUSED)
+        return self.describe(self.registry.get(inst.id) or inst, client)
+
+    async def resume(self, ref: str | None, client: ClientContext) -> dict[str, Any]:
+        """Start Claude again in the paused pane, continuing its conversation."""
+        inst = self._find(ref, client)
+        if inst.state is not InstanceState.PAUSED:
+            raise InstanceError(f"{inst.name} is not paused")
+        args = ["--resume", inst.claude_session_id] if inst.claude_session_id else ["--continue"]
+        env_args: list[str] = []
+        for key, value in self._pane_env(inst).items():
+            env_args += ["-e", f"{key}={value}"]
+        self.tmux.run(
+            "respawn-pane", "-k", "-t", inst.claude_pane, "-c", inst.worktree, *env_args,
+            *self.claude_command(inst, args),
+        )  # fmt: skip
+        self.set_state(inst.id, InstanceState.IDLE)
+        return self.describe(self.registry.get(inst.id) or inst, client)
+
+    async def restore(self, client: ClientContext) -> list[dict[str, Any]]:
+        """Rebuild the windows of instances whose tmux server went away; each Claude resumes its conversation."""
+        restored = []
+        async with self._lock:
+            live = self._live_windows()
+            for inst in self.registry.ordered():
+                if inst.id in self.servers or live.get(inst.window_id) == inst.id:
+                    continue
+                try:
+                    info = gitx.resolve_worktree(inst.worktree)
+                except WorktreeError as exc:
+                    log.warning("cannot restore %s: %s", inst.name, exc)
+                    continue
+                args = ["--resume", inst.claude_session_id] if inst.claude_session_id else []
+                new = await self._spawn(info, client, focus=False, reuse=inst, resume_args=args)
+                restored.append(self.describe(new, client))
+        self._publish_summary()
+        return restored
+
+    def next_waiting(self, client: ClientContext) -> dict[str, Any]:
+        """Switch to the next instance waiting for input, after the current one in ls order."""
+        items = self.registry.ordered()
+        current = ""
+        if client.pane:
+            info = self.tmux.pane_info(client.pane)
+            current = info["window_id"] if info else ""
+        start = next((n for n, i in enumerate(items) if i.window_id == current), -1)
+        rotated = items[start + 1 :] + items[: start + 1]
+        for inst in rotated:
+            if inst.state is InstanceState.WAITING:
+                self.tmux.select(inst.window_id, inst.claude_pane, client.pane or None)
+                return self.describe(inst, client)
+        raise InstanceError("no instance is waiting for input")
+
     # -- teardown --------------------------------------------------------------------------------------
 
     async def kill(
@@ -635,6 +872,10 @@ class InstanceManager:
     def _forget(self, inst: Instance) -> None:
         self.registry.remove(inst.id)
         self._save()
+        self._publish_summary()
+        for path in (self.paths.settings_file(inst.id), self.paths.runtime_dir / f"{inst.id}.hooktoken"):
+            with contextlib.suppress(OSError):
+                path.unlink()
         if not inst.external_nvim:
             with contextlib.suppress(OSError):
                 os.unlink(inst.nvim_socket)

@@ -90,7 +90,7 @@ class IdeConfig:
 class LimitsConfig:
     max_rss_mb: int = 0
     """Warn when an instance's process tree uses more (0: off)."""
-    idle_minutes: int = 0
+    idle_minutes: float = 0.0
     """Pause an instance idle this long (0: off)."""
     busy_timeout_s: float = 10.0
     """Clear a 'busy' state whose pane has shown no output this long (an interrupt fires no hook)."""

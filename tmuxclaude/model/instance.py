@@ -44,6 +44,10 @@ class Instance:
     state: InstanceState = InstanceState.STARTING
     claude_session_id: str = ""
     """Claude Code's own conversation id (from its SessionStart hook), for ``--resume``."""
+    hook_token: str = ""
+    """Authenticates this instance's Claude hooks (not the IDE token: hooks need less)."""
+    state_since: float = 0.0
+    """When ``state`` last changed (idle pause, stuck-busy clearing)."""
     external_nvim: bool = False
     """The Neovim was not started by us (a user's own Neovim joined with :ClaudeCode)."""
     extra: dict[str, Any] = field(default_factory=dict)

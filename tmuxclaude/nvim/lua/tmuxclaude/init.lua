@@ -52,7 +52,33 @@ function M.attach(opts)
   local debounce = opts.debounce_ms or require('tmuxclaude.config').options.debounce_ms
   require('tmuxclaude.selection').enable(debounce)
   require('tmuxclaude.diff').enable()
+  M.watch_worktree()
   return info
+end
+
+--- Tell the controller when a file outside this instance's worktree is entered: with
+--- multi_instance.auto_start_for_worktree it starts (or focuses) that worktree's instance. Once per path.
+function M.watch_worktree()
+  local seen = {}
+  local group = vim.api.nvim_create_augroup('tmuxclaude_worktree', { clear = true })
+  vim.api.nvim_create_autocmd('BufEnter', {
+    group = group,
+    callback = function(args)
+      local root = M.state.worktree
+      if not root or vim.bo[args.buf].buftype ~= '' then
+        return
+      end
+      local path = vim.api.nvim_buf_get_name(args.buf)
+      if path == '' or seen[path] then
+        return
+      end
+      local prefix = root:sub(-1) == '/' and root or (root .. '/')
+      if path:sub(1, #prefix) ~= prefix then
+        seen[path] = true
+        M.emit({ type = 'buffer', filePath = path })
+      end
+    end,
+  })
 end
 
 --- Undo attach (the controller is closing this bridge). Diff views of this instance are closed without events:
@@ -64,6 +90,7 @@ function M.detach(channel)
     return false
   end
   require('tmuxclaude.selection').disable()
+  pcall(vim.api.nvim_del_augroup_by_name, 'tmuxclaude_worktree')
   require('tmuxclaude.diff').close_all(false)
   M.state = {}
   return true
