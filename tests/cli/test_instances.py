@@ -249,3 +249,20 @@ def test_doctor_reports(world: Env) -> None:
     assert "[ok] tmux: tmux" in out.stdout
     assert "[ok] git: git version" in out.stdout
     assert "claude" in out.stdout
+
+
+def test_demo_builds_two_worktrees_and_opens_both(world: Env, tmp_path: Path) -> None:
+    out = world.cli("demo", "--dir", str(tmp_path / "d"), "--no-attach")
+    assert out.stdout.count("started ") == 2
+    items = ls_json(world)
+    assert sorted(i["branch"] for i in items) == ["feature-a", "feature-b"]
+    assert all(Path(str(i["worktree"])).parent == tmp_path / "d" for i in items)
+
+
+def test_bad_config_is_a_clear_error_naming_the_key(world: Env, repo: Path) -> None:
+    world.write_config("[multi_instance]\nmax_instanses = 3\n")
+    out = world.cli("new", "x", cwd=repo, check=False)
+    assert out.returncode == 3 and "multi_instance.max_instanses" in out.stderr and "Traceback" not in out.stderr
+    world.write_config('[multi_instance]\nmax_instances = "three"\n')
+    out = world.cli("doctor", check=False)
+    assert out.returncode == 1 and "multi_instance.max_instances" in out.stdout

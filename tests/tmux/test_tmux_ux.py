@@ -148,7 +148,7 @@ def test_next_waiting_jumps(world: Env, repo: Path) -> None:
     shell = env.tmux("display-message", "-p", "-t", "main:", "#{pane_id}")
     env.cli("new", "feat-a", "-d", cwd=repo, pane=shell)
     env.cli("new", "feat-b", "-d", cwd=repo, pane=shell)
-    a, b = ls_json(env)
+    _, b = ls_json(env)
     assert env.cli("next", check=False, pane=shell).returncode == 6  # nobody is waiting
     run_hook(env, b, "Notification")
     env.cli("next", pane=shell)
@@ -296,3 +296,28 @@ def test_restore_after_tmux_server_restart(world: Env, repo: Path) -> None:
         assert rec["argv"][-2:] == ["--resume", f"sid-{name}"]
         assert (env.lock_dir / f"{item['port']}.lock").exists()
     assert sys.platform.startswith("linux")
+
+
+def test_claudecode_in_a_users_own_neovim_creates_and_wires_the_claude_pane(world: Env, repo: Path) -> None:
+    """A Neovim not started by tmuxclaude (the plugin on its runtimepath), inside tmux: :ClaudeCode joins it."""
+    env = world
+    rtp = str(files("tmuxclaude") / "nvim")
+    sock = str(env.short / "own.sock")
+    pane = env.tmux(
+        "split-window", "-P", "-F", "#{pane_id}", "-t", "main:", "-c", str(repo),
+        "nvim", "--clean", "--listen", sock, "--cmd", f"set rtp^={rtp}",
+    )  # fmt: skip
+    wait_until(lambda: os.path.exists(sock), 10, "nvim socket")
+    wait_until(lambda: "~" in env.tmux("capture-pane", "-p", "-t", pane), 10, "nvim drawn")
+    env.tmux("send-keys", "-t", pane, ":ClaudeCode", "Enter")
+    item = wait_until(lambda: [i for i in ls_json(env) if i["nvim_attached"]], 20, "joined instance")[0]
+    assert item["nvim_pane"] == pane and item["nvim_socket"] == sock and item["worktree"] == str(repo)
+    window = show(env, pane, "#{window_id}")
+    assert item["window_id"] == window
+    # The Claude pane was split beside this Neovim, with the instance's own environment.
+    assert show(env, item["claude_pane"], "#{window_id}") == window
+    assert env.record(item["id"])["env"]["CLAUDE_CODE_SSE_PORT"] == str(item["port"])
+    env.cli("kill", cwd=repo)  # from the repo dir: that instance
+    # Killing it removes only the Claude pane: the user's Neovim stays.
+    assert pane in env.tmux("list-panes", "-a", "-F", "#{pane_id}").split()
+    assert item["claude_pane"] not in env.tmux("list-panes", "-a", "-F", "#{pane_id}").split()

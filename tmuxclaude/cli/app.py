@@ -203,7 +203,7 @@ def _version(cmd: list[str]) -> str | None:
 @cli.command()
 def doctor() -> None:
     """Check tools, directories, config and lock files; exit 1 when something needs fixing."""
-    from tmuxclaude.controller.daemon import load_config
+    from tmuxclaude.adapters.configfile import load_config
 
     problems = 0
 
@@ -252,6 +252,17 @@ def doctor() -> None:
     running = client.controller_running(paths)
     report(True, "controller", "running" if running else "not running (starts on demand)")
     sys.exit(1 if problems else 0)
+
+
+@cli.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False), help="Where to build it (default: a temp dir).")
+@click.option("--no-attach", is_flag=True, help="Do not attach tmux afterwards.")
+def demo(directory: str | None, no_attach: bool) -> None:
+    """Build a throwaway repo with two worktrees and open both instances, to see the whole thing at once."""
+    from tmuxclaude.cli.demo import run_demo
+
+    for line in run_demo(directory, attach=not no_attach):
+        click.echo(line)
 
 
 @cli.command("nvim-path")

@@ -45,6 +45,9 @@ def controller_running(paths: Paths) -> bool:
 
 def start_controller(paths: Paths) -> None:
     """Start the controller detached from this terminal and wait until its socket answers."""
+    from tmuxclaude.adapters.configfile import load_config
+
+    load_config()  # a broken config is reported here, naming the key, not as "controller failed to start"
     ensure_private_dir(paths.state_dir)
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
     errfile = paths.state_dir / "controller.stderr"

@@ -16,40 +16,23 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from tmuxclaude import __version__
-from tmuxclaude.adapters.paths import Paths, config_path, ensure_private_dir
+from tmuxclaude.adapters.configfile import config_mtime, load_config
+from tmuxclaude.adapters.paths import Paths, ensure_private_dir
 from tmuxclaude.adapters.tmux import Tmux
 from tmuxclaude.controller.manager import ClientContext, InstanceManager
 from tmuxclaude.errors import TmuxClaudeError
 from tmuxclaude.model.config import Config
 from tmuxclaude.model.instance import InstanceState
 
-__all__ = ["Controller", "load_config", "run"]
+__all__ = ["Controller", "run"]
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST = 1024 * 1024
 MONITOR_INTERVAL = 2.0
-
-
-def load_config(path: Path | None = None) -> Config:
-    import tomllib
-
-    from tmuxclaude.errors import ConfigError
-
-    path = path or config_path()
-    if not path.exists():
-        return Config()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror}") from None
-    return Config.from_dict(data)
 
 
 class Controller:
@@ -58,6 +41,7 @@ class Controller:
         self.config = config
         self.manager = InstanceManager(paths, config, Tmux(paths.tmux_socket))
         self.started = time.time()
+        self._config_mtime = config_mtime()
         self._stop = asyncio.Event()
         self._server: asyncio.AbstractServer | None = None
 
@@ -142,8 +126,20 @@ class Controller:
             log.exception("command %s failed", cmd)
             return {"ok": False, "error": {"kind": "error", "message": f"internal error: {exc}"}}
 
+    def _reload_config(self) -> None:
+        """Pick up an edited config.toml; a broken one fails the command with the key named, nothing else."""
+        mtime = config_mtime()
+        if mtime == self._config_mtime:
+            return
+        config = load_config()
+        self._config_mtime = mtime
+        self.config = self.manager.config = config
+        log.info("config reloaded")
+
     async def dispatch(self, cmd: str, args: dict[str, Any], client: ClientContext) -> Any:
         m = self.manager
+        if cmd not in ("ping", "status", "stop"):
+            self._reload_config()
         if cmd == "ping":
             return {"pid": os.getpid(), "version": __version__}
         if cmd in ("ls", "list"):
