@@ -159,6 +159,7 @@ def test_each_cli_connects_to_its_own_instance(world: World) -> None:
         assert server["refused"] == {}
         for step in ("initialized", "ide_connected", "tools_listed"):
             assert step in server["calls"]
+        print(f"observed at connect ({side.name}): {server['calls']}")
 
 
 def test_selection_reaches_only_its_own_claude(world: World) -> None:
@@ -214,6 +215,9 @@ def test_edit_by_b_opens_diff_in_b_only_and_accept_writes_file(world: World) -> 
     wait_for_screen(w.b.claude, "edit finished", timeout=30)
     wait_until(lambda: tabs(w.b) == 1, 15, "diff tab closed")
     wait_until(lambda: state_of(w, w.b)["state"] == "idle", 30, "B idle after its turn (Stop hook)")
+    calls = w.server(w.b)["calls"]
+    print(f"observed in an accepted edit: {calls}")
+    assert "tools/call openDiff" in calls and "tools/call close_tab" in calls and "tools/call closeAllDiffTabs" in calls
 
 
 def test_reject_leaves_file_identical_and_claude_is_told(world: World) -> None:

@@ -59,6 +59,9 @@ def test_plugin_loads_binds_keys_and_status_segments(world: Env, repo: Path) -> 
         assert f"tmuxclaude {key} " in keys.replace("  ", " ") or f" {key} " in keys
     assert "switch-client -T tmuxclaude" in env.tmux("list-keys", "-T", "prefix")
     assert "@tmuxclaude_summary" in env.tmux("show-option", "-gv", "status-right")
+    # No process per redraw: the segments are formats over options, never #(shell commands).
+    for option in ("status-right", "window-status-format", "window-status-current-format"):
+        assert "#(" not in env.tmux("show-option", "-gv", option)
     # Loading twice does not stack segments.
     env.tmux("run-shell", str(PLUGIN))
     assert env.tmux("show-option", "-gv", "window-status-format").count("@tmuxclaude_glyph") == 1
