@@ -324,3 +324,4 @@ def test_claudecode_in_a_users_own_neovim_creates_and_wires_the_claude_pane(worl
     # Killing it removes only the Claude pane: the user's Neovim stays.
     assert pane in env.tmux("list-panes", "-a", "-F", "#{pane_id}").split()
     assert item["claude_pane"] not in env.tmux("list-panes", "-a", "-F", "#{pane_id}").split()
+    assert show(env, pane, "#{@tmuxclaude_id}") == ""  # our tags are gone from the user's window

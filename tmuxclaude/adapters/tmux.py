@@ -140,6 +140,14 @@ class Tmux:
             args += ["set-option", "-w", "-t", window, f"{OPTION_PREFIX}{key}", value]
         self.run(*args, check=check)
 
+    def unset_window_options(self, window: str, keys: Sequence[str]) -> None:
+        args: list[str] = []
+        for key in keys:
+            if args:
+                args.append(";")
+            args += ["set-option", "-wu", "-t", window, f"{OPTION_PREFIX}{key}"]
+        self.run(*args, check=False)
+
     def clients(self) -> list[str]:
         return [c for c in self.run("list-clients", "-F", "#{client_name}", check=False) if c]
 

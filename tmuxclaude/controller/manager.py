@@ -209,7 +209,8 @@ class InstanceManager:
             if existing is not None:
                 if existing.state is InstanceState.PAUSED:
                     raise InstanceError(f"{existing.name} is paused; `tmuxclaude resume {existing.name}`")
-                self.tmux.select(existing.window_id, existing.claude_pane, client.pane or None)
+                if focus:
+                    self.tmux.select(existing.window_id, existing.claude_pane, client.pane or None)
                 return self.describe(existing, client) | {"existing": True}
             self._check_limit()
             inst = await self._spawn(info, client, focus=focus, nvim_server=nvim_server)
@@ -444,7 +445,10 @@ class InstanceManager:
 
     def _kill_panes(self, inst: Instance) -> None:
         if inst.external_nvim:
+            # The window is the user's own: take our pane and our tags out of it, leave the rest.
             self.tmux.kill_pane(inst.claude_pane)
+            self.tmux.unset_window_options(inst.window_id, ("id", "name", "port", "state", "glyph", "worktree",
+                                                            "branch", "warn"))  # fmt: skip
         elif inst.window_id:
             self.tmux.kill_window(inst.window_id)
 
@@ -569,7 +573,14 @@ class InstanceManager:
 
     # -- queries ---------------------------------------------------------------------------------------
 
-    def describe(self, inst: Instance, client: ClientContext, *, stats: bool = False) -> dict[str, Any]:
+    def describe(
+        self,
+        inst: Instance,
+        client: ClientContext,
+        *,
+        stats: bool = False,
+        panes: dict[str, dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
         server = self.servers.get(inst.id)
         data: dict[str, Any] = {
             "n": self.registry.number_of(inst.id),
@@ -594,7 +605,7 @@ class InstanceManager:
         }
         if stats:
             pids = []
-            for pane, info in self.tmux.panes().items():
+            for pane, info in (panes if panes is not None else self.tmux.panes()).items():
                 if pane in (inst.nvim_pane, inst.claude_pane) and info["pid"].isdigit():
                     pids.append(int(info["pid"]))
             tree = tree_stats(pids, self._proc_cache)
@@ -617,9 +628,10 @@ class InstanceManager:
 
     def list_instances(self, client: ClientContext, *, stats: bool = False) -> list[dict[str, Any]]:
         active = self._active_window(client)
+        panes = self.tmux.panes() if stats else None
         out = []
         for inst in self.registry.ordered():
-            data = self.describe(inst, client, stats=stats)
+            data = self.describe(inst, client, stats=stats, panes=panes)
             data["active"] = inst.window_id in active
             out.append(data)
         return out
