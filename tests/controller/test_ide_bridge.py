@@ -79,6 +79,25 @@ async def pair(env: Env, repo: Path) -> AsyncIterator[tuple[Inst, Inst]]:
             await inst.nvim.close()
 
 
+async def start_diff(client: Any, inst: Inst, target: Path, contents: str, tab: str) -> asyncio.Task[list[str]]:
+    """Call openDiff (it blocks until the user decides) and wait until the diff tab is up in that Neovim."""
+    call = asyncio.create_task(
+        client.call_texts(
+            "openDiff",
+            {
+                "old_file_path": str(target),
+                "new_file_path": str(target),
+                "new_file_contents": contents,
+                "tab_name": tab,
+            },
+        )
+    )
+    async with asyncio.timeout(10):
+        while await inst.tabs() < 2:
+            await asyncio.sleep(0.02)
+    return call
+
+
 async def test_selection_reaches_only_its_own_instance(pair: tuple[Inst, Inst]) -> None:
     a, b = pair
     async with ide_client(a.port, a.token) as ca, ide_client(b.port, b.token) as cb:
@@ -98,20 +117,7 @@ async def test_open_diff_in_b_only_accept_returns_file_saved(pair: tuple[Inst, I
     before = target.read_bytes()
     proposed = "def add(a, b):\n    return a + b + 0\n"
     async with ide_client(b.port, b.token) as cb:
-        call = asyncio.create_task(
-            cb.call_texts(
-                "openDiff",
-                {
-                    "old_file_path": str(target),
-                    "new_file_path": str(target),
-                    "new_file_contents": proposed,
-                    "tab_name": "✻ [Claude Code] calc.py (abc123) ⧉",
-                },
-            )
-        )
-        async with asyncio.timeout(10):
-            while await b.tabs() < 2:
-                await asyncio.sleep(0.02)
+        call = await start_diff(cb, b, target, proposed, "✻ [Claude Code] calc.py (abc123) ⧉")
         assert await a.tabs() == 1
         assert not call.done()
         await b.cmd("ClaudeCodeDiffAccept")
@@ -129,20 +135,7 @@ async def test_open_diff_reject_leaves_file_unchanged(pair: tuple[Inst, Inst]) -
     target = b.worktree / "calc.py"
     before = target.read_bytes()
     async with ide_client(b.port, b.token) as cb:
-        call = asyncio.create_task(
-            cb.call_texts(
-                "openDiff",
-                {
-                    "old_file_path": str(target),
-                    "new_file_path": str(target),
-                    "new_file_contents": "x = 1\n",
-                    "tab_name": "tab-r",
-                },
-            )
-        )
-        async with asyncio.timeout(10):
-            while await b.tabs() < 2:
-                await asyncio.sleep(0.02)
+        call = await start_diff(cb, b, target, "x = 1\n", "tab-r")
         await b.cmd("ClaudeCodeDiffDeny")
         assert await asyncio.wait_for(call, 10) == ["DIFF_REJECTED", "tab-r"]
         assert target.read_bytes() == before
@@ -152,20 +145,7 @@ async def test_client_disconnect_mid_diff_rejects_and_closes_ui(pair: tuple[Inst
     _, b = pair
     target = b.worktree / "calc.py"
     async with ide_client(b.port, b.token) as cb:
-        call = asyncio.create_task(
-            cb.call_texts(
-                "openDiff",
-                {
-                    "old_file_path": str(target),
-                    "new_file_path": str(target),
-                    "new_file_contents": "y\n",
-                    "tab_name": "t",
-                },
-            )
-        )
-        async with asyncio.timeout(10):
-            while await b.tabs() < 2:
-                await asyncio.sleep(0.02)
+        call = await start_diff(cb, b, target, "y\n", "t")
     async with asyncio.timeout(10):
         while await b.tabs() > 1:
             await asyncio.sleep(0.02)

@@ -78,8 +78,8 @@ def log_file(env: Env) -> Path:
 
 def tagged_windows(env: Env) -> list[str]:
     """Window ids that carry an ``@tmuxclaude_id`` (instance windows)."""
-    out = env.tmux("list-windows", "-a", "-F", "#{window_id}\x1f#{@tmuxclaude_id}", check=False)
-    return [line.split("\x1f")[0] for line in out.splitlines() if line.split("\x1f")[-1]]
+    out = env.tmux("list-windows", "-a", "-F", "#{window_id}|#{@tmuxclaude_id}|", check=False)
+    return [parts[0] for parts in (line.split("|") for line in out.splitlines()) if len(parts) == 3 and parts[1]]
 
 
 def worktrees(repo: Path) -> list[str]:

@@ -16,6 +16,10 @@ def bind_port(port: int) -> socket.socket:
     """Bind and listen on 127.0.0.1:port (loopback only, never a wildcard address)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
+        # A killed controller leaves its accepted connections in TIME_WAIT for a minute; without SO_REUSEADDR the
+        # restarted controller could not re-serve the same port. On Linux this never lets two sockets listen on
+        # one port (listen() below fails with EADDRINUSE), so the bind is still the reservation.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((HOST, port))
         # listen() is where some stacks report EADDRINUSE; do it now so the port is really ours.
         sock.listen(128)

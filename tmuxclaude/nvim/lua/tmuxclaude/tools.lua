@@ -230,28 +230,33 @@ function M.getLatestSelection(_)
   return selection_payload(sel, false)
 end
 
-function M.checkDocumentDirty(args)
+--- The open buffer of a tool's filePath, or the payload to answer with when there is none.
+---@return string|nil path, integer|table buf_or_payload
+local function open_document(args)
   local path = nonempty(args, 'filePath')
   if not path then
-    return util.tool_error(-32602, 'Missing filePath')
+    return nil, util.tool_error(-32602, 'Missing filePath')
   end
   path = util.normalize(path)
   local buf = util.find_buf(path)
   if not buf then
-    return { success = false, message = 'Document not open: ' .. path }
+    return nil, { success = false, message = 'Document not open: ' .. path }
+  end
+  return path, buf
+end
+
+function M.checkDocumentDirty(args)
+  local path, buf = open_document(args)
+  if not path then
+    return buf
   end
   return { success = true, filePath = path, isDirty = vim.bo[buf].modified, isUntitled = false }
 end
 
 function M.saveDocument(args)
-  local path = nonempty(args, 'filePath')
+  local path, buf = open_document(args)
   if not path then
-    return util.tool_error(-32602, 'Missing filePath')
-  end
-  path = util.normalize(path)
-  local buf = util.find_buf(path)
-  if not buf then
-    return { success = false, message = 'Document not open: ' .. path }
+    return buf
   end
   local ok, err = pcall(vim.api.nvim_buf_call, buf, function()
     vim.cmd('write')
