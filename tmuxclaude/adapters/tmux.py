@@ -148,6 +148,18 @@ class Tmux:
             args += ["set-option", "-wu", "-t", window, f"{OPTION_PREFIX}{key}"]
         self.run(*args, check=False)
 
+    def window_options(self, window: str) -> dict[str, str]:
+        """Our ``@tmuxclaude_*`` options of a window, without the prefix."""
+        found: dict[str, str] = {}
+        for line in self.run("show-options", "-w", "-t", window, check=False):
+            key, _, value = line.partition(" ")
+            if key.startswith(OPTION_PREFIX):
+                found[key[len(OPTION_PREFIX) :]] = value.strip().strip('"')
+        return found
+
+    def window_panes(self, window: str) -> list[str]:
+        return [p for p in self.run("list-panes", "-t", window, "-F", "#{pane_id}", check=False) if p]
+
     def clients(self) -> list[str]:
         return [c for c in self.run("list-clients", "-F", "#{client_name}", check=False) if c]
 

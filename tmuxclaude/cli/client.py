@@ -51,7 +51,7 @@ def start_controller(paths: Paths) -> None:
     ensure_private_dir(paths.state_dir)
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
     errfile = paths.state_dir / "controller.stderr"
-    with open(errfile, "wb") as err:
+    with open(os.open(errfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tmuxclaude", "daemon", "run", "--tmux-socket", paths.tmux_socket],
             stdin=subprocess.DEVNULL,

@@ -44,6 +44,7 @@ class Controller:
         self._config_mtime = config_mtime()
         self._stop = asyncio.Event()
         self._server: asyncio.AbstractServer | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()
 
     async def serve(self) -> None:
         await self.manager.start()
@@ -60,6 +61,10 @@ class Controller:
         finally:
             monitor.cancel()
             self._server.close()
+            # Connected clients' handlers end with us, quietly (a pending request gets no answer, the CLI says so).
+            for task in list(self._handlers):
+                task.cancel()
+            await asyncio.gather(*self._handlers, return_exceptions=True)
             with contextlib.suppress(FileNotFoundError):
                 sock_path.unlink()
             await self.manager.shutdown()
@@ -79,6 +84,10 @@ class Controller:
                 log.exception("reconcile failed")
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
         try:
             while True:
                 try:
@@ -211,6 +220,10 @@ class Controller:
 
 def _setup_logging(paths: Paths) -> None:
     ensure_private_dir(paths.state_dir)
+    # Not through umask: a tmux server the controller starts would hand it to every shell of the user's session.
+    fd = os.open(paths.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.close(fd)
+    os.chmod(paths.log_file, 0o600)
     handler = logging.handlers.RotatingFileHandler(paths.log_file, maxBytes=2_000_000, backupCount=2)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -240,7 +253,9 @@ def run(tmux_socket: str | None = None) -> int:
         log.error("%s", exc)
         print(f"tmuxclaude: {exc}", file=sys.stderr)
         return exc.exit_code
-    paths.pid_file.write_text(str(os.getpid()))
+    fd = os.open(paths.pid_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(str(os.getpid()))
     controller = Controller(paths, config)
 
     async def main() -> None:

@@ -135,10 +135,57 @@ class InstanceManager:
                     self.locks.remove(inst.port)
                     if inst.state is not InstanceState.PAUSED:
                         self.registry.put(inst.with_(state=InstanceState.DEAD))
+            if tmux_up:
+                for window_id, instance_id in live.items():
+                    if instance_id and instance_id not in self.registry:
+                        await self._adopt(window_id, instance_id)
             self._save()
             self._reap_foreign_locks()
             if tmux_up:
                 self._publish_summary()
+
+    async def _adopt(self, window_id: str, instance_id: str) -> None:
+        """A window tagged as ours that the state does not know (state lost or rolled back to its backup):
+        take it back from its tmux options and its lock file, so its Claude keeps its IDE."""
+        opts = self.tmux.window_options(window_id)
+        panes = self.tmux.window_panes(window_id)
+        try:
+            port = int(opts.get("port", ""))
+        except ValueError:
+            return
+        if len(panes) < 2 or not opts.get("worktree"):
+            return
+        lock = self.locks.read_raw(port) or {}
+        same = lock.get("instanceId") == instance_id
+        info = self.tmux.pane_info(panes[0]) or {}
+        inst = Instance(
+            id=instance_id,
+            name=self.registry.unique_name(opts.get("name") or instance_id),
+            worktree=opts["worktree"],
+            repo=opts["worktree"],
+            branch=opts.get("branch", ""),
+            port=port,
+            token=str(lock["authToken"]) if same and lock.get("authToken") else secrets.token_urlsafe(32),
+            hook_token=secrets.token_urlsafe(24),
+            created_at=float(lock.get("createdAt") or time.time()) if same else time.time(),
+            parent_port=lock.get("parentPort") if same else None,
+            session_id=info.get("session_id", ""),
+            window_id=window_id,
+            nvim_pane=panes[0],
+            claude_pane=panes[-1],
+            nvim_socket=str(self.paths.nvim_socket(instance_id)),
+            state=InstanceState.IDLE,
+            state_since=time.time(),
+        )
+        with contextlib.suppress(WorktreeError):
+            inst = inst.with_(repo=gitx.resolve_worktree(inst.worktree).main_root)
+        try:
+            await self._serve(inst, bind_port(port))
+        except OSError as exc:
+            log.error("cannot adopt window %s: port %s is taken (%s)", window_id, port, exc)
+            return
+        self.registry.put(inst)
+        self._event(f"adopted {inst.name} (window {window_id}) on port {port}")
 
     def _event(self, text: str) -> None:
         log.info("%s", text)
@@ -301,21 +348,27 @@ class InstanceManager:
     async def _serve_socket(self, inst: Instance, sock: Any) -> IdeServer:
         server = IdeServer(inst.id, inst.token, self.config.ide)
         server.on_http = functools.partial(self._on_http, inst.id)
-        self._write_hook_files(inst)
         try:
             await server.start(sock)
         except BaseException:
             sock.close()
             raise
         self.servers[inst.id] = server
-        # The lock file goes last: a reader must never find a lock whose port is not yet served.
         try:
+            self._write_hook_files(inst)
+            # The lock file goes last: a reader must never find a lock whose port is not yet served.
             self._write_lock(inst)
         except BaseException:
             await server.close()
             self.servers.pop(inst.id, None)
+            self._remove_hook_files(inst)
             raise
         return server
+
+    def _remove_hook_files(self, inst: Instance) -> None:
+        for path in (self.paths.settings_file(inst.id), self.paths.runtime_dir / f"{inst.id}.hooktoken"):
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def _remove_lock(self, port: int) -> None:
         self.locks.remove(port)
@@ -885,9 +938,7 @@ class InstanceManager:
         self.registry.remove(inst.id)
         self._save()
         self._publish_summary()
-        for path in (self.paths.settings_file(inst.id), self.paths.runtime_dir / f"{inst.id}.hooktoken"):
-            with contextlib.suppress(OSError):
-                path.unlink()
+        self._remove_hook_files(inst)
         if not inst.external_nvim:
             with contextlib.suppress(OSError):
                 os.unlink(inst.nvim_socket)
