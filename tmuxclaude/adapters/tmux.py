@@ -94,32 +94,41 @@ class Tmux:
         options: Mapping[str, str],
         focus: bool,
     ) -> InstanceWindow:
-        """Create the window (Neovim pane left, Claude pane right). On failure nothing is left behind."""
+        """Create the window (Neovim pane left, Claude pane right). On failure nothing is left behind.
+
+        One tmux invocation does it all (each costs a few ms): commands in a sequence do not follow a window
+        created with -d, so the window gets a unique temporary name to be targeted by, then its real one.
+        """
         fmt = SEP.join(["#{session_id}", "#{window_id}", "#{pane_id}"])
+        temp = f"tc-{options.get('id', 'new')}"
         if session is None and not self.session_exists(f"={fallback_session}"):
-            out = self.run(
-                "new-session", "-d", "-P", "-F", fmt, "-s", fallback_session, "-n", name, "-c", cwd,
-                *self._env_args(nvim_env), *nvim_cmd,
-            )  # fmt: skip
+            first = ["new-session", "-d", "-P", "-F", fmt, "-s", fallback_session]
+            target_session = f"={fallback_session}"
         else:
-            target = session if session is not None else f"={fallback_session}"
-            out = self.run(
-                "new-window", "-d", "-P", "-F", fmt, "-t", f"{target}:", "-n", name, "-c", cwd,
-                *self._env_args(nvim_env), *nvim_cmd,
-            )  # fmt: skip
-        session_id, window_id, nvim_pane = out[0].split(SEP)
+            target_session = session if session is not None else f"={fallback_session}"
+            first = ["new-window", "-d", "-P", "-F", fmt, "-t", f"{target_session}:"]
+        target = f"{target_session}:={temp}"
+        args = [*first, "-n", temp, "-c", cwd, *self._env_args(nvim_env), *nvim_cmd]
+        for key, value in options.items():
+            args += [";", "set-option", "-w", "-t", target, f"{OPTION_PREFIX}{key}", value]
+        # automatic-rename would replace the instance name with "nvim"; the name is the user's handle.
+        args += [";", "set-option", "-w", "-t", target, "automatic-rename", "off"]
+        args += [";", "split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", target, "-c", cwd,
+                 *self._env_args(claude_env), *claude_cmd]  # fmt: skip
+        args += [";", "rename-window", "-t", target, name]
+        out: list[str] = []
         try:
-            # Tag first: the window is ours from the moment it exists, so gc and reconcile can find it.
-            self.set_window_options(window_id, options)
-            # automatic-rename would replace the instance name with "nvim"; the name is the user's handle.
-            self.run("set-option", "-w", "-t", window_id, "automatic-rename", "off")
-            claude_pane = self.split(nvim_pane, cwd=cwd, cmd=claude_cmd, env=claude_env)
+            out = self.run(*args)
+            session_id, window_id, nvim_pane = out[0].split(SEP)
+            claude_pane = out[1]
             if focus:
-                self.run("select-pane", "-t", claude_pane)
-                self.run("select-window", "-t", window_id)
-        except BaseException:
-            self.run("kill-window", "-t", window_id, check=False)
+                self.run("select-window", "-t", window_id, ";", "select-pane", "-t", claude_pane)
+        except TmuxError:
+            self.run("kill-window", "-t", target, check=False)
             raise
+        except (IndexError, ValueError):
+            self.run("kill-window", "-t", target, check=False)
+            raise TmuxError(f"tmux new-window: unexpected output {out!r}") from None
         return InstanceWindow(session_id, window_id, nvim_pane, claude_pane)
 
     def split(self, pane: str, *, cwd: str, cmd: Sequence[str], env: Mapping[str, str]) -> str:

@@ -1,7 +1,7 @@
 """The ``tmuxclaude`` command.
 
-``ls``, ``switch``, ``next`` and ``pick`` are what keybindings run on every press: they take a stdlib-only fast
-path (no click, no libtmux, no GitPython). Everything else goes through the click application in ``cli.app``.
+What keybindings run (``ls``, ``switch``, ``next``, ``pick``, ``new BRANCH``, ``open [PATH]``) takes a stdlib-only
+fast path: no click, no libtmux, no GitPython. Everything else goes through the click application in ``cli.app``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,18 @@ def _fast(argv: list[str]) -> int | None:
             return 0
         if len(argv) == 2 and argv[0] == "switch" and not argv[1].startswith("-"):
             client.request("switch", {"ref": argv[1]})
+            return 0
+        # `new BRANCH` and `open [PATH]` are what the tmux keys run; other spellings go through click.
+        words = [a for a in argv if a != "--"]
+        if len(words) == 2 and words[0] == "new" and not words[1].startswith("-"):
+            print(render.instance_line(client.request("new", {"branch": words[1]}), "started"))
+            return 0
+        if words[:1] == ["open"] and len(words) <= 2 and not any(w.startswith("-") for w in words[1:]):
+            import os
+
+            path = os.path.abspath(words[1]) if len(words) == 2 else ""
+            item = client.request("open", {"path": path})
+            print(render.instance_line(item, "focused" if item.get("existing") else "started"))
             return 0
         if argv == ["next"]:
             client.request("next_waiting")

@@ -42,7 +42,7 @@ def cli() -> None:
 
 
 def _print_instance(item: dict[str, Any], verb: str) -> None:
-    click.echo(f"{verb} {item['name']}: {render.shorten_home(item['worktree'])} (port: {item['port']})")
+    click.echo(render.instance_line(item, verb))
 
 
 @cli.command()

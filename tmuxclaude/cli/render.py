@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["ls_line", "shorten_home"]
+__all__ = ["instance_line", "ls_line", "shorten_home"]
 
 
 def shorten_home(path: str) -> str:
@@ -23,3 +23,8 @@ def ls_line(item: dict[str, Any]) -> str:
     if item.get("active"):
         line += " *active*"
     return line
+
+
+def instance_line(item: dict[str, Any], verb: str) -> str:
+    """``started feat-x: ~/projects/myapp-feat-x (port: 10002)``"""
+    return f"{verb} {item['name']}: {shorten_home(item['worktree'])} (port: {item['port']})"

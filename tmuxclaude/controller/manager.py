@@ -92,6 +92,7 @@ class InstanceManager:
         self._lock = asyncio.Lock()
         self._proc_cache: dict[int, Any] = {}
         self._summary: str | None = None
+        self._summary_pending = False
         self._background: set[asyncio.Task[None]] = set()
         self._last_rss_check = 0.0
         self._rss_warned: set[str] = set()
@@ -760,7 +761,16 @@ class InstanceManager:
             )
 
     def _publish_summary(self) -> None:
-        """The global status segment: one option the status line reads (no process per redraw)."""
+        """The global status segment: one option the status line reads (no process per redraw).
+
+        Deferred to the next loop turn: a burst of changes costs one tmux call, after the reply has gone out.
+        """
+        if not self._summary_pending:
+            self._summary_pending = True
+            asyncio.get_running_loop().call_soon(self._publish_summary_now)
+
+    def _publish_summary_now(self) -> None:
+        self._summary_pending = False
         text = ""
         if self.config.multi_instance.instance_indicator:
             text = summary_text(i.state for i in self.registry.ordered())
