@@ -30,15 +30,17 @@ def _fast(argv: list[str]) -> int | None:
             client.request("switch", {"ref": argv[1]})
             return 0
         # `new BRANCH` and `open [PATH]` are what the tmux keys run; other spellings go through click.
-        words = [a for a in argv if a != "--"]
+        detached = "-d" in argv or "--detached" in argv
+        words = [a for a in argv if a not in ("--", "-d", "--detached")]
         if len(words) == 2 and words[0] == "new" and not words[1].startswith("-"):
-            print(render.instance_line(client.request("new", {"branch": words[1]}), "started"))
+            item = client.request("new", {"branch": words[1], "detached": detached})
+            print(render.instance_line(item, "started"))
             return 0
         if words[:1] == ["open"] and len(words) <= 2 and not any(w.startswith("-") for w in words[1:]):
             import os
 
             path = os.path.abspath(words[1]) if len(words) == 2 else ""
-            item = client.request("open", {"path": path})
+            item = client.request("open", {"path": path, "detached": detached})
             print(render.instance_line(item, "focused" if item.get("existing") else "started"))
             return 0
         if argv == ["next"]:

@@ -235,14 +235,12 @@ local function open(opts, made)
   if not pcall(vim.api.nvim_buf_set_name, prop, name) then
     pcall(vim.api.nvim_buf_set_name, prop, name .. ' #' .. seq)
   end
-  local ft = (not d.orig_scratch) and vim.bo[d.orig_buf].filetype or ''
-  if ft ~= '' then
-    vim.bo[prop].filetype = ft
-  else
+  if d.orig_scratch then
+    -- A new file has no buffer to take the filetype from: detect it from the name (the slow path, ~ms).
     detect_filetype(prop, path)
-    if d.orig_scratch then
-      vim.bo[d.orig_buf].filetype = vim.bo[prop].filetype
-    end
+    vim.bo[d.orig_buf].filetype = vim.bo[prop].filetype
+  elseif vim.bo[d.orig_buf].filetype ~= '' then
+    vim.bo[prop].filetype = vim.bo[d.orig_buf].filetype
   end
   vim.bo[prop].modified = false
 

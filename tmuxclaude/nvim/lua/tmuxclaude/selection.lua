@@ -154,6 +154,11 @@ local function debounce()
   if not timer then
     return
   end
+  if M.state.debounce_ms <= 0 then
+    -- No debounce asked for: send now, without the timer's two trips through the event loop.
+    M.update(false)
+    return
+  end
   timer:stop()
   timer:start(
     M.state.debounce_ms,
