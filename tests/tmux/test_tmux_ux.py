@@ -325,3 +325,15 @@ def test_claudecode_in_a_users_own_neovim_creates_and_wires_the_claude_pane(worl
     assert pane in env.tmux("list-panes", "-a", "-F", "#{pane_id}").split()
     assert item["claude_pane"] not in env.tmux("list-panes", "-a", "-F", "#{pane_id}").split()
     assert show(env, pane, "#{@tmuxclaude_id}") == ""  # our tags are gone from the user's window
+
+
+def test_instance_indicator_off_hides_state_in_the_status_line(world: Env, repo: Path) -> None:
+    env = world
+    env.use_recorder("[multi_instance]\ninstance_indicator = false\n")
+    env.tmux("run-shell", str(PLUGIN))
+    env.cli("new", "feat-a", cwd=repo)
+    item = only(env)
+    run_hook(env, item, "UserPromptSubmit")
+    assert only(env)["state"] == "busy"  # the state is still tracked...
+    assert "●" not in show(env, item["window_id"], "#{E:window-status-format}")  # ...but not shown
+    assert show(env, "main:", "#{@tmuxclaude_summary}") == ""

@@ -54,6 +54,9 @@ class StateFile:
         with self.locked():
             try:
                 registry = self._read(self.path)
+                if registry is None:
+                    # No state.json (first run, or removed by hand): the backup, if any, is the best we have.
+                    registry = self._read(self.backup)
                 return registry if registry is not None else Registry()
             except (ValueError, TypeError, KeyError, OSError) as exc:
                 aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
@@ -73,12 +76,19 @@ class StateFile:
             tmp = self.path.with_name(f".{self.path.name}.tmp.{os.getpid()}")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
-                os.write(fd, data)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
                 os.fsync(fd)
             finally:
                 os.close(fd)
             if self.path.exists():
-                # The current file parsed when it was written; keep it as the fallback before replacing it.
+                # Keep the current version as the fallback without ever leaving state.json absent: the backup is
+                # a second link to the current file, and state.json is then replaced in one atomic step.
+                link = self.path.with_name(f".{self.path.name}.bak.{os.getpid()}")
+                with contextlib.suppress(FileNotFoundError):
+                    link.unlink()
                 with contextlib.suppress(OSError):
-                    os.replace(self.path, self.backup)
+                    os.link(self.path, link)
+                    os.replace(link, self.backup)
             os.replace(tmp, self.path)

@@ -451,7 +451,7 @@ class InstanceManager:
             "name": inst.name,
             "port": str(inst.port),
             "state": "idle",
-            "glyph": GLYPHS[InstanceState.IDLE],
+            "glyph": self._glyph(InstanceState.IDLE),
             "worktree": inst.worktree,
             "branch": inst.branch,
         }
@@ -754,10 +754,14 @@ class InstanceManager:
         if state is InstanceState.WAITING:
             self._notify_waiting(inst)
 
+    def _glyph(self, state: InstanceState) -> str:
+        """What the window shows for a state; multi_instance.instance_indicator = false shows nothing."""
+        return GLYPHS[state] if self.config.multi_instance.instance_indicator else ""
+
     def _tag_window(self, inst: Instance) -> None:
         if inst.window_id:
             self.tmux.set_window_options(
-                inst.window_id, {"state": inst.state.value, "glyph": GLYPHS[inst.state]}, check=False
+                inst.window_id, {"state": inst.state.value, "glyph": self._glyph(inst.state)}, check=False
             )
 
     def _publish_summary(self) -> None:
