@@ -93,6 +93,9 @@ class InstanceManager:
         self._proc_cache: dict[int, Any] = {}
         self._summary: str | None = None
         self._summary_pending = False
+        self._tick_event = asyncio.Event()
+        self._tick_task: asyncio.Task[None] | None = None
+        self._tick_waiters = 0
         self._background: set[asyncio.Task[None]] = set()
         self._last_rss_check = 0.0
         self._rss_warned: set[str] = set()
@@ -552,9 +555,30 @@ class InstanceManager:
                     server.nvim_lost()
                     self._event(f"{inst.name}: Neovim detached")
                     delay = 0.02
-            await asyncio.sleep(delay)
-            # Back off to one attempt a second: a Neovim that restarts is found quickly, an idle one costs little.
-            delay = min(delay * 2, 1.0)
+            if delay < 1.0:
+                # A Neovim just starting (or restarting) is found within milliseconds...
+                await asyncio.sleep(delay)
+                delay *= 2
+            else:
+                # ...after that every waiting instance shares one tick a second: no per-instance polling.
+                await self._shared_tick()
+
+    async def _shared_tick(self) -> None:
+        if self._tick_task is None or self._tick_task.done():
+            self._tick_task = asyncio.create_task(self._ticker())
+        self._tick_waiters += 1
+        try:
+            await self._tick_event.wait()
+        finally:
+            self._tick_waiters -= 1
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            event, self._tick_event = self._tick_event, asyncio.Event()
+            event.set()
+            if not self._tick_waiters:
+                return
 
     def _on_nvim_event(self, instance_id: str, event: dict[str, Any]) -> None:
         server = self.servers.get(instance_id)
