@@ -45,6 +45,14 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
+@pytest.fixture
+def world(env: Env, repo: Path) -> Env:
+    """A private tmux server with one plain session, and the recorder standing in for claude."""
+    env.start_tmux()
+    env.use_recorder()
+    return env
+
+
 @pytest.fixture(autouse=True)
 def _no_inherited_tmux() -> None:
     assert "TMUX" not in os.environ or os.environ.get("TMUXCLAUDE_TEST_OUTER") == "1"

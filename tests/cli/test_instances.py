@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from helpers.env import Env, wait_until
+from helpers.env import Env, ls_json, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -16,17 +16,6 @@ LOCK_FIELDS = {
     "pid", "workspaceFolders", "ideName", "transport", "authToken",
     "neovimPid", "instanceId", "worktreePath", "createdAt",
 }  # fmt: skip
-
-
-def ls_json(env: Env) -> list[dict[str, object]]:
-    return json.loads(env.cli("ls", "--json").stdout)  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def world(env: Env, repo: Path) -> Env:
-    env.start_tmux()
-    env.use_recorder()
-    return env
 
 
 def test_two_worktrees_two_windows_ports_locks_and_pane_env(world: Env, repo: Path) -> None:

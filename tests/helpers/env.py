@@ -49,6 +49,11 @@ def free_port_base(span: int = 10) -> int:
     raise RuntimeError("no free port range")
 
 
+def ls_json(env: Env) -> list[dict[str, Any]]:
+    """``tmuxclaude ls --json``, parsed."""
+    return json.loads(env.cli("ls", "--json").stdout)  # type: ignore[no-any-return]
+
+
 @dataclass
 class Env:
     root: Path

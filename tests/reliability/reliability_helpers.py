@@ -60,10 +60,6 @@ def controller_pid(env: Env) -> int:
     return int(daemon_status(env)["pid"])
 
 
-def ls_json(env: Env) -> list[dict[str, Any]]:
-    return json.loads(env.cli("ls", "--json").stdout)  # type: ignore[no-any-return]
-
-
 def lock_token(env: Env, port: int) -> str:
     return str(json.loads((env.lock_dir / f"{port}.lock").read_text())["authToken"])
 

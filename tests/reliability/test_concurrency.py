@@ -11,8 +11,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from helpers.env import Env
-from reliability_helpers import SLEEPER_NVIM, daemon_status, ls_json, state_file, tagged_windows
+from helpers.env import Env, ls_json
+from reliability_helpers import SLEEPER_NVIM, daemon_status, state_file, tagged_windows
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -18,7 +18,7 @@ from typing import Any
 import psutil
 import pytest
 import websockets
-from helpers.env import Env, wait_until
+from helpers.env import Env, ls_json, wait_until
 from reliability_helpers import (
     SLEEPER_NVIM,
     answers,
@@ -26,7 +26,6 @@ from reliability_helpers import (
     ctl,
     daemon_status,
     lock_token,
-    ls_json,
     rpc,
     state_file,
     tagged_windows,
@@ -40,13 +39,6 @@ from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.procs import pid_alive
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-def world(env: Env, repo: Path) -> Env:
-    env.start_tmux()
-    env.use_recorder()
-    return env
 
 
 async def _open_diff(ws: ClientConnection, target: Path, tab: str, request_id: int = 77) -> None:

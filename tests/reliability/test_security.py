@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import websockets
-from helpers.env import Env
-from reliability_helpers import SLEEPER_NVIM, ctl, lock_token, log_file, ls_json, state_file, ws_connect
+from helpers.env import Env, ls_json
+from reliability_helpers import SLEEPER_NVIM, ctl, lock_token, log_file, state_file, ws_connect
 
 from tmuxclaude.adapters.paths import Paths
 

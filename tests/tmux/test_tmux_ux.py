@@ -11,17 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.env import Env, wait_until
+from helpers.env import Env, ls_json, wait_until
 from helpers.tty_client import attached_client
 
 pytestmark = pytest.mark.timeout(90)
 
 PLUGIN = Path(__file__).resolve().parents[2] / "tmux" / "tmuxclaude.tmux"
 HOOK = str(files("tmuxclaude") / "hooks" / "hook.sh")
-
-
-def ls_json(env: Env) -> list[dict[str, Any]]:
-    return json.loads(env.cli("ls", "--json").stdout)  # type: ignore[no-any-return]
 
 
 def only(env: Env) -> dict[str, Any]:
@@ -42,13 +38,6 @@ def run_hook(env: Env, item: dict[str, Any], event: str, payload: dict[str, Any]
 
 def show(env: Env, target: str, fmt: str) -> str:
     return env.tmux("display-message", "-p", "-t", target, fmt)
-
-
-@pytest.fixture
-def world(env: Env, repo: Path) -> Env:
-    env.start_tmux()
-    env.use_recorder()
-    return env
 
 
 def test_plugin_loads_binds_keys_and_status_segments(world: Env, repo: Path) -> None:

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tmuxclaude.adapters.fsutil import write_private
 from tmuxclaude.adapters.paths import ensure_private_dir
 from tmuxclaude.errors import LockFileError
 from tmuxclaude.protocol.lockfile import LockRecord, lock_file_name, port_from_name
@@ -34,26 +35,9 @@ class LockDir:
         except OSError as exc:
             raise LockFileError(f"cannot create lock dir {self.path}: {exc.strerror}") from exc
         target = self.file_for(port)
-        tmp = self.path / f".{port}.lock.tmp.{os.getpid()}"
-        data = record.to_json().encode()
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            tmp.unlink(missing_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            write_private(target, record.to_json())
         except OSError as exc:
-            raise LockFileError(f"cannot write lock file in {self.path}: {exc.strerror}") from exc
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.replace(tmp, target)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise LockFileError(f"cannot write lock file {target}: {exc.strerror}") from exc
         return target
 

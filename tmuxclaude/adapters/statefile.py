@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tmuxclaude.adapters.fsutil import write_private
 from tmuxclaude.adapters.paths import ensure_private_dir
 from tmuxclaude.model.instance import Registry
 
@@ -73,22 +74,13 @@ class StateFile:
     def save(self, registry: Registry) -> None:
         data = json.dumps(registry.to_dict(), indent=1, sort_keys=True).encode()
         with self.locked():
-            tmp = self.path.with_name(f".{self.path.name}.tmp.{os.getpid()}")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
             if self.path.exists():
                 # Keep the current version as the fallback without ever leaving state.json absent: the backup is
-                # a second link to the current file, and state.json is then replaced in one atomic step.
+                # a second link to the current file, then state.json is replaced in one atomic step.
                 link = self.path.with_name(f".{self.path.name}.bak.{os.getpid()}")
                 with contextlib.suppress(FileNotFoundError):
                     link.unlink()
                 with contextlib.suppress(OSError):
                     os.link(self.path, link)
                     os.replace(link, self.backup)
-            os.replace(tmp, self.path)
+            write_private(self.path, data)

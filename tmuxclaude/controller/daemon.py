@@ -20,6 +20,7 @@ from typing import Any
 
 from tmuxclaude import __version__
 from tmuxclaude.adapters.configfile import config_mtime, load_config
+from tmuxclaude.adapters.fsutil import write_private
 from tmuxclaude.adapters.paths import Paths, ensure_private_dir
 from tmuxclaude.adapters.tmux import Tmux
 from tmuxclaude.controller.manager import ClientContext, InstanceManager
@@ -253,9 +254,7 @@ def run(tmux_socket: str | None = None) -> int:
         log.error("%s", exc)
         print(f"tmuxclaude: {exc}", file=sys.stderr)
         return exc.exit_code
-    fd = os.open(paths.pid_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(str(os.getpid()))
+    write_private(paths.pid_file, str(os.getpid()))
     controller = Controller(paths, config)
 
     async def main() -> None:

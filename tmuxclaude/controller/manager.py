@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tmuxclaude.adapters import git as gitx
+from tmuxclaude.adapters.fsutil import write_private
 from tmuxclaude.adapters.lockfiles import LockDir
 from tmuxclaude.adapters.netports import bind_free_port, bind_port
 from tmuxclaude.adapters.paths import Paths, ensure_private_dir
@@ -60,14 +61,6 @@ class ClientContext:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClientContext:
         return cls(cwd=str(data.get("cwd") or os.getcwd()), pane=str(data.get("pane") or ""))
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def _resolve_callable(spec: str) -> Callable[..., object]:
@@ -445,8 +438,8 @@ class InstanceManager:
             if event in ("PreToolUse", "PostToolUse"):
                 entry["matcher"] = "*"
             hooks[event] = [entry]
-        _write_private(token_file, hook_token + "\n")
-        _write_private(self.paths.settings_file(inst.id), json.dumps({"hooks": hooks}, indent=1))
+        write_private(token_file, hook_token + "\n")
+        write_private(self.paths.settings_file(inst.id), json.dumps({"hooks": hooks}, indent=1))
 
     def _create_panes(self, inst: Instance, client: ClientContext, focus: bool, extra: list[str]) -> Instance:
         options = {
