@@ -235,13 +235,24 @@ local function open(opts, made)
   if not pcall(vim.api.nvim_buf_set_name, prop, name) then
     pcall(vim.api.nvim_buf_set_name, prop, name .. ' #' .. seq)
   end
-  if d.orig_scratch then
-    -- A new file has no buffer to take the filetype from: detect it from the name (the slow path, ~ms).
-    detect_filetype(prop, path)
-    vim.bo[d.orig_buf].filetype = vim.bo[prop].filetype
-  elseif vim.bo[d.orig_buf].filetype ~= '' then
-    vim.bo[prop].filetype = vim.bo[d.orig_buf].filetype
-  end
+  -- Setting a filetype loads its syntax and ftplugins (milliseconds): show the diff first, highlight it on the
+  -- next turn of the event loop.
+  local orig_buf, scratch = d.orig_buf, d.orig_scratch
+  vim.schedule(function()
+    if not vim.api.nvim_buf_is_valid(prop) then
+      return
+    end
+    if scratch then
+      -- A new file has no buffer to take the filetype from: detect it from the name.
+      detect_filetype(prop, path)
+      if vim.api.nvim_buf_is_valid(orig_buf) then
+        vim.bo[orig_buf].filetype = vim.bo[prop].filetype
+      end
+    elseif vim.api.nvim_buf_is_valid(orig_buf) and vim.bo[orig_buf].filetype ~= '' then
+      vim.bo[prop].filetype = vim.bo[orig_buf].filetype
+    end
+    vim.bo[prop].modified = false
+  end)
   vim.bo[prop].modified = false
 
   vim.cmd('tabnew')
