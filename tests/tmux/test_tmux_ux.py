@@ -326,3 +326,20 @@ def test_instance_indicator_off_hides_state_in_the_status_line(world: Env, repo:
     assert only(env)["state"] == "busy"  # the state is still tracked...
     assert "●" not in show(env, item["window_id"], "#{E:window-status-format}")  # ...but not shown
     assert show(env, "main:", "#{@tmuxclaude_summary}") == ""
+
+
+def test_a_pane_cding_into_another_worktree_is_offered_its_instance(world: Env, repo: Path) -> None:
+    env = world
+    env.use_recorder("[multi_instance]\nauto_start_for_worktree = true\n")
+    other = repo.parent / "other"
+    subprocess.run(["git", "worktree", "add", "-q", "-b", "other", str(other)], cwd=repo, check=True)
+    env.cli("open", "-d", str(repo), cwd=repo)
+    shell = env.tmux("display-message", "-p", "-t", "main:", "#{pane_id}")
+    env.tmux("send-keys", "-t", shell, f"cd {other}", "Enter")
+
+    def offered() -> bool:
+        events = json.loads(env.cli("daemon", "status", "--json").stdout)["events"]
+        return any(f"offered an instance for {other}" in e for e in events)
+
+    wait_until(offered, 15, "offer for the other worktree")
+    assert len(ls_json(env)) == 1  # offered, not started behind the user's back

@@ -157,6 +157,15 @@ class Tmux:
             args += ["set-option", "-wu", "-t", window, f"{OPTION_PREFIX}{key}"]
         self.run(*args, check=False)
 
+    def pane_paths(self) -> dict[str, str]:
+        """Every pane's current directory, by pane id."""
+        found: dict[str, str] = {}
+        for line in self.run("list-panes", "-a", "-F", "#{pane_id} #{pane_current_path}", check=False):
+            pane, _, path = line.partition(" ")
+            if pane and path:
+                found[pane] = path
+        return found
+
     def window_options(self, window: str) -> dict[str, str]:
         """Our ``@tmuxclaude_*`` options of a window, without the prefix."""
         found: dict[str, str] = {}

@@ -90,6 +90,7 @@ class InstanceManager:
         self._tick_task: asyncio.Task[None] | None = None
         self._tick_waiters = 0
         self._background: set[asyncio.Task[None]] = set()
+        self._offered: dict[str, str] = {}
         self._last_rss_check = 0.0
         self._rss_warned: set[str] = set()
         self.events: list[str] = []
@@ -813,9 +814,11 @@ class InstanceManager:
                     f.write("\a")
 
     async def tick(self) -> None:
-        """Periodic checks (one tmux call): stuck busy states, idle pauses, memory limits."""
+        """Periodic checks (one tmux call): stuck busy states, idle pauses, memory limits, worktree offers."""
         now = time.time()
         limits = self.config.limits
+        if self.config.multi_instance.auto_start_for_worktree:
+            await self._offer_worktrees()
         activity = self.tmux.window_activity()
         for inst in self.registry.ordered():
             if inst.state is InstanceState.BUSY and limits.busy_timeout_s > 0:
@@ -848,6 +851,27 @@ class InstanceManager:
                                       f"(limit {limits.max_rss_mb})", check=False)  # fmt: skip
                 elif not over:
                     self._rss_warned.discard(found.id)
+
+    async def _offer_worktrees(self) -> None:
+        """A shell pane that cd'd into a worktree of a repo tmuxclaude already runs, with no instance of its own:
+        offer it (a message naming the key), once per pane and worktree. tmux has no "cd" hook; the pane's
+        current path, read in the periodic tick, is what tells."""
+        repos = {i.repo for i in self.registry.ordered()}
+        if not repos:
+            return
+        ours = {p for i in self.registry.ordered() for p in (i.nvim_pane, i.claude_pane)}
+        for pane, path in self.tmux.pane_paths().items():
+            if pane in ours or self._offered.get(pane) == path:
+                continue
+            self._offered[pane] = path
+            try:
+                info = await asyncio.to_thread(gitx.resolve_worktree, path)
+            except WorktreeError:
+                continue
+            if info.main_root in repos and self.registry.by_worktree(info.root) is None:
+                text = f"tmuxclaude: {info.root} has no instance; prefix C o (or tmuxclaude open) starts one"
+                self.tmux.run("display-message", "-t", pane, text, check=False)
+                self._event(f"offered an instance for {info.root} (pane {pane})")
 
     async def pause(self, ref: str | None, client: ClientContext) -> dict[str, Any]:
         """Stop Claude (its pane shows how to resume); Neovim, the worktree and the branch stay."""
