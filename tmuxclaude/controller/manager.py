@@ -310,14 +310,15 @@ class InstanceManager:
                     created_at=time.time(),
                     parent_port=parent.port if parent else None,
                     external_nvim=bool(nvim_server),
-                    nvim_socket=nvim_server or str(self.paths.nvim_socket("")),
+                    nvim_socket=nvim_server,
                 )
                 if not nvim_server:
                     inst = inst.with_(nvim_socket=str(self.paths.nvim_socket(inst.id)))
             undo.append(sock.close)
-            server = await self._serve_socket(inst, sock)
+            await self._serve_socket(inst, sock)
             undo.append(lambda: self._stop_server(inst.id))
             undo.append(lambda: self._remove_lock(inst.port))
+            undo.append(lambda: self._remove_hook_files(inst))
             inst = await asyncio.to_thread(self._create_panes, inst, client, focus, resume_args or [])
             undo.append(lambda: self._kill_panes(inst))
             inst = inst.with_(state=InstanceState.IDLE, state_since=time.time())
@@ -325,7 +326,6 @@ class InstanceManager:
             self._save()
             self._publish_summary()
             self._start_nvim_task(inst)
-            del server
             self._event(f"started {inst.name} on port {inst.port}")
             return inst
         except BaseException:
