@@ -146,6 +146,11 @@ def world(env: Env, repo: Path, claude_bin: Path, mock_api: MockApi) -> Iterator
         # Connected, server-side: one client on this instance's own server.
         wait_until(lambda side=side: w.server(side)["clients"] == 1, 30, f"{side.name}'s Claude connected")
     yield w
+    # Shown by pytest only when the test failed: what the controller and both Claudes last said.
+    for log in Path(env.vars["XDG_STATE_HOME"]).glob("tmuxclaude/*/controller.log"):
+        print("--- controller.log (tail)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:]))
+    for side in sides:
+        print(f"--- {side.name} claude pane\n" + capture(side.claude))
 
 
 def test_each_cli_connects_to_its_own_instance(world: World) -> None:
