@@ -150,7 +150,10 @@ def world(env: Env, repo: Path, claude_bin: Path, mock_api: MockApi) -> Iterator
     for log in Path(env.vars["XDG_STATE_HOME"]).glob("tmuxclaude/*/controller.log"):
         print("--- controller.log (tail)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:]))
     for side in sides:
-        print(f"--- {side.name} claude pane\n" + capture(side.claude))
+        try:
+            print(f"--- {side.name} claude pane\n" + capture(side.claude))
+        except RuntimeError as exc:  # the test killed it
+            print(f"--- {side.name} claude pane: {exc}")
 
 
 def test_each_cli_connects_to_its_own_instance(world: World) -> None:
