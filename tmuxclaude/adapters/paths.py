@@ -101,3 +101,6 @@ class Paths:
 
     def settings_file(self, instance_id: str) -> Path:
         return self.runtime_dir / f"{instance_id}.settings.json"
+
+    def hook_token_file(self, instance_id: str) -> Path:
+        return self.runtime_dir / f"{instance_id}.hooktoken"

@@ -21,7 +21,19 @@ __all__ = ["OPTION_PREFIX", "InstanceWindow", "Tmux", "WindowRow"]
 log = logging.getLogger(__name__)
 
 OPTION_PREFIX = "@tmuxclaude_"
+WINDOW_OPTIONS = ("id", "name", "port", "state", "glyph", "worktree", "branch", "warn")
+"""Every ``@tmuxclaude_*`` window option we set, so a user's own window can be untagged completely."""
 SEP = "\x1f"
+
+
+def _chain(commands: list[list[str]]) -> list[str]:
+    """Several tmux commands as one invocation (each costs a fork and a few ms): joined by ";"."""
+    args: list[str] = []
+    for command in commands:
+        if args:
+            args.append(";")
+        args += command
+    return args
 
 
 @dataclass(frozen=True)
@@ -108,14 +120,17 @@ class Tmux:
             target_session = session if session is not None else f"={fallback_session}"
             first = ["new-window", "-d", "-P", "-F", fmt, "-t", f"{target_session}:"]
         target = f"{target_session}:={temp}"
-        args = [*first, "-n", temp, "-c", cwd, *self._env_args(nvim_env), *nvim_cmd]
-        for key, value in options.items():
-            args += [";", "set-option", "-w", "-t", target, f"{OPTION_PREFIX}{key}", value]
-        # automatic-rename would replace the instance name with "nvim"; the name is the user's handle.
-        args += [";", "set-option", "-w", "-t", target, "automatic-rename", "off"]
-        args += [";", "split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", target, "-c", cwd,
-                 *self._env_args(claude_env), *claude_cmd]  # fmt: skip
-        args += [";", "rename-window", "-t", target, name]
+        args = _chain(
+            [
+                [*first, "-n", temp, "-c", cwd, *self._env_args(nvim_env), *nvim_cmd],
+                *([ "set-option", "-w", "-t", target, f"{OPTION_PREFIX}{k}", v] for k, v in options.items()),
+                # automatic-rename would replace the instance name with "nvim"; the name is the user's handle.
+                ["set-option", "-w", "-t", target, "automatic-rename", "off"],
+                ["split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", target, "-c", cwd,
+                 *self._env_args(claude_env), *claude_cmd],
+                ["rename-window", "-t", target, name],
+            ]
+        )  # fmt: skip
         out: list[str] = []
         try:
             out = self.run(*args)
@@ -139,23 +154,20 @@ class Tmux:
         return out[0]
 
     def set_window_options(self, window: str, options: Mapping[str, str], *, check: bool = True) -> None:
-        if not options:
-            return
-        # One tmux call for all options: tmux runs ";"-separated commands in order.
-        args: list[str] = []
-        for key, value in options.items():
-            if args:
-                args.append(";")
-            args += ["set-option", "-w", "-t", window, f"{OPTION_PREFIX}{key}", value]
-        self.run(*args, check=check)
+        if options:
+            self.run(
+                *_chain([["set-option", "-w", "-t", window, f"{OPTION_PREFIX}{k}", v] for k, v in options.items()]),
+                check=check,
+            )
 
-    def unset_window_options(self, window: str, keys: Sequence[str]) -> None:
-        args: list[str] = []
-        for key in keys:
-            if args:
-                args.append(";")
-            args += ["set-option", "-wu", "-t", window, f"{OPTION_PREFIX}{key}"]
-        self.run(*args, check=False)
+    def untag_window(self, window: str) -> None:
+        """Remove every ``@tmuxclaude_*`` option from a window (a user's own window we joined)."""
+        self.run(*_chain([["set-option", "-wu", "-t", window, f"{OPTION_PREFIX}{k}"] for k in WINDOW_OPTIONS]),
+                 check=False)  # fmt: skip
+
+    def respawn(self, pane: str, *, cwd: str, cmd: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+        """Replace the program running in ``pane`` (the pane id stays)."""
+        self.run("respawn-pane", "-k", "-t", pane, "-c", cwd, *self._env_args(env or {}), *cmd)
 
     def pane_paths(self) -> dict[str, str]:
         """Every pane's current directory, by pane id."""
@@ -232,5 +244,7 @@ class Tmux:
                     if sid == info["session_id"]:
                         self.run("switch-client", "-c", tty, "-t", target["session_id"], check=False)
 
-    def message(self, target: str, text: str) -> None:
-        self.run("display-message", "-t", target, text, check=False)
+    def message_clients(self, text: str) -> None:
+        """Show ``text`` on every attached client."""
+        for client in self.clients():
+            self.run("display-message", "-c", client, text, check=False)

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from tmuxclaude.adapters.paths import Paths
-from tmuxclaude.cli import client
+from tmuxclaude.cli import client, render
 
 __all__ = ["build_demo_repo", "run_demo"]
 
@@ -53,7 +53,7 @@ def run_demo(directory: str | None, attach: bool) -> list[str]:
     lines = [f"demo repo: {base / 'demo'}"]
     for wt in build_demo_repo(base):
         item = client.request("open", {"path": str(wt), "detached": True})
-        lines.append(f"started {item['name']}: {wt} (port: {item['port']})")
+        lines.append(render.instance_line(item, "started"))
     inside = bool(os.environ.get("TMUX"))
     target = "tmuxclaude"
     if attach and sys.stdin.isatty() and not inside:

@@ -364,7 +364,7 @@ class InstanceManager:
         return server
 
     def _remove_hook_files(self, inst: Instance) -> None:
-        for path in (self.paths.settings_file(inst.id), self.paths.runtime_dir / f"{inst.id}.hooktoken"):
+        for path in (self.paths.settings_file(inst.id), self.paths.hook_token_file(inst.id)):
             with contextlib.suppress(OSError):
                 path.unlink()
 
@@ -430,8 +430,7 @@ class InstanceManager:
 
         ensure_private_dir(self.paths.runtime_dir)
         script = str(files("tmuxclaude") / "hooks" / "hook.sh")
-        token_file = self.paths.runtime_dir / f"{inst.id}.hooktoken"
-        hook_token = inst.hook_token or inst.token
+        token_file = self.paths.hook_token_file(inst.id)
         hooks: dict[str, Any] = {}
         for event in HOOK_EVENTS:
             command = " ".join(shlex.quote(a) for a in ("bash", script, event, str(inst.port), str(token_file)))
@@ -439,7 +438,7 @@ class InstanceManager:
             if event in ("PreToolUse", "PostToolUse"):
                 entry["matcher"] = "*"
             hooks[event] = [entry]
-        write_private(token_file, hook_token + "\n")
+        write_private(token_file, inst.hook_token + "\n")
         write_private(self.paths.settings_file(inst.id), json.dumps({"hooks": hooks}, indent=1))
 
     def _create_panes(self, inst: Instance, client: ClientContext, focus: bool, extra: list[str]) -> Instance:
@@ -498,8 +497,7 @@ class InstanceManager:
         if inst.external_nvim:
             # The window is the user's own: take our pane and our tags out of it, leave the rest.
             self.tmux.kill_pane(inst.claude_pane)
-            self.tmux.unset_window_options(inst.window_id, ("id", "name", "port", "state", "glyph", "worktree",
-                                                            "branch", "warn"))  # fmt: skip
+            self.tmux.untag_window(inst.window_id)
         elif inst.window_id:
             self.tmux.kill_window(inst.window_id)
 
@@ -747,7 +745,7 @@ class InstanceManager:
 
         inst = self.registry.get(instance_id)
         values = request.headers.get_all("X-Tmuxclaude-Hook")
-        if inst is None or not token_matches(inst.hook_token or inst.token, values[-1] if values else None):
+        if inst is None or not token_matches(inst.hook_token, values[-1] if values else None):
             return connection.respond(403, "Forbidden\n")
         query = parse_qs(urlsplit(request.path).query)
         event = (query.get("event") or [""])[0]
@@ -802,10 +800,7 @@ class InstanceManager:
 
     def _notify_waiting(self, inst: Instance) -> None:
         if self.config.status.message_on_waiting:
-            for client in self.tmux.clients():
-                self.tmux.run(
-                    "display-message", "-c", client, f"tmuxclaude: {inst.name} is waiting for input", check=False
-                )
+            self.tmux.message_clients(f"tmuxclaude: {inst.name} is waiting for input")
         if self.config.status.bell_on_waiting and inst.claude_pane:
             # A BEL written to the pane's terminal makes tmux flag the window (monitor-bell) like any bell.
             tty = self.tmux.run("display-message", "-p", "-t", inst.claude_pane, "#{pane_tty}", check=False)
@@ -814,7 +809,7 @@ class InstanceManager:
                     f.write("\a")
 
     async def tick(self) -> None:
-        """Periodic checks (one tmux call): stuck busy states, idle pauses, memory limits, worktree offers."""
+        """Periodic checks: stuck busy states, idle pauses, memory limits, worktree offers."""
         now = time.time()
         limits = self.config.limits
         if self.config.multi_instance.auto_start_for_worktree:
@@ -845,10 +840,9 @@ class InstanceManager:
                 self.tmux.set_window_options(found.window_id, {"warn": "rss" if over else ""}, check=False)
                 if over and found.id not in self._rss_warned:
                     self._rss_warned.add(found.id)
-                    for client in self.tmux.clients():
-                        self.tmux.run("display-message", "-c", client,
-                                      f"tmuxclaude: {found.name} uses {item['stats']['rss_mb']:.0f} MB "
-                                      f"(limit {limits.max_rss_mb})", check=False)  # fmt: skip
+                    self.tmux.message_clients(
+                        f"tmuxclaude: {found.name} uses {item['stats']['rss_mb']:.0f} MB (limit {limits.max_rss_mb})"
+                    )
                 elif not over:
                     self._rss_warned.discard(found.id)
 
@@ -879,10 +873,11 @@ class InstanceManager:
         if inst.state is InstanceState.PAUSED:
             return self.describe(inst, client)
         message = f"paused by tmuxclaude; resume with: tmuxclaude resume {inst.name}"
-        self.tmux.run(
-            "respawn-pane", "-k", "-t", inst.claude_pane, "-c", inst.worktree,
-            "sh", "-c", f"printf '%s\\n' {shlex.quote(message)}; exec tail -f /dev/null",
-        )  # fmt: skip
+        self.tmux.respawn(
+            inst.claude_pane,
+            cwd=inst.worktree,
+            cmd=["sh", "-c", f"printf '%s\\n' {shlex.quote(message)}; exec tail -f /dev/null"],
+        )
         self.set_state(inst.id, InstanceState.PAUSED)
         return self.describe(self.registry.get(inst.id) or inst, client)
 
@@ -892,13 +887,9 @@ class InstanceManager:
         if inst.state is not InstanceState.PAUSED:
             raise InstanceError(f"{inst.name} is not paused")
         args = ["--resume", inst.claude_session_id] if inst.claude_session_id else ["--continue"]
-        env_args: list[str] = []
-        for key, value in self._pane_env(inst).items():
-            env_args += ["-e", f"{key}={value}"]
-        self.tmux.run(
-            "respawn-pane", "-k", "-t", inst.claude_pane, "-c", inst.worktree, *env_args,
-            *self.claude_command(inst, args),
-        )  # fmt: skip
+        self.tmux.respawn(
+            inst.claude_pane, cwd=inst.worktree, cmd=self.claude_command(inst, args), env=self._pane_env(inst)
+        )
         self.set_state(inst.id, InstanceState.IDLE)
         return self.describe(self.registry.get(inst.id) or inst, client)
 
