@@ -26,7 +26,6 @@ from tmuxclaude.adapters.tmux import Tmux
 from tmuxclaude.controller.manager import ClientContext, InstanceManager
 from tmuxclaude.errors import TmuxClaudeError
 from tmuxclaude.model.config import Config
-from tmuxclaude.model.instance import InstanceState
 
 __all__ = ["Controller", "run"]
 
@@ -187,11 +186,6 @@ class Controller:
             return await m.restore(client)
         if cmd == "next_waiting":
             return m.next_waiting(client)
-        if cmd == "hook":
-            # The same state change a Claude hook makes, for users' own scripts and for tests.
-            inst = m._find(args.get("ref"), client)
-            m.set_state(inst.id, InstanceState(str(args["state"])))
-            return m.describe(m.registry.get(inst.id) or inst, client)
         if cmd == "status":
             return {
                 "pid": os.getpid(),
