@@ -8,7 +8,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from helpers.env import Env, ls_json, wait_until
+
+from tests.helpers.env import Env, ls_json, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 

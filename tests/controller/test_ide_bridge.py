@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import websockets
-from helpers.env import Env, wait_until
-from helpers.mcp_ws import AUTH, ide_client
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
+from tests.helpers.env import Env, wait_until
+from tests.helpers.mcp_ws import AUTH, ide_client
 from tmuxclaude.adapters.nvim import NvimClient
 
 pytestmark = pytest.mark.timeout(90)

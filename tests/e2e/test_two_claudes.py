@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from claude_env import prepare_claude_home
-from helpers.env import Env, wait_until
-from mock_api import MockApi, RecordedRequest, Text, ToolUse
-from screen import Pane, capture, press, type_text, wait_for_screen, wait_ready
 
+from tests.e2e.claude_env import prepare_claude_home
+from tests.e2e.mock_api import MockApi, RecordedRequest, Text, ToolUse
+from tests.e2e.screen import Pane, capture, press, type_text, wait_for_screen, wait_ready
+from tests.helpers.env import Env, wait_until
 from tmuxclaude.adapters.nvim import NvimClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]

@@ -9,7 +9,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 
-from helpers.env import Env, wait_until
+from tests.helpers.env import Env, wait_until
 
 
 @contextlib.contextmanager

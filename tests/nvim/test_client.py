@@ -7,8 +7,8 @@ import statistics
 import time
 
 import pytest
-from nvim_helpers import NvimProc, connect_when_ready
 
+from tests.nvim.nvim_helpers import NvimProc, connect_when_ready
 from tmuxclaude.adapters.nvim import NvimClient, _parse_address
 from tmuxclaude.errors import NvimError, NvimGone
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from helpers.env import Env, wait_until
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
+from tests.helpers.env import Env, wait_until
 from tmuxclaude.adapters.paths import Paths
 
 AUTH = "x-claude-code-ide-authorization"

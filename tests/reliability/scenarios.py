@@ -9,8 +9,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from helpers.env import Env, wait_until
-from reliability_helpers import (
+from websockets.asyncio.client import ClientConnection
+
+from tests.helpers.env import Env, wait_until
+from tests.reliability.reliability_helpers import (
     ctl,
     lock_token,
     proc_figures,
@@ -20,8 +22,6 @@ from reliability_helpers import (
     write_nvim_wrapper,
     ws_connect,
 )
-from websockets.asyncio.client import ClientConnection
-
 from tmuxclaude.adapters.nvim import NvimClient
 
 

@@ -18,8 +18,10 @@ from typing import Any
 import psutil
 import pytest
 import websockets
-from helpers.env import Env, ls_json, wait_until
-from reliability_helpers import (
+from websockets.asyncio.client import ClientConnection
+
+from tests.helpers.env import Env, ls_json, wait_until
+from tests.reliability.reliability_helpers import (
     SLEEPER_NVIM,
     answers,
     cli_with,
@@ -32,8 +34,6 @@ from reliability_helpers import (
     wait_attached,
     ws_connect,
 )
-from websockets.asyncio.client import ClientConnection
-
 from tmuxclaude.adapters.nvim import NvimClient
 from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.procs import pid_alive

@@ -22,13 +22,13 @@ from typing import Any
 import psutil
 import pytest
 import websockets
-from helpers.env import Env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reliability_helpers import SLEEPER_NVIM, answers, ctl, daemon_status, lock_token, rpc, ws_connect
 from websockets.asyncio.client import ClientConnection
 from websockets.protocol import State
 
+from tests.helpers.env import Env
+from tests.reliability.reliability_helpers import SLEEPER_NVIM, answers, ctl, daemon_status, lock_token, rpc, ws_connect
 from tmuxclaude.adapters.netports import bind_port
 from tmuxclaude.controller.ide import IdeServer
 from tmuxclaude.model.config import IdeConfig

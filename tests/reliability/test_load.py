@@ -10,8 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers.env import Env
-from scenarios import run_load
+
+from tests.helpers.env import Env
+from tests.reliability.scenarios import run_load
 
 MONITOR_WAKEUPS_PER_S = 25.0
 """Allowance for work that does not scale with instances: the 2 s reconcile runs three tmux commands (each a

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.env import Env, ls_json, wait_until
-from helpers.tty_client import attached_client
+
+from tests.helpers.env import Env, ls_json, wait_until
+from tests.helpers.tty_client import attached_client
 
 pytestmark = pytest.mark.timeout(90)
 
