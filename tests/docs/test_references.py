@@ -12,11 +12,16 @@ PROTOCOL = REPO / "docs" / "protocol.md"
 
 
 def _sections() -> set[str]:
+    """Headings (``## 7.``, ``### 5.1``) and the numbered items of a top-level section (``7.13``)."""
     found = set()
+    top = ""
     for line in PROTOCOL.read_text(encoding="utf-8").splitlines():
         m = re.match(r"#{2,3} (\d+(?:\.\d+)?)[. ]", line)
         if m:
             found.add(m.group(1))
+            top = m.group(1) if line.startswith("## ") else ""
+        elif top and (item := re.match(r"(\d+)\. ", line)):
+            found.add(f"{top}.{item.group(1)}")
     return found
 
 
