@@ -185,7 +185,12 @@ def status() -> None:
 def gc() -> None:
     """Remove stale lock files and dead instances (only tmuxclaude's own)."""
     result = client.request("gc")
-    click.echo(f"removed {len(result['removed_locks'])} stale lock file(s), {len(result['removed_sockets'])} socket(s)")
+    click.echo(
+        f"removed {len(result['removed_locks'])} stale lock file(s), {len(result['removed_sockets'])} socket(s), "
+        f"{len(result.get('removed_files', []))} hook file(s)"
+    )
+    for name in result.get("dropped", []):
+        click.echo(f"dropped {name}: all its panes had exited")
 
 
 def _version(cmd: list[str]) -> str | None:

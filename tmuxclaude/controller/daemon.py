@@ -12,7 +12,9 @@ import logging
 import logging.handlers
 import os
 import signal
+import socket
 import sys
+import time
 from typing import Any
 
 from tmuxclaude import __version__
@@ -58,6 +60,7 @@ class Controller:
             await self._stop.wait()
         finally:
             ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
             self._server.close()
             # Connected clients' handlers end with us, quietly (a pending request gets no answer, the CLI says so).
             for task in list(self._handlers):
@@ -99,6 +102,9 @@ class Controller:
                 writer.write(await self.handle_line(line))
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            # The controller is stopping (serve() cancels connected clients): end quietly, no traceback.
             pass
         finally:
             writer.close()
@@ -148,6 +154,30 @@ def _setup_logging(paths: Paths) -> None:
     logging.getLogger("websockets").setLevel(logging.WARNING)
 
 
+def _answers(paths: Paths) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        try:
+            sock.connect(str(paths.control_socket))
+        except OSError:
+            return False
+    return True
+
+
+def _take_controller_lock(fd: int, paths: Paths, wait: float = 10.0) -> bool:
+    """The controller flock: False when another controller serves. One that is still stopping (its socket
+    already gone, ``daemon stop`` then a command at once) is waited for, so the command gets a controller."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if _answers(paths) or time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+
+
 def run(tmux_socket: str | None = None) -> int:
     """Run the controller in the foreground (the CLI daemonises it). Exit 0 if another one already runs."""
     # Never act on the tmux server of whoever started us: only the one named by the socket path.
@@ -156,9 +186,8 @@ def run(tmux_socket: str | None = None) -> int:
     paths = Paths.current(tmux_socket)
     ensure_private_dir(paths.runtime_dir)
     lock_fd = os.open(paths.runtime_dir / "controller.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if not _take_controller_lock(lock_fd, paths):
+        os.close(lock_fd)
         return 0
     _setup_logging(paths)
     try:

@@ -128,6 +128,8 @@ class Runtime:
         self.started = clock.time()
         self.events: list[str] = []
         """Recent lifecycle events (bounded), shown by ``daemon status``."""
+        self.offered_restore = ""
+        """The tmux server (``server_id``) we last told that orphaned instances can be restored."""
         self.ticker = SharedTick()
         self.commands: CommandTable | None = None
         """The command table, set by ``controller.commands.Commands``: Neovim requests and auto-start use it."""

@@ -20,7 +20,7 @@ from typing import Any
 from tmuxclaude.adapters.git import WorktreeInfo
 from tmuxclaude.adapters.netports import bind_free_port, bind_port
 from tmuxclaude.controller.bootstrap import bootstrap_worktree, post_create
-from tmuxclaude.controller.launch import create_panes, kill_panes, remove_hook_files
+from tmuxclaude.controller.launch import create_panes, kill_panes, remove_hook_files, resume_args
 from tmuxclaude.controller.nvim_link import start_link
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.serving import serve_socket, stop_serving
@@ -45,7 +45,8 @@ def _resolve_callable(spec: str) -> Callable[..., object]:
 
 def check_limit(rt: Runtime) -> None:
     limit = rt.config.effective_max_instances
-    active = [i for i in rt.registry.ordered() if i.state is not InstanceState.DEAD]
+    # Orphaned and dead records hold no window, process or port: only live instances count.
+    active = [i for i in rt.registry.ordered() if i.state not in (InstanceState.DEAD, InstanceState.ORPHANED)]
     if len(active) >= limit:
         if not rt.config.multi_instance.enabled:
             raise LimitError("multi_instance.enabled is false: one instance at a time; kill it first")
@@ -76,6 +77,12 @@ async def open_worktree(
     info = rt.git.resolve_worktree(path or client.cwd)
     async with rt.lock:
         existing = rt.registry.by_worktree(info.root)
+        if existing is not None and existing.state in (InstanceState.ORPHANED, InstanceState.DEAD):
+            # Its windows went away (or it was marked dead before the worktree came back): bring it back,
+            # on its old port and token, its Claude resuming its conversation.
+            check_limit(rt)
+            inst = await spawn(rt, info, client, focus=focus, reuse=existing, resume_args=resume_args(existing))
+            return describe(rt, inst)
         if existing is not None:
             if existing.state is InstanceState.PAUSED:
                 raise InstanceError(f"{existing.name} is paused; `tmuxclaude resume {existing.name}`")

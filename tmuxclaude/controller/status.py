@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.model.instance import Instance, InstanceState
+from tmuxclaude.model.lifecycle import phase_of
 from tmuxclaude.model.states import GLYPHS, next_state, summary_text
 from tmuxclaude.protocol.lockfile import token_matches
 
@@ -28,7 +29,8 @@ def set_state(rt: Runtime, instance_id: str, state: InstanceState) -> None:
     previous = inst.state
     inst = inst.with_(state=state, state_since=rt.clock.time())
     rt.registry.put(inst)
-    if state in (InstanceState.PAUSED, InstanceState.DEAD) or previous in (InstanceState.PAUSED,):
+    if phase_of(state) is not phase_of(previous):
+        # Activity (idle/busy/waiting) is not worth a write; a lifecycle move is.
         rt.save()
     tag_window(rt, inst)
     publish_summary(rt)

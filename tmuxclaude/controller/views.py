@@ -4,6 +4,7 @@ the caller's pane means, switch to one."""
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 from tmuxclaude.adapters.procs import tree_stats
@@ -43,6 +44,7 @@ def describe(
         "created_at": inst.created_at,
         "claude_session_id": inst.claude_session_id,
         "lock_file": str(rt.locks.file_for(inst.port)),
+        "worktree_missing": not os.path.isdir(inst.worktree),
     }
     if stats:
         pids = []

@@ -18,13 +18,15 @@ GLYPHS: dict[InstanceState, str] = {
     InstanceState.BUSY: "●",
     InstanceState.WAITING: "◆",
     InstanceState.PAUSED: "‖",
+    InstanceState.EXITED: "■",
+    InstanceState.ORPHANED: "↺",
     InstanceState.DEAD: "✕",
 }
 
 
 def next_state(current: InstanceState, event: str) -> InstanceState:
-    """The state after hook ``event``. Paused and dead instances are not moved by hooks."""
-    if current in (InstanceState.PAUSED, InstanceState.DEAD):
+    """The state after hook ``event``. Hooks move only a starting or running Claude (model/lifecycle.py)."""
+    if current not in (InstanceState.STARTING, InstanceState.IDLE, InstanceState.BUSY, InstanceState.WAITING):
         return current
     if event in ("UserPromptSubmit", "PreToolUse", "PostToolUse"):
         return InstanceState.BUSY
@@ -43,6 +45,6 @@ def summary_text(states: Iterable[InstanceState]) -> str:
     if not total:
         return ""
     order = (InstanceState.WAITING, InstanceState.BUSY, InstanceState.IDLE, InstanceState.STARTING,
-             InstanceState.PAUSED, InstanceState.DEAD)  # fmt: skip
+             InstanceState.PAUSED, InstanceState.EXITED, InstanceState.ORPHANED, InstanceState.DEAD)  # fmt: skip
     parts = [f"{counts[s]}{GLYPHS[s]}" for s in order if counts[s]]
     return f"✻{total} " + " ".join(parts)
