@@ -122,7 +122,7 @@ class Controller:
         except TmuxClaudeError as exc:
             return encode_error(exc.kind, str(exc))
         except ExceptionGroup as group:
-            return encode_error("error", "; ".join(str(e) for e in group.exceptions))
+            return encode_error("error", "; ".join(str(e) for e in _leaves(group)))
         except Exception as exc:
             log.exception("command %s failed", request.cmd)
             return encode_error("error", f"internal error: {exc}")
@@ -152,6 +152,14 @@ def _setup_logging(paths: Paths) -> None:
     root.setLevel(level)
     # websockets logs every handshake failure with a traceback at INFO/ERROR; our own refusal counters suffice.
     logging.getLogger("websockets").setLevel(logging.WARNING)
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    """The errors a group holds, nested groups flattened: what the user is told, one per failed step."""
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return out
 
 
 def _answers(paths: Paths) -> bool:

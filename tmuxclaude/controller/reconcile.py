@@ -9,12 +9,11 @@ import os
 import secrets
 from typing import Any
 
-from tmuxclaude.adapters.netports import bind_free_port, bind_port
 from tmuxclaude.adapters.paths import ensure_private_dir
 from tmuxclaude.adapters.procs import pid_alive
 from tmuxclaude.controller.launch import respawn_claude, resume_args
 from tmuxclaude.controller.runtime import ClientContext, Runtime
-from tmuxclaude.controller.serving import serve, stop_serving
+from tmuxclaude.controller.serving import reserve_free_port, serve, stop_serving
 from tmuxclaude.controller.spawn import spawn
 from tmuxclaude.controller.status import publish_summary, set_state
 from tmuxclaude.controller.teardown import forget, orphan, teardown
@@ -98,7 +97,7 @@ async def _reserve(rt: Runtime, inst: Instance, server: str) -> None:
     state = InstanceState.IDLE if inst.state in (InstanceState.ORPHANED, InstanceState.DEAD) else inst.state
     inst = rt.update(inst, tmux_server=server, state=state)
     try:
-        sock = bind_port(inst.port)
+        sock = rt.net.bind_port(inst.port)
     except OSError as exc:
         # Another process took the port while we were down; its Claude would keep knocking there with its
         # token. Move the instance to a new port and token and restart its Claude there, resuming.
@@ -127,7 +126,7 @@ async def _start_without_window(rt: Runtime, inst: Instance, seen: Seen) -> None
 async def rehome(rt: Runtime, inst: Instance) -> None:
     """Serve a live instance on a new port with a new token and restart its Claude against them, resuming its
     conversation: no Claude is left pointing at a port this controller does not serve."""
-    sock = bind_free_port(rt.config.ports.min, rt.config.ports.max, rt.locks.ports() | rt.registry.ports())
+    sock = reserve_free_port(rt)
     moved = rt.update(
         inst, port=sock.getsockname()[1], token=secrets.token_urlsafe(32), hook_token=secrets.token_urlsafe(24)
     )
@@ -175,7 +174,7 @@ async def _adopt(rt: Runtime, window_id: str, instance_id: str, server: str) -> 
     with contextlib.suppress(WorktreeError):
         inst = inst.with_(repo=rt.git.resolve_worktree(inst.worktree).main_root)
     try:
-        await serve(rt, inst, bind_port(port))
+        await serve(rt, inst, rt.net.bind_port(port))
     except OSError as exc:
         log.error("cannot adopt window %s: port %s is taken (%s)", window_id, port, exc)
         return
@@ -202,6 +201,8 @@ async def reconcile(rt: Runtime) -> None:
     by the user (cleanup_on_exit) -> torn down; windows lost with their server -> orphaned; worktree gone ->
     dead. One failing teardown does not stop the others; errors are raised together at the end."""
     if not rt.servers:
+        if any(i.state is InstanceState.ORPHANED for i in rt.registry.ordered()):
+            _offer_restore(rt, rt.tmux.server_id())
         return
     async with rt.lock:
         tmux_up = rt.tmux.alive()

@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from tmuxclaude.adapters.git import WorktreeInfo
-from tmuxclaude.adapters.netports import bind_free_port, bind_port
 from tmuxclaude.controller.bootstrap import bootstrap_worktree, post_create
 from tmuxclaude.controller.launch import create_panes, kill_panes, remove_hook_files, resume_args
 from tmuxclaude.controller.nvim_link import start_link
 from tmuxclaude.controller.runtime import ClientContext, Runtime
-from tmuxclaude.controller.serving import serve_socket, stop_serving
+from tmuxclaude.controller.serving import reserve_free_port, serve_socket, stop_serving
 from tmuxclaude.controller.status import publish_summary
 from tmuxclaude.controller.views import describe
 from tmuxclaude.errors import InstanceError, LimitError
@@ -148,10 +147,10 @@ async def spawn(
     """Start one instance, all or nothing. ``reuse``: an existing record, served again on its own port/token."""
     async with contextlib.AsyncExitStack() as undo:
         if reuse is not None:
-            sock = bind_port(reuse.port)
+            sock = rt.net.bind_port(reuse.port)
             inst = reuse.with_(state=InstanceState.STARTING)
         else:
-            sock = bind_free_port(rt.config.ports.min, rt.config.ports.max, rt.locks.ports() | rt.registry.ports())
+            sock = reserve_free_port(rt)
             inst = _new_record(rt, info, client, sock.getsockname()[1], nvim_server)
         undo.callback(_quietly(sock.close))
         await serve_socket(rt, inst, sock)
