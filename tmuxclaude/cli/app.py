@@ -229,6 +229,11 @@ def doctor() -> None:
     ):
         version = _version(cmd)
         report(version is not None, label, version or f"{cmd[0]} not found on PATH")
+    from tmuxclaude.adapters.claudecheck import claude_start_checks
+
+    pane_env = {**config.commands.shell_env, **config.commands.claude_env}
+    for finding in claude_start_checks(config.commands.claude, pane_env):
+        report(finding.ok, finding.label, finding.detail)
     report(True, "tmux socket", paths.tmux_socket)
     for label, path in (
         ("runtime dir", paths.runtime_dir),
