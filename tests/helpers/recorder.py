@@ -3,7 +3,8 @@ appends the run to <id>.runs.jsonl), then waits, like a Claude waiting for input
 ``auth status`` are answered like the CLI.
 
 Made to fail the way a Claude that cannot start does: when <dir>/exit-next.json exists ({"status": 1, "text": "..."}),
-the first run that claims it (an atomic rename) prints the text and exits with that status instead of waiting.
+the first run that claims it (an atomic rename) prints the text and exits with that status instead of waiting;
+a run that gets SIGUSR1 claims it the same way (a Claude that fails mid-session).
 """
 
 from __future__ import annotations
@@ -29,15 +30,24 @@ with open(tmp, "w") as f:
 os.replace(tmp, os.path.join(out_dir, f"{name}.json"))
 with open(os.path.join(out_dir, f"{name}.runs.jsonl"), "a") as f:
     f.write(json.dumps({"argv": record["argv"], "pid": record["pid"]}) + "\n")
-claimed = os.path.join(out_dir, f".exit-next.{os.getpid()}")
-try:
-    os.rename(os.path.join(out_dir, "exit-next.json"), claimed)
-except FileNotFoundError:
-    signal.pause()
-else:
+
+
+def fail_if_planned(*_: object) -> None:
+    claimed = os.path.join(out_dir, f".exit-next.{os.getpid()}")
+    try:
+        os.rename(os.path.join(out_dir, "exit-next.json"), claimed)
+    except FileNotFoundError:
+        return
     with open(claimed) as f:
         plan = json.load(f)
     os.unlink(claimed)
     sys.stdout.write(plan["text"])
     sys.stdout.flush()
-    sys.exit(int(plan["status"]))
+    os._exit(int(plan["status"]))
+
+
+fail_if_planned()
+# SIGUSR1 later: fail the same way mid-session (a crash, an expired login).
+signal.signal(signal.SIGUSR1, fail_if_planned)
+while True:
+    signal.pause()
