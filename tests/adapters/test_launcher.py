@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers.env import Env, wait_until
 
+from tests.helpers.env import Env
+from tests.helpers.waiting import retry_until
 from tmuxclaude.adapters.launcher import (
     claude_pane_command,
     encode_env,
@@ -103,8 +104,8 @@ def test_env_arrives_from_the_private_file_verbatim_and_not_on_argv(world: Env, 
     code = f"import json,os; json.dump(dict(os.environ), open({str(dump)!r}, 'w')); import time; time.sleep(60)"
     argv = nvim_pane_command(path, [sys.executable, "-c", code])
     pane = start(env, argv, tmp_path)
-    wait_until(dump.exists, 10, "the pane's program ran")
-    got = json.loads(wait_until(lambda: dump.read_text() or None, 5, "env written"))
+    retry_until(dump.exists, 10, "the pane's program ran")
+    got = json.loads(retry_until(lambda: dump.read_text() or None, 5, "env written"))
     for key, value in HOSTILE.items():
         assert got[key] == value
     assert not (tmp_path / "PWNED").exists()
@@ -129,12 +130,12 @@ def test_claude_exit_keeps_pane_reports_and_offers_keys(
     fake_claude = ["sh", "-c", 'echo "Unable to connect: $GREETING"; exit 3']
     argv = claude_pane_command(path, port=controller.port, token_file=token, name="feat-a", command=fake_claude)
     pane = start(env, argv, tmp_path)
-    wait_until(lambda: "k: kill instance feat-a" in pane_text(env, pane), 10, "the exit footer")
+    retry_until(lambda: "k: kill instance feat-a" in pane_text(env, pane), 10, "the exit footer")
     text = pane_text(env, pane)
     assert "Unable to connect: hello from the env file" in text
     assert "Claude Code exited with status 3." in text
     assert "r or Enter: start Claude again here" in text
-    wait_until(lambda: controller.requests, 5, "the exit report")
+    retry_until(lambda: controller.requests, 5, "the exit report")
     line, sent = controller.requests[0]
     assert line.startswith("GET /tmuxclaude/exit?status=3&elapsed=") and sent == "tok-123"
     # The pane's program is still the launcher, whatever remain-on-exit says; the option is as the user set it.
@@ -144,11 +145,11 @@ def test_claude_exit_keeps_pane_reports_and_offers_keys(
     assert env.tmux("show-option", "-wqv", "-t", pane, "remain-on-exit") == ""
 
     env.tmux("send-keys", "-t", pane, "r")
-    wait_until(lambda: "/tmuxclaude/restart" in controller.paths(), 5, "the restart request")
-    wait_until(lambda: "not restarted" in pane_text(env, pane), 5, "the refused restart said so")
+    retry_until(lambda: "/tmuxclaude/restart" in controller.paths(), 5, "the restart request")
+    retry_until(lambda: "not restarted" in pane_text(env, pane), 5, "the refused restart said so")
     env.tmux("send-keys", "-t", pane, "k", "n")
     env.tmux("send-keys", "-t", pane, "k", "y")
-    wait_until(lambda: "/tmuxclaude/kill" in controller.paths(), 15, "the kill request (after its confirmation)")
+    retry_until(lambda: "/tmuxclaude/kill" in controller.paths(), 15, "the kill request (after its confirmation)")
     assert controller.paths().count("/tmuxclaude/kill") == 1
 
 
@@ -165,7 +166,7 @@ def test_unreachable_controller_says_what_to_run(world: Env, tmp_path: Path) -> 
     free.close()
     argv = claude_pane_command(path, port=port, token_file=token, name="feat-a", command=["false"])
     pane = start(env, argv, tmp_path)
-    wait_until(lambda: "k: kill instance" in pane_text(env, pane), 10, "the exit footer")
+    retry_until(lambda: "k: kill instance" in pane_text(env, pane), 10, "the exit footer")
     env.tmux("send-keys", "-t", pane, "Enter")
-    wait_until(lambda: "tmuxclaude resume feat-a" in pane_text(env, pane), 10, "the fallback hint")
+    retry_until(lambda: "tmuxclaude resume feat-a" in pane_text(env, pane), 10, "the fallback hint")
     assert os.path.exists(path)

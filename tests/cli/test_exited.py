@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.env import Env, ls_json, wait_until
-from helpers.tty_client import attached_client
 
+from tests.helpers.env import Env, ls_json
+from tests.helpers.tty_client import attached_client
+from tests.helpers.waiting import retry_until
 from tmuxclaude.model.instance import InstanceState
 from tmuxclaude.model.states import GLYPHS
 
@@ -57,8 +58,13 @@ def run_hook(env: Env, item: dict[str, Any], event: str, session: str) -> None:
     subprocess.run(["sh", "-c", command], input=body, text=True, timeout=10, check=True)
 
 
+def footer(env: Env, pane: str) -> str:
+    """The pane's text once the launcher's footer shows."""
+    return retry_until(lambda: next((t for t in [pane_text(env, pane)] if "k: kill instance" in t), None), 10, "footer")
+
+
 def exited(env: Env) -> dict[str, Any]:
-    return wait_until(lambda: next((i for i in ls_json(env) if i["state"] == "exited"), None), 15, "state exited")
+    return retry_until(lambda: next((i for i in ls_json(env) if i["state"] == "exited"), None), 15, "state exited")
 
 
 @pytest.mark.parametrize("remain", ["on", "off"])
@@ -72,13 +78,13 @@ def test_claude_that_cannot_start_stays_visible_is_reported_and_resumes_in_place
         env.cli("new", "feat-a", cwd=repo)
         item = exited(env)
         # Reported at once to the attached client: the instance and the first line of the error.
-        wait_until(
+        retry_until(
             lambda: "feat-a" in (log := env.tmux("show-messages")) and "Unable to connect to Anthropic services" in log,
             10,
             "the exit message on the client",
         )
     pane = item["claude_pane"]
-    text = wait_until(lambda: (t := pane_text(env, pane)) if "k: kill instance" in t else None, 10, "the footer")
+    text = footer(env, pane)
     assert "Failed to connect to api.anthropic.com: ENOTFOUND" in text
     assert "Claude Code exited with status 1." in text
     assert "r or Enter: start Claude again here" in text
@@ -96,7 +102,7 @@ def test_claude_that_cannot_start_stays_visible_is_reported_and_resumes_in_place
     assert env.tmux("show-option", "-pqv", "-t", pane, "remain-on-exit") == ""
 
     env.cli("resume", "feat-a")
-    wait_until(lambda: len(runs(env, item["id"])) == 2, 10, "Claude started again")
+    retry_until(lambda: len(runs(env, item["id"])) == 2, 10, "Claude started again")
     # No session was recorded (it never started): the conversation of this worktree is continued.
     assert runs(env, item["id"])[1]["argv"][-1] == "--continue"
     again = only(env)
@@ -117,15 +123,15 @@ def test_restart_key_resumes_the_recorded_session_in_the_same_pane(world: Env, r
         os.kill(first["pid"], signal.SIGUSR1)
         gone = exited(env)
         assert gone["exit"]["headline"] == f"Error: login expired #(touch {marker}) #{{pane_id}}"
-        wait_until(lambda: "login expired #(touch" in env.tmux("show-messages"), 10, "the literal message")
+        retry_until(lambda: "login expired #(touch" in env.tmux("show-messages"), 10, "the literal message")
     assert not marker.exists()
     pane = item["claude_pane"]
-    wait_until(lambda: "k: kill instance" in pane_text(env, pane), 10, "the footer")
+    footer(env, pane)
     env.tmux("send-keys", "-t", pane, "r")
-    wait_until(lambda: len(runs(env, item["id"])) == 2, 10, "Claude started again by the key")
+    retry_until(lambda: len(runs(env, item["id"])) == 2, 10, "Claude started again by the key")
     argv = runs(env, item["id"])[1]["argv"]
     assert argv[-2:] == ["--resume", "sess-0001"]
-    back = wait_until(lambda: (i := only(env)) if i["state"] == "idle" else None, 10, "idle again")
+    back = retry_until(lambda: next((i for i in ls_json(env) if i["state"] == "idle"), None), 10, "idle again")
     assert back["claude_pane"] == pane and back["window_id"] == item["window_id"]
     # The restarted Claude has its environment again (the file was rewritten for it).
     assert env.record(item["id"])["env"]["CLAUDE_CODE_SSE_PORT"] == str(item["port"])
@@ -137,11 +143,11 @@ def test_kill_key_kills_the_instance(world: Env, repo: Path) -> None:
     env.cli("new", "feat-a", "-d", cwd=repo)
     item = exited(env)
     pane = item["claude_pane"]
-    wait_until(lambda: "k: kill instance" in pane_text(env, pane), 10, "the footer")
+    footer(env, pane)
     env.tmux("send-keys", "-t", pane, "k")
-    wait_until(lambda: "[y/N]" in pane_text(env, pane), 10, "the confirmation")
+    retry_until(lambda: "[y/N]" in pane_text(env, pane), 10, "the confirmation")
     env.tmux("send-keys", "-t", pane, "y")
-    wait_until(lambda: ls_json(env) == [], 10, "instance killed")
+    retry_until(lambda: ls_json(env) == [], 10, "instance killed")
     assert item["window_id"] not in env.tmux("list-windows", "-a", "-F", "#{window_id}").split()
     assert Path(item["worktree"]).is_dir()
 
@@ -151,13 +157,13 @@ def test_claude_code_resume_from_neovim(world: Env, repo: Path) -> None:
     fail_next(env)
     env.cli("new", "feat-a", "-d", cwd=repo)
     item = exited(env)
-    wait_until(lambda: only(env)["nvim_attached"], 15, "Neovim attached")
+    retry_until(lambda: only(env)["nvim_attached"], 15, "Neovim attached")
     out = subprocess.run(
         ["nvim", "--server", item["nvim_socket"], "--remote-expr", "execute('ClaudeCodeResume')"],
         capture_output=True, text=True, timeout=20, check=False,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    wait_until(lambda: only(env)["state"] == "idle", 10, "resumed from Neovim")
+    retry_until(lambda: only(env)["state"] == "idle", 10, "resumed from Neovim")
     assert len(runs(env, item["id"])) == 2
 
 
@@ -182,7 +188,7 @@ def _cmdlines_with(needle: bytes) -> list[str]:
             except OSError:
                 continue
             if needle in cmdline:
-                found.append(f"{entry.name}: {cmdline.replace(b'\0', b' ')[:200]!r}")
+                found.append(f"{entry.name}: {cmdline[:200]!r}")
     return found
 
 
@@ -194,7 +200,8 @@ def test_no_secret_from_config_in_any_argv_and_panes_still_get_them(
     log = Path(env.short) / "tmux-argv.log"
     monkeypatch.setenv("PATH", f"{_tmux_shim(env, log)}:{os.environ['PATH']}")
     env.use_recorder(
-        f'claude_env = {{ ANTHROPIC_AUTH_TOKEN = "{claude_secret}" }}\nshell_env = {{ PROXY_PASSWORD = "{shell_secret}" }}\n'
+        f'claude_env = {{ ANTHROPIC_AUTH_TOKEN = "{claude_secret}" }}\n'
+        f'shell_env = {{ PROXY_PASSWORD = "{shell_secret}" }}\n'
     )
     # No tmux server yet: tmuxclaude starts it (its first client's argv is the server's for its whole life).
     env.cli("new", "feat-a", "-d", cwd=repo)
@@ -213,7 +220,7 @@ def test_no_secret_from_config_in_any_argv_and_panes_still_get_them(
     os.kill(rec["pid"], signal.SIGUSR1)
     exited(env)
     env.cli("resume", "feat-a")
-    wait_until(lambda: only(env)["state"] == "idle", 10, "resumed")
+    retry_until(lambda: only(env)["state"] == "idle", 10, "resumed")
     calls = log.read_text()
     assert "new-session" in calls and "respawn-pane" in calls
     for secret in (claude_secret, shell_secret):
