@@ -23,11 +23,26 @@ Welcome to Claude Code v2.1.332
 
 """.splitlines()
 
+# 2.1.197 in a 40-column pane: no logo, a blank line between wrapped items.
+NARROW = """\
+Welcome to Claude Code v2.1.197
+
+ Unable to connect to Anthropic services
+
+ Failed to connect to api.anthropic.com:
+ ECONNREFUSED
+
+ Note: Claude Code might not be
+ available in your country.
+""".splitlines()
+
 
 @pytest.mark.parametrize(
     ("screen", "headline"),
     [
         (OFFLINE, "Unable to connect to Anthropic services"),
+        (NARROW, "Unable to connect to Anthropic services"),
+        (["╭────╮", "│ > the user's prompt about errors │", "╰────╯", "Goodbye", "see you"], "Goodbye"),
         (["old output", "", "Error: boom", "    at x (y.js:1)", ""], "Error: boom"),
         (["", "  ", ""], ""),
         (["███", "░░░"], ""),
@@ -36,6 +51,13 @@ Welcome to Claude Code v2.1.332
 )
 def test_error_headline(screen: list[str], headline: str) -> None:
     assert error_headline(screen) == headline
+
+
+def test_headline_rejoins_what_the_tui_wrapped() -> None:
+    screen = ["Welcome to Claude Code v2.1.197", "", " Unable to connect to Anthropic", " services", "", " Failed to"]
+    assert error_headline(screen, width=38) == "Unable to connect to Anthropic services"
+    # Wide enough for " services": that line was whole, the next one is another line.
+    assert error_headline(OFFLINE, width=100) == "Unable to connect to Anthropic services"
 
 
 def test_last_lines_skips_blanks() -> None:

@@ -6,8 +6,9 @@ Three questions, each bounded in time:
   Bedrock/Vertex settings; it makes no request to the service), run with the environment an instance pane gets;
 * first-run setup: without ``hasCompletedOnboarding`` in its global config the CLI runs its onboarding, which needs
   the service, and offline stops at "Unable to connect to Anthropic services";
-* reachability: the name of the endpoint the CLI would talk to (``ANTHROPIC_BASE_URL`` or api.anthropic.com, or
-  the HTTPS proxy in front of it) must resolve. Only the resolver is asked (the CLI's ENOTFOUND), never the service.
+* reachability: the name of the endpoint the CLI would talk to (``ANTHROPIC_BASE_URL`` or api.anthropic.com) must
+  resolve (the CLI's ENOTFOUND); with an HTTPS proxy in front of it, the proxy must accept a TCP connection (closed
+  at once, nothing sent). Only the resolver and the proxy are asked, never the service.
 """
 
 from __future__ import annotations
@@ -128,23 +129,42 @@ def _resolves(host: str, timeout: float) -> bool | None:
     return answer[0] if answer else None
 
 
-def _endpoint(env: Mapping[str, str]) -> tuple[str, str]:
-    """(host to resolve, what it is) for the first-party API as the CLI would reach it."""
-    base = env.get("ANTHROPIC_BASE_URL") or DEFAULT_API
-    host = urlsplit(base).hostname or ""
+def _proxy(env: Mapping[str, str], host: str) -> tuple[str, int] | None:
+    """The HTTPS proxy the CLI would go through to ``host`` (loopback is excluded, as tmuxclaude's no_proxy does)."""
     proxy = env.get("HTTPS_PROXY") or env.get("https_proxy") or ""
-    if proxy and host not in ("127.0.0.1", "localhost", "::1"):
-        proxy_host = urlsplit(proxy if "://" in proxy else f"http://{proxy}").hostname or ""
-        return proxy_host, f"the HTTPS proxy {proxy_host} (for {host})"
-    return host, host
+    if not proxy or host in ("127.0.0.1", "localhost", "::1"):
+        return None
+    split = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    try:
+        port = split.port or (443 if split.scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    return (split.hostname or "", port)
+
+
+def _accepts(host: str, port: int, timeout: float) -> str:
+    """ "" when ``host:port`` accepts a TCP connection (closed at once, nothing sent), else why not."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return ""
+    except OSError as exc:
+        return exc.strerror or str(exc)
 
 
 def _reachability(env: Mapping[str, str], provider: str, timeout: float) -> Finding:
     if provider not in ("firstParty", ""):
         return Finding(True, "claude service", f"provider {provider}: its endpoint is not checked")
-    host, what = _endpoint(env)
+    host = urlsplit(env.get("ANTHROPIC_BASE_URL") or DEFAULT_API).hostname or ""
     if not host:
         return Finding(False, "claude service", f"cannot tell the host of {env.get('ANTHROPIC_BASE_URL')!r}")
+    proxy = _proxy(env, host)
+    if proxy is not None:
+        refused = _accepts(*proxy, timeout) if proxy[0] and proxy[1] else "not a host:port"
+        where = f"the HTTPS proxy {proxy[0]}:{proxy[1]} (for {host})"
+        if refused:
+            return Finding(False, "claude service", f"{where}: {refused}; Claude Code would stop at its start")
+        return Finding(True, "claude service", f"{where} accepts connections (nothing was sent)")
+    what = host
     resolved = _resolves(host, timeout)
     if resolved:
         return Finding(True, "claude service", f"{what} resolves (nothing was sent to it)")

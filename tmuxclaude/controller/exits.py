@@ -57,7 +57,9 @@ def on_pane_http(rt: Runtime, instance_id: str, connection: Any, request: Any) -
 
 def claude_exited(rt: Runtime, inst: Instance, status: int, elapsed: int) -> ClaudeExit:
     screen = rt.tmux.run("capture-pane", "-p", "-J", "-t", inst.claude_pane, "-S", f"-{HISTORY_LINES}", check=False)
-    ended = ClaudeExit(status=status, elapsed_s=elapsed, headline=error_headline(screen))
+    width = rt.tmux.run("display-message", "-p", "-t", inst.claude_pane, "#{pane_width}", check=False)
+    headline = error_headline(screen, int(width[0]) if width and width[0].isdigit() else 0)
+    ended = ClaudeExit(status=status, elapsed_s=elapsed, headline=headline)
     record = {"status": status, "elapsed_s": elapsed, "headline": ended.headline, "at": rt.clock.time()}
     rt.update(inst, extra={**inst.extra, "exit": record})
     set_state(rt, inst.id, InstanceState.EXITED)

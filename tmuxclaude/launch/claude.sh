@@ -54,7 +54,7 @@ else
   why="exited with status $status"
 fi
 printf '\n\e[7m tmuxclaude \e[0m Claude Code %s.\n' "$why"
-printf '  r or Enter: start Claude again here (resuming its conversation)    k: kill instance %s\n' "$name"
+printf '  r or Enter: start Claude again here, resuming its conversation\n  k: kill instance %s\n' "$name"
 # One key at a time, unechoed, for as long as the menu shows: between two reads a canonical-mode terminal could
 # hold a typed key back.
 stty -icanon -echo 2>/dev/null

@@ -1,14 +1,14 @@
 """What a Claude that exited said, read from the last lines of its pane (pure).
 
-Claude Code prints why it stopped as a short paragraph at the bottom of its screen, under its logo, e.g.::
+Claude Code prints why it stopped under its logo, e.g. (wide pane; a narrow one wraps it with blank lines)::
 
     .......█ █   █ █..........
      Unable to connect to Anthropic services
      Failed to connect to api.anthropic.com: ENOTFOUND
      Check your internet connection and network settings.
 
-The headline is the first line of the last paragraph: the run of non-blank lines, bottom-up, that hold words
-(a line of logo art, dots or rules ends it).
+The headline is read from what follows the last line drawn without words (logo art, dots, box rules): the first
+line there that reads like an error, else the first line of its last paragraph.
 """
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ EARLY_EXIT_S = 10
 """A Claude that stops within this many seconds of starting never became usable: tell the user at once."""
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
+_ERROR = re.compile(
+    r"\b(errors?|unable|fail(ed|ure)?|cannot|can't|couldn't|could not|denied|invalid|expired|refused|not found|"
+    r"not logged|missing|fatal|panic|exception|E[A-Z]{4,})\b",
+    re.IGNORECASE,
+)
 _MAX = 200
 
 
@@ -36,17 +41,35 @@ def last_lines(screen: Sequence[str], n: int = 5) -> list[str]:
     return lines[-n:]
 
 
-def error_headline(screen: Sequence[str]) -> str:
-    """The first line of the last paragraph of words on ``screen`` (``""`` when there is none), at most 200 chars."""
+def _wrapped(line: str, following: str, width: int) -> bool:
+    """Whether ``following`` continues ``line``: its first word would not have fit on it (the TUI wraps words)."""
+    words = following.split()
+    return width > 0 and bool(words) and len(line) + 1 + len(words[0]) > width
+
+
+def error_headline(screen: Sequence[str], width: int = 0) -> str:
+    """The line that says why Claude stopped (``""`` when the screen holds no words), at most 200 chars.
+
+    ``width``: the pane's, to rejoin a line the TUI wrapped (0: do not)."""
     lines = [line.rstrip() for line in screen]
-    while lines and not lines[-1].strip():
-        lines.pop()
-    first = ""
-    for line in reversed(lines):
-        if not line.strip() or not _has_words(line):
+    start = 0
+    for n, line in enumerate(lines):
+        if line.strip() and not _has_words(line):
+            start = n + 1
+    tail = lines[start:]
+    at = next((n for n, line in enumerate(tail) if _ERROR.search(line)), -1)
+    if at < 0:
+        while tail and not tail[-1].strip():
+            tail.pop()
+        at = len(tail)
+        while at and tail[at - 1].strip():
+            at -= 1
+    parts = tail[at : at + 1]
+    for following in tail[at + 1 :]:
+        if not _wrapped(parts[-1], following, width):
             break
-        first = line
-    text = " ".join(first.split())
+        parts.append(following)
+    text = " ".join(" ".join(parts).split())
     return text if len(text) <= _MAX else text[: _MAX - 1] + "…"
 
 
