@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.helpers.env import Env, ls_json
@@ -96,6 +97,8 @@ def test_claude_that_cannot_start_stays_visible_is_reported_and_resumes_in_place
     assert env.tmux("display-message", "-p", "-t", window, "#{@tmuxclaude_glyph}") == GLYPHS[InstanceState.EXITED]
     assert env.tmux("show-option", "-gv", "@tmuxclaude_summary") == f"✻1 1{GLYPHS[InstanceState.EXITED]}"
     assert "(exited)" in env.cli("ls").stdout
+    doctor = env.cli("doctor", check=False)
+    assert "[!!] instance feat-a: Claude exited (1): Unable to connect to Anthropic services" in doctor.stdout
     # The user's remain-on-exit is as they set it: globally, and nothing set on our window or pane.
     assert env.tmux("show-option", "-gv", "remain-on-exit") == remain
     assert env.tmux("show-option", "-wqv", "-t", window, "remain-on-exit") == ""
@@ -134,7 +137,12 @@ def test_restart_key_resumes_the_recorded_session_in_the_same_pane(world: Env, r
     back = retry_until(lambda: next((i for i in ls_json(env) if i["state"] == "idle"), None), 10, "idle again")
     assert back["claude_pane"] == pane and back["window_id"] == item["window_id"]
     # The restarted Claude has its environment again (the file was rewritten for it).
-    assert env.record(item["id"])["env"]["CLAUDE_CODE_SSE_PORT"] == str(item["port"])
+    second = env.record(item["id"])
+    assert second["env"]["CLAUDE_CODE_SSE_PORT"] == str(item["port"])
+    # Kill ends the whole pane tree: launcher and Claude.
+    launcher = int(env.tmux("display-message", "-p", "-t", pane, "#{pane_pid}"))
+    env.cli("kill", "feat-a")
+    retry_until(lambda: not psutil.pid_exists(second["pid"]) and not psutil.pid_exists(launcher), 10, "no process left")
 
 
 def test_kill_key_kills_the_instance(world: Env, repo: Path) -> None:

@@ -86,10 +86,12 @@ def test_exit_then_restart_key_resumes_the_conversation_in_the_same_pane(
     gone = exited(env)
     assert gone["exit"]["status"] == 0 and gone["claude_pane"] == item["claude_pane"]
     wait_for_screen(pane, "k: kill instance", 10)
+    old = pane.pid
     press(pane, "r")
-    wait_for_screen(pane, "first answer", 40)  # the resumed conversation shows its history
-    wait_ready(pane, 40)
+    retry_until(lambda: pane.pid != old, 15, "the pane respawned")
     launcher = psutil.Process(pane.pid)
+    wait_ready(pane, 40)
+    wait_for_screen(pane, "first answer", 20)  # the resumed conversation shows its history
     claude = retry_until(lambda: launcher.children(), 10, "Claude under the launcher")[0]
     cmdline = claude.cmdline()
     assert cmdline[cmdline.index("--resume") + 1] == session

@@ -58,6 +58,10 @@ def test_headline_rejoins_what_the_tui_wrapped() -> None:
     assert error_headline(screen, width=38) == "Unable to connect to Anthropic services"
     # Wide enough for " services": that line was whole, the next one is another line.
     assert error_headline(OFFLINE, width=100) == "Unable to connect to Anthropic services"
+    # A line that just fills the pane, then a new sentence: not a wrap.
+    assert error_headline(["Unable to connect to Anthropic services", "Failed to connect"], width=39) == (
+        "Unable to connect to Anthropic services"
+    )
 
 
 def test_last_lines_skips_blanks() -> None:

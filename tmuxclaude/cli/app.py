@@ -256,6 +256,13 @@ def doctor() -> None:
     )
     running = client.controller_running(paths)
     report(True, "controller", "running" if running else "not running (starts on demand)")
+    for item in client.request("ls", autostart=False) if running else []:
+        if item.get("state") == "exited" and item.get("exit"):
+            # What the CLI itself said when it stopped (the first error line its pane showed).
+            ended = item["exit"]
+            said = f": {ended['headline']}" if ended.get("headline") else ""
+            report(False, f"instance {item['name']}", f"Claude exited ({ended['status']}){said}; "
+                   f"r in its pane or `tmuxclaude resume {item['name']}`")  # fmt: skip
     sys.exit(1 if problems else 0)
 
 

@@ -50,6 +50,9 @@ def on_pane_http(rt: Runtime, instance_id: str, connection: Any, request: Any) -
         return connection.respond(204, "")
     keys = {"/tmuxclaude/restart": "resume", "/tmuxclaude/kill": "kill"}
     if split.path in keys:
+        if split.path == "/tmuxclaude/restart" and inst.state not in (InstanceState.PAUSED, InstanceState.EXITED):
+            # Only an exited Claude's launcher offers this key: its exit report was lost (controller down then).
+            set_state(rt, inst.id, InstanceState.EXITED)
         rt.background(_command(rt, keys[split.path], inst))
         return connection.respond(202, "Accepted\n")
     return connection.respond(404, "Not Found\n")

@@ -42,9 +42,17 @@ def last_lines(screen: Sequence[str], n: int = 5) -> list[str]:
 
 
 def _wrapped(line: str, following: str, width: int) -> bool:
-    """Whether ``following`` continues ``line``: its first word would not have fit on it (the TUI wraps words)."""
+    """Whether ``following`` continues ``line`` the TUI wrapped: its first word would not have fit on it, and it
+    goes on mid-sentence (lower case, after no full stop). A line of its own that just fills the width is not, nor
+    one longer than the pane (tmux wrapped that one, and ``capture-pane -J`` joined it already)."""
     words = following.split()
-    return width > 0 and bool(words) and len(line) + 1 + len(words[0]) > width
+    return (
+        width > 0
+        and bool(words)
+        and len(line) <= width < len(line) + 1 + len(words[0])
+        and words[0][0].islower()
+        and not line.endswith((".", "!", "?", ":"))
+    )
 
 
 def error_headline(screen: Sequence[str], width: int = 0) -> str:
