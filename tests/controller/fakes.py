@@ -35,7 +35,8 @@ class FakeTmux:
         self.generation = 1
         self.wins: dict[str, FakeWindow] = {}
         self.dead: set[str] = set()
-        self.respawned: list[tuple[str, list[str], dict[str, str]]] = []
+        self.respawned: list[tuple[str, list[str]]] = []
+        """(pane, argv) of every Claude started: window creation and respawns."""
         self.messages: list[str] = []
         self.fail_create: Exception | None = None
         self.fail_kill: set[str] = set()
@@ -88,9 +89,7 @@ class FakeTmux:
         name: str,
         cwd: str,
         nvim_cmd: Sequence[str],
-        nvim_env: Mapping[str, str],
         claude_cmd: Sequence[str],
-        claude_env: Mapping[str, str],
         options: Mapping[str, str],
         focus: bool,
     ) -> InstanceWindow:
@@ -101,10 +100,10 @@ class FakeTmux:
         window = f"@{self._n}"
         panes = [self._new_pane(), self._new_pane()]
         self.wins[window] = FakeWindow(session or "$0", panes, dict(options))
-        self.respawned.append((panes[1], list(claude_cmd), dict(claude_env)))
+        self.respawned.append((panes[1], list(claude_cmd)))
         return InstanceWindow(session or "$0", window, panes[0], panes[1])
 
-    def split(self, pane: str, *, cwd: str, cmd: Sequence[str], env: Mapping[str, str]) -> str:
+    def split(self, pane: str, *, cwd: str, cmd: Sequence[str]) -> str:
         window = self._window_of(pane)
         assert window is not None
         new = self._new_pane()
@@ -121,8 +120,8 @@ class FakeTmux:
         if window in self.wins:
             self.wins[window].options.clear()
 
-    def respawn(self, pane: str, *, cwd: str, cmd: Sequence[str], env: Mapping[str, str] | None = None) -> None:
-        self.respawned.append((pane, list(cmd), dict(env or {})))
+    def respawn(self, pane: str, *, cwd: str, cmd: Sequence[str]) -> None:
+        self.respawned.append((pane, list(cmd)))
 
     def pane_paths(self) -> dict[str, str]:
         return {}
@@ -333,6 +332,12 @@ class FakeServer:
 
     def client_pids(self) -> list[int]:
         return []
+
+
+def pane_env(runtime_dir: Path, instance_id: str) -> dict[str, str]:
+    """The environment the Claude pane's launcher was handed (adapters/launcher.py's env file)."""
+    data = (runtime_dir / f"{instance_id}.claude.env").read_bytes()
+    return dict(rec.decode().split("=", 1) for rec in data.split(b"\0") if rec)
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Pausing and resuming an instance's Claude: Neovim, the worktree and the branch stay; the Claude pane shows how
-to resume, and resuming (also of an instance whose Claude exited) continues the same conversation."""
+to resume, and resuming continues the same conversation. Resuming also restarts a Claude that exited (its pane's
+restart key and ``:ClaudeCodeResume`` come here too)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tmuxclaude.controller.status import set_state
 from tmuxclaude.controller.views import describe, find
 from tmuxclaude.errors import InstanceError
 from tmuxclaude.model.instance import InstanceState
-from tmuxclaude.model.lifecycle import Event, Phase, phase_of, transition
+from tmuxclaude.model.lifecycle import Event, transition
 
 __all__ = ["pause", "resume"]
 
@@ -35,12 +36,24 @@ async def pause(rt: Runtime, ref: str | None, client: ClientContext) -> dict[str
 
 
 async def resume(rt: Runtime, ref: str | None, client: ClientContext) -> dict[str, Any]:
-    """Start Claude again in a paused (or exited) instance's pane, continuing its conversation."""
+    """Start Claude again in its pane (paused, or exited), continuing its conversation."""
     async with rt.lock:
         inst = find(rt, ref, client)
-        if phase_of(inst.state) is Phase.RUNNING:
-            raise InstanceError(f"{inst.name} is not paused")
-        state = transition(inst.state, Event.RESUME, name=inst.name)
-        respawn_claude(rt, inst, resume_args(inst))
-        set_state(rt, inst.id, state or InstanceState.IDLE)
-        return describe(rt, rt.registry.get(inst.id) or inst)
+        return restart(rt, inst.id)
+
+
+def restart(rt: Runtime, instance_id: str) -> dict[str, Any]:
+    """Respawn the Claude pane (same pane id) with ``--resume <session id>`` when one was recorded, else
+    ``--continue`` (this worktree's latest conversation). The caller holds ``rt.lock``."""
+    inst = rt.registry.get(instance_id)
+    if inst is None:
+        raise InstanceError(f"no instance {instance_id!r}")
+    if inst.state not in (InstanceState.PAUSED, InstanceState.EXITED):
+        raise InstanceError(f"{inst.name} is {inst.state.value}: only a paused or exited Claude is resumed")
+    args = resume_args(inst)
+    respawn_claude(rt, inst, args)
+    if "exit" in inst.extra:
+        rt.update(inst, extra={k: v for k, v in inst.extra.items() if k != "exit"})
+    set_state(rt, inst.id, InstanceState.IDLE)
+    rt.event(f"{inst.name}: Claude started again ({' '.join(args)})")
+    return describe(rt, rt.registry.get(inst.id) or inst)

@@ -43,6 +43,7 @@ def describe(
         "parent_port": inst.parent_port,
         "created_at": inst.created_at,
         "claude_session_id": inst.claude_session_id,
+        "exit": inst.extra.get("exit"),
         "lock_file": str(rt.locks.file_for(inst.port)),
         "worktree_missing": not os.path.isdir(inst.worktree),
     }

@@ -21,7 +21,7 @@ class InstanceState(enum.StrEnum):
     WAITING = "waiting"
     PAUSED = "paused"
     EXITED = "exited"
-    """Claude's process exited on its own; its pane is kept, showing why."""
+    """Claude's process ended (its pane stays, showing why); ``resume`` or the pane's restart key brings it back."""
     ORPHANED = "orphaned"
     """The windows are gone but nobody asked to kill it (model/lifecycle.py): ``restore`` brings it back."""
     DEAD = "dead"

@@ -25,9 +25,13 @@ GLYPHS: dict[InstanceState, str] = {
 
 
 def next_state(current: InstanceState, event: str) -> InstanceState:
-    """The state after hook ``event``. Hooks move only a starting or running Claude (model/lifecycle.py)."""
-    if current not in (InstanceState.STARTING, InstanceState.IDLE, InstanceState.BUSY, InstanceState.WAITING):
+    """The state after hook ``event``. Hooks move only a starting or running Claude (model/lifecycle.py), and an
+    exited one only by a Claude starting in its pane (SessionStart)."""
+    if current not in (InstanceState.STARTING, InstanceState.IDLE, InstanceState.BUSY, InstanceState.WAITING,
+                       InstanceState.EXITED):  # fmt: skip
         return current
+    if current is InstanceState.EXITED:
+        return InstanceState.IDLE if event == "SessionStart" else current
     if event in ("UserPromptSubmit", "PreToolUse", "PostToolUse"):
         return InstanceState.BUSY
     if event == "Notification":
@@ -44,7 +48,7 @@ def summary_text(states: Iterable[InstanceState]) -> str:
     total = sum(counts.values())
     if not total:
         return ""
-    order = (InstanceState.WAITING, InstanceState.BUSY, InstanceState.IDLE, InstanceState.STARTING,
-             InstanceState.PAUSED, InstanceState.EXITED, InstanceState.ORPHANED, InstanceState.DEAD)  # fmt: skip
+    order = (InstanceState.WAITING, InstanceState.EXITED, InstanceState.BUSY, InstanceState.IDLE,
+             InstanceState.STARTING, InstanceState.PAUSED, InstanceState.ORPHANED, InstanceState.DEAD)  # fmt: skip
     parts = [f"{counts[s]}{GLYPHS[s]}" for s in order if counts[s]]
     return f"✻{total} " + " ".join(parts)
