@@ -11,6 +11,7 @@ import pytest
 from tests.controller.fakes import World, make_world, pane_env
 from tmuxclaude.controller import pausing, reconcile, spawn, teardown
 from tmuxclaude.controller.runtime import ClientContext
+from tmuxclaude.controller.status import set_state
 from tmuxclaude.errors import InstanceError, LimitError, TmuxError
 from tmuxclaude.model.config import Config, MultiInstanceConfig
 from tmuxclaude.model.instance import InstanceState
@@ -239,3 +240,20 @@ async def test_gc_drops_instances_whose_panes_all_exited_and_foreign_hook_files(
     result = await reconcile.gc(w.rt)
     assert result["dropped"] == ["a"] and "deadbeef.settings.json" in result["removed_files"]
     assert hook_files(w) == []
+
+
+async def test_a_late_report_does_not_move_an_orphan(w: World) -> None:
+    """A hook or exit report still in flight when the server went away must not revive the record."""
+    await new(w, "a")
+    inst = w.rt.registry.ordered()[0]
+    server = w.rt.servers[inst.id]
+    w.tmux.kill_server()
+    await reconcile.reconcile(w.rt)
+    set_state(w.rt, inst.id, InstanceState.EXITED)
+    assert w.rt.registry.ordered()[0].state is InstanceState.ORPHANED
+
+    class Conn:
+        def respond(self, status: int, text: str) -> int:
+            return status
+
+    assert server.on_http(Conn(), object()) == 503

@@ -4,6 +4,7 @@ all of that again (the Neovim link included)."""
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from tmuxclaude.controller.exits import on_pane_http
 from tmuxclaude.controller.launch import remove_hook_files, write_hook_files, write_lock
@@ -24,7 +25,7 @@ async def serve_socket(rt: Runtime, inst: Instance, sock: Listener) -> IdeServer
     """Start the IDE server on ``sock`` (bound: the bind is the port reservation), then the hook files, then the
     lock file. On failure nothing is left: the socket is closed, files removed."""
     server = rt.ide_server(inst.id, inst.token, rt.config.ide)
-    server.on_http = functools.partial(on_pane_http, rt, inst.id)
+    server.on_http = functools.partial(_while_served, rt, inst.id, server)
     try:
         await server.start(sock)
     except BaseException:
@@ -41,6 +42,14 @@ async def serve_socket(rt: Runtime, inst: Instance, sock: Listener) -> IdeServer
         remove_hook_files(rt, inst.id)
         raise
     return server
+
+
+def _while_served(rt: Runtime, instance_id: str, server: IdeServerPort, connection: Any, request: Any) -> Any:
+    """Hook and launcher requests count only while this very server serves the instance: one still in flight
+    when the instance was orphaned or killed must not move its state afterwards."""
+    if rt.servers.get(instance_id) is not server:
+        return connection.respond(503, "Service Unavailable\n")
+    return on_pane_http(rt, instance_id, connection, request)
 
 
 async def serve(rt: Runtime, inst: Instance, sock: Listener) -> IdeServerPort:
