@@ -242,8 +242,12 @@ def gc() -> None:
 
     Lock files of other IDEs are never touched.
     """
+    from tmuxclaude.cli.demo import remove_unused_demo
+
     result = client.request("gc")
     click.echo(f"removed {len(result['removed_locks'])} stale lock file(s), {len(result['removed_sockets'])} socket(s)")
+    if remove_unused_demo():
+        click.echo("removed the unused demo repo")
 
 
 def _version(cmd: list[str]) -> str | None:
@@ -316,12 +320,13 @@ def doctor() -> None:
 
 
 @cli.command()
-@click.option("--dir", "directory", type=click.Path(file_okay=False), help="Where to build it (default: a temp dir).")
+@click.option("--dir", "directory", type=click.Path(), help="A new or empty directory to build it in.")
 @click.option("--no-attach", is_flag=True, help="Do not attach tmux afterwards.")
 def demo(directory: str | None, no_attach: bool) -> None:
     """Try it out: a throwaway repo with two worktrees, both open.
 
-    The repo goes into --dir (which must not exist yet) or a temp dir.
+    The repo goes into --dir (new or empty), or by default into tmuxclaude's state dir, where the next `demo`
+    replaces it and `gc` removes it once none of its instances runs.
     """
     from tmuxclaude.cli.demo import run_demo
 
