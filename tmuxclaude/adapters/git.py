@@ -18,6 +18,7 @@ __all__ = [
     "resolve_worktree",
     "unsafe_reasons",
     "worktree_for_branch",
+    "worktree_location",
 ]
 
 log = logging.getLogger(__name__)
