@@ -6,7 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers.env import Env, ls_json
+
+from tests.helpers.env import Env, ls_json
 
 pytestmark = pytest.mark.timeout(120)
 

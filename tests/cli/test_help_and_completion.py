@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 import pytest
-from helpers.env import Env
 
+from tests.helpers.env import Env
 from tmuxclaude.cli.app import cli
 
 pytestmark = pytest.mark.timeout(90)

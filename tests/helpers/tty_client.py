@@ -92,7 +92,7 @@ def terminal_client(env: Env, session: str = "main") -> Iterator[Terminal]:
 
     threading.Thread(target=drain, daemon=True).start()
     try:
-        wait_until(lambda: env.tmux("list-clients", "-F", "#{client_name}"), 10, "client attached")
+        retry_until(lambda: env.tmux("list-clients", "-F", "#{client_name}"), 10, "client attached")
         yield term
     finally:
         proc.terminate()

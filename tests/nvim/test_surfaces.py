@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nvim_helpers import NvimProc, Recorder, connect_when_ready
 
+from tests.nvim.nvim_helpers import NvimProc, Recorder, connect_when_ready
 from tmuxclaude.adapters.nvim import NvimBridge, NvimClient, runtime_dir
 
 pytestmark = pytest.mark.timeout(30)

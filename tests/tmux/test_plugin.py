@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers.env import Env, ls_json, wait_until
-from helpers.tty_client import Terminal, terminal_client
+
+from tests.helpers.env import Env, ls_json
+from tests.helpers.tty_client import Terminal, terminal_client
+from tests.helpers.waiting import retry_until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -27,7 +29,7 @@ def messages(env: Env) -> str:
 def pane_at(env: Env, path: Path) -> str:
     """A new window in the client's session whose shell sits in ``path``; it becomes the current one."""
     pane = env.tmux("new-window", "-P", "-F", "#{pane_id}", "-t", "main:", "-c", str(path))
-    wait_until(lambda: env.tmux("display-message", "-p", "-t", pane, "#{pane_current_path}") == str(path), 10, "cwd")
+    retry_until(lambda: env.tmux("display-message", "-p", "-t", pane, "#{pane_current_path}") == str(path), 10, "cwd")
     return pane
 
 
@@ -35,15 +37,15 @@ def press(env: Env, term: Terminal, *keys: str) -> None:
     """prefix A, then ``keys``: each one once tmux has taken the previous (bytes in one read would race ahead of
     the key table switch)."""
     term.type(PREFIX)
-    wait_until(lambda: env.tmux("display-message", "-p", "#{client_key_table}") == "prefix", 5, "prefix table")
+    retry_until(lambda: env.tmux("display-message", "-p", "#{client_key_table}") == "prefix", 5, "prefix table")
     term.type("A")
-    wait_until(lambda: env.tmux("display-message", "-p", "#{client_key_table}") == "tmuxclaude", 5, "our table")
+    retry_until(lambda: env.tmux("display-message", "-p", "#{client_key_table}") == "tmuxclaude", 5, "our table")
     for key in keys:
         term.type(key)
 
 
 def answer(term: Terminal, prompt: str, text: str, since: int) -> None:
-    wait_until(lambda: term.seen(prompt, since), 10, f"prompt {prompt!r}")
+    retry_until(lambda: term.seen(prompt, since), 10, f"prompt {prompt!r}")
     term.type(text + "\r")
 
 
@@ -65,7 +67,7 @@ def test_a_users_binding_is_kept_and_they_are_told_once(world: Env) -> None:
     with terminal_client(env):
         load_plugin(env)
         assert env.tmux("list-keys", "-T", "prefix", "A") == "bind-key -T prefix A display-message mine"
-        wait_until(lambda: "prefix A is already bound" in messages(env), 10, "the notice")
+        retry_until(lambda: "prefix A is already bound" in messages(env), 10, "the notice")
         assert "@tmuxclaude-key" in messages(env)
         load_plugin(env)  # a reloaded .tmux.conf does not nag again
         load_plugin(env)
@@ -79,7 +81,7 @@ def test_the_notice_waits_for_the_first_client(world: Env) -> None:
     env.tmux("bind-key", "A", "display-message", "mine")
     load_plugin(env)
     with terminal_client(env):
-        wait_until(lambda: "prefix A is already bound" in messages(env), 10, "the notice on attach")
+        retry_until(lambda: "prefix A is already bound" in messages(env), 10, "the notice on attach")
     assert "4217" not in env.tmux("show-hooks", "-g")  # the one-shot hooks removed themselves
     with terminal_client(env):
         assert messages(env).count("prefix A is already bound") == 1
@@ -95,13 +97,13 @@ def test_key_actions_report_output_and_errors_as_messages(world: Env, repo: Path
         since = term.mark()
         press(env, term, "k")
         answer(term, "kill this window's Claude instance?", "y", since)
-        wait_until(lambda: "no instance for this pane or directory" in messages(env), 20, "error message")
+        retry_until(lambda: "no instance for this pane or directory" in messages(env), 20, "error message")
         assert env.tmux("display-message", "-p", "-t", pane, "#{pane_in_mode}") == "0"  # no view mode
         pane = pane_at(env, repo)
         since = term.mark()
         press(env, term, "n")
         answer(term, "new worktree + branch:", "feat-k", since)
-        wait_until(lambda: "started feat-k:" in messages(env), 30, "started message")
+        retry_until(lambda: "started feat-k:" in messages(env), 30, "started message")
         assert env.tmux("display-message", "-p", "-t", pane, "#{pane_in_mode}") == "0"
         assert [i["name"] for i in ls_json(env)] == ["feat-k"]
 
@@ -120,7 +122,7 @@ def test_directory_names_and_prompt_answers_are_never_run(world: Env, repo: Path
     with terminal_client(env) as term:
         pane_at(env, hostile_dir)
         press(env, term, "o")
-        wait_until(lambda: "started main:" in messages(env) or ran(), 30, "open from the hostile directory")
+        retry_until(lambda: "started main:" in messages(env) or ran(), 30, "open from the hostile directory")
         pane_at(env, repo)
         for key, prompt, text in (
             ("n", "new worktree + branch:", "y';cd;touch pwned-answer;'"),
@@ -132,7 +134,7 @@ def test_directory_names_and_prompt_answers_are_never_run(world: Env, repo: Path
             press(env, term, key)
             answer(term, prompt, text, since)
             replied = lambda count=count: messages(env).count("tmuxclaude:") > count or ran()  # noqa: E731
-            wait_until(replied, 30, f"reply to {text!r}")
+            retry_until(replied, 30, f"reply to {text!r}")
         log = messages(env)
     assert ran() == []
     assert ls_json(env)[0]["worktree"] == str(repo)  # the hostile directory's instance: its repo's
