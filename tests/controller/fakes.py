@@ -188,6 +188,10 @@ class FakeGit:
         location.mkdir()
         return self.info(location, branch)
 
+    def worktree_for_branch(self, info: WorktreeInfo, branch: str) -> str | None:
+        path = self.root / f"repo-{branch}"
+        return str(path) if path.is_dir() else None
+
     def unsafe_reasons(self, path: str) -> list[str]:
         if not os.path.isdir(path):
             raise WorktreeError(f"not a git repository: {path}")
