@@ -105,7 +105,7 @@ def requests_of(api: MockApi, side: Side) -> list[RecordedRequest]:
 
 
 @pytest.fixture
-def world(env: Env, repo: Path, claude_bin: Path, mock_api: MockApi) -> Iterator[World]:
+def world(env: Env, repo: Path, claude_bin: Path, claude_version: str, mock_api: MockApi) -> Iterator[World]:
     (repo / "calc.py").write_text(CALC)
     subprocess.run(["git", "add", "."], cwd=repo, check=True)
     subprocess.run(["git", "commit", "-qm", "calc"], cwd=repo, check=True)
@@ -114,7 +114,7 @@ def world(env: Env, repo: Path, claude_bin: Path, mock_api: MockApi) -> Iterator
         wt = repo.parent / f"myapp-{branch}"
         subprocess.run(["git", "worktree", "add", "-q", "-b", branch, str(wt)], cwd=repo, check=True)
         worktrees.append(wt)
-    claude_env = prepare_claude_home(env.home, api_url=mock_api.url, trusted_dirs=worktrees)
+    claude_env = prepare_claude_home(env.home, api_url=mock_api.url, version=claude_version, trusted_dirs=worktrees)
     table = ", ".join(f"{k} = {json.dumps(claude_env[k])}" for k in CLAUDE_VARS if k in claude_env)
     env.write_config(
         f"[commands]\nclaude = {json.dumps([str(claude_bin)])}\nclaude_env = {{ {table} }}\n"

@@ -200,6 +200,28 @@ def _version(cmd: list[str]) -> str | None:
     return text[0] if text else "?"
 
 
+def _claude_check(command: list[str]) -> tuple[bool, str]:
+    """The Claude CLI's version against the tested range; bounded even when the CLI never answers."""
+    from tmuxclaude.adapters.claude_cli import probe_version, supported_range
+    from tmuxclaude.model.claude import format_version
+
+    tested = supported_range()
+    probe = probe_version(command, timeout=3.0)
+    if probe.status == "not_found":
+        return False, f"{probe.command} not found on PATH (tested with Claude Code {tested.describe()})"
+    if probe.status == "no_answer":
+        return False, f"{probe.command} did not answer --version within 3 s"
+    if probe.status == "failed" or probe.version is None:
+        return False, f"{probe.command} --version failed: {probe.text or 'no version in its output'}"
+    if not tested.contains(probe.version):
+        side = "older" if probe.version < tested.oldest else "newer"
+        return False, (
+            f"{probe.text} is {side} than the tested range {tested.describe()}"
+            f" (current: {format_version(tested.current)})"
+        )
+    return True, f"{probe.text} (tested range {tested.describe()})"
+
+
 @cli.command()
 def doctor() -> None:
     """Check tools, directories, config and lock files; exit 1 when something needs fixing."""
@@ -224,11 +246,12 @@ def doctor() -> None:
     for label, cmd in (
         ("tmux", ["tmux", "-V"]),
         ("nvim", [*config.commands.nvim[:1], "--version"]),
-        ("claude", [*config.commands.claude[:1], "--version"]),
         ("git", ["git", "--version"]),
     ):
         version = _version(cmd)
         report(version is not None, label, version or f"{cmd[0]} not found on PATH")
+    ok, detail = _claude_check(config.commands.claude)
+    report(ok, "claude", detail)
     report(True, "tmux socket", paths.tmux_socket)
     for label, path in (
         ("runtime dir", paths.runtime_dir),

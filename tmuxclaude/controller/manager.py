@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tmuxclaude.adapters import git as gitx
+from tmuxclaude.adapters.claude_cli import ClaudeCliPort, LocalClaudeCli
 from tmuxclaude.adapters.fsutil import write_private
 from tmuxclaude.adapters.lockfiles import LockDir
 from tmuxclaude.adapters.netports import bind_free_port, bind_port
@@ -76,6 +77,7 @@ class InstanceManager:
         self.paths = paths
         self.config = config
         self.tmux = tmux
+        self.claude_cli: ClaudeCliPort = LocalClaudeCli()
         self.locks = LockDir(paths.lock_dir)
         self.state = StateFile(paths.state_file)
         self.registry = Registry()
@@ -422,7 +424,11 @@ class InstanceManager:
 
     def claude_command(self, inst: Instance, extra: list[str]) -> list[str]:
         # --settings adds a layer: the user's own settings and hooks stay in force.
-        return [*self.config.commands.claude, "--settings", str(self.paths.settings_file(inst.id)), *extra]
+        command = self.config.commands.claude
+        mode = self.claude_cli.permission_choice(command, self.config.claude.permission_mode, inst.worktree,
+                                                 self._pane_env(inst))  # fmt: skip
+        log.info("%s: permission mode: %s", inst.name, mode.reason)
+        return [*command, *mode.args, "--settings", str(self.paths.settings_file(inst.id)), *extra]
 
     def _write_hook_files(self, inst: Instance) -> None:
         """The per-instance Claude settings (our hooks) and the hook token they read, both 0600."""
