@@ -415,6 +415,13 @@ class NvimBridge:
         result = await self.client.exec_lua("return require('tmuxclaude.diff').close(...)", tab_name)
         return bool(_unwrap(result))
 
+    async def check_file(self, path: str, by: str) -> None:
+        """Have Neovim look at ``path`` now (it was just written): an unmodified buffer of it reloads, a modified
+        one is kept and the user told (reload.lua). Bounded: a busy Neovim's own file watcher covers it."""
+        await self.client.request(
+            "nvim_exec_lua", "return require('tmuxclaude.reload').check(...)", [path, by], timeout=2.0
+        )
+
     async def close(self) -> None:
         """Detach the Lua side (best effort) and close the connection."""
         client = self._client
