@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.env import Env
+
+from tests.helpers.env import Env
 
 
 def _fake_claude(env: Env, body: str) -> Path:

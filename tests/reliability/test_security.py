@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import websockets
-from helpers.env import Env, ls_json
-from reliability_helpers import SLEEPER_NVIM, ctl, lock_token, log_file, state_file, ws_connect
 
+from tests.helpers.env import Env, ls_json
+from tests.reliability.reliability_helpers import SLEEPER_NVIM, ctl, lock_token, log_file, state_file, ws_connect
 from tmuxclaude.adapters.paths import Paths
 
 pytestmark = pytest.mark.timeout(90)
