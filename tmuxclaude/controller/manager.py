@@ -31,6 +31,7 @@ from tmuxclaude.adapters.paths import Paths, ensure_private_dir
 from tmuxclaude.adapters.procs import pid_alive, tree_stats
 from tmuxclaude.adapters.statefile import StateFile
 from tmuxclaude.adapters.tmux import Tmux
+from tmuxclaude.controller.edits import EditTracker, FileCheckPort
 from tmuxclaude.controller.ide import IdeServer
 from tmuxclaude.errors import (
     InstanceError,
@@ -78,6 +79,7 @@ class InstanceManager:
         self.config = config
         self.tmux = tmux
         self.claude_cli: ClaudeCliPort = LocalClaudeCli()
+        self.edits = EditTracker(self._bridge_of)
         self.locks = LockDir(paths.lock_dir)
         self.state = StateFile(paths.state_file)
         self.registry = Registry()
@@ -365,6 +367,10 @@ class InstanceManager:
             raise
         return server
 
+    def _bridge_of(self, instance_id: str) -> FileCheckPort | None:
+        bridge: FileCheckPort | None = self._bridges.get(instance_id)
+        return bridge
+
     def _remove_hook_files(self, inst: Instance) -> None:
         for path in (self.paths.settings_file(inst.id), self.paths.hook_token_file(inst.id)):
             with contextlib.suppress(OSError):
@@ -587,6 +593,12 @@ class InstanceManager:
             server.push_selection(event)
         elif kind == "diff":
             server.diff_event(event)
+        elif kind == "preimage":
+            inst = self.registry.get(instance_id)
+            busy = inst is not None and inst.state is InstanceState.BUSY
+            text = event.get("text")
+            if isinstance(text, str):
+                self.edits.on_buffer_preimage(instance_id, str(event.get("filePath", "")), text.encode(), busy)
         elif kind == "buffer" and self.config.multi_instance.auto_start_for_worktree:
             task = asyncio.create_task(self._auto_start(instance_id, str(event.get("filePath", ""))))
             self._background.add(task)
@@ -643,6 +655,8 @@ class InstanceManager:
             if cmd == "open":
                 path = str(payload.get("path") or client.cwd)
                 return (await self.open(path, client))["name"]
+            if cmd == "review":
+                return self.edits.review(instance_id, "session" if arg == "session" else "turn")
         except TmuxClaudeError as exc:
             return {"error": str(exc)}
         return {"error": f"unknown command {cmd!r}"}
@@ -756,6 +770,8 @@ class InstanceManager:
         query = parse_qs(urlsplit(request.path).query)
         event = (query.get("event") or [""])[0]
         session = (query.get("session") or [""])[0]
+        # Before answering: a PreToolUse of a file tool keeps the file's old text before the tool writes it.
+        self.edits.on_hook(instance_id, event, session, (query.get("tool") or [""])[0], (query.get("path") or [""])[0])
         if session and session != inst.claude_session_id:
             # Claude's own conversation id: `restore` resumes exactly this conversation.
             inst = self._update(inst, claude_session_id=session)
@@ -988,6 +1004,7 @@ class InstanceManager:
 
     def _forget(self, inst: Instance) -> None:
         self.registry.remove(inst.id)
+        self.edits.forget(inst.id)
         self._save()
         self._publish_summary()
         self._remove_hook_files(inst)

@@ -68,8 +68,19 @@ function M.check_buf(buf)
     views[win] = vim.api.nvim_win_call(win, vim.fn.winsaveview)
   end
   local tick = vim.api.nvim_buf_get_changedtick(buf)
+  -- The text a reload replaces is what the file was before: the controller keeps it for :ClaudeCodeReview (only
+  -- while a Claude turn runs). Taken here, not in FileChangedShell: with 'autoread' an unmodified buffer is
+  -- reloaded without that event. Not for huge buffers: the controller would not keep them anyway.
+  local before = nil
+  if not vim.bo[buf].modified and vim.api.nvim_buf_get_offset(buf, vim.api.nvim_buf_line_count(buf)) <= MAX_PREIMAGE then
+    before = text_of(buf)
+  end
   pcall(vim.cmd, 'checktime ' .. buf)
   if vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_get_changedtick(buf) ~= tick then
+    -- Only valid UTF-8 goes over RPC as a string; other encodings are not kept.
+    if before and not vim.bo[buf].modified and vim.fn.iconv(before, 'utf-8', 'utf-8') == before then
+      require('tmuxclaude').emit({ type = 'preimage', filePath = vim.api.nvim_buf_get_name(buf), text = before })
+    end
     for win, view in pairs(views) do
       if vim.api.nvim_win_is_valid(win) and vim.api.nvim_win_get_buf(win) == buf then
         pcall(vim.api.nvim_win_call, win, function()
@@ -197,11 +208,6 @@ local function on_changed(buf)
       vim.log.levels.WARN
     )
     return
-  end
-  -- The text about to be replaced is what the file was before: the controller keeps it for :ClaudeCodeReview
-  -- (only while a Claude turn runs). Not for huge buffers: the controller would not keep them anyway.
-  if vim.api.nvim_buf_get_offset(buf, vim.api.nvim_buf_line_count(buf)) <= MAX_PREIMAGE then
-    require('tmuxclaude').emit({ type = 'preimage', filePath = path, text = text_of(buf) })
   end
   vim.v.fcs_choice = 'reload'
 end
