@@ -125,3 +125,24 @@ def test_review_store_is_bounded() -> None:
     store.new_session("s1")
     store.new_session("s2")
     assert store.changes("session") == []
+
+
+def test_a_shell_write_during_a_turn_is_reviewable_from_the_buffer_text(
+    two: tuple[Env, dict[str, Any], dict[str, Any]],
+) -> None:
+    env, _, b = two
+    outside = Path(b["worktree"]) / "outside.txt"
+    inside = Path(b["worktree"]) / "inside.txt"
+    for path in (outside, inside):
+        path.write_text("before\n")
+        nvim(b, "vim.cmd('edit ' .. vim.fn.fnameescape(...))", str(path))
+    line = "return vim.api.nvim_buf_get_lines(require('tmuxclaude.util').find_buf(...), 0, -1, false)"
+    # No turn running: someone else's write reloads the buffer but is not Claude's change.
+    outside.write_text("after\n")
+    retry_until(lambda: nvim(b, line, str(outside)) == ["after"], 1.0, "reload outside a turn")
+    run_hook(env, b, "UserPromptSubmit", {"prompt": "go"})
+    run_hook(env, b, "PreToolUse", {"tool_name": "Bash", "tool_input": {"command": "echo after > inside.txt"}})
+    inside.write_text("after\n")
+    retry_until(lambda: nvim(b, line, str(inside)) == ["after"], 1.0, "reload of the Bash write")
+    items = retry_until(lambda: review(b, "turn") or None, 5.0, "the buffer's pre-image reached the controller")
+    assert [(i["path"], i["old"]) for i in items] == [(str(inside), "before\n")]

@@ -104,14 +104,14 @@ def prepare_claude_home(
     *,
     api_url: str,
     trusted_dirs: Iterable[Path],
-    version: str,
+    version: str | None = None,
     api_key: str = FAKE_API_KEY,
     extra_config: Mapping[str, Any] | None = None,
     extra_env: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Write ``$home/.claude/.claude.json`` and return the complete environment for the CLI.
 
-    ``version`` is the CLI's (release notes and onboarding are marked seen for it).
+    ``version`` is the CLI's (release notes and onboarding are marked seen for it; default: the current one).
     ``trusted_dirs`` get ``hasTrustDialogAccepted`` (keyed by their realpath, as the CLI looks them up).
     ``extra_config`` is merged (shallowly) into ``.claude.json``, e.g. ``{"autoConnectIde": True}``;
     ``extra_env`` is added to the returned environment, e.g. ``{"CLAUDE_CODE_SSE_PORT": "1234"}``.
@@ -120,6 +120,7 @@ def prepare_claude_home(
     home = Path(home)
     config_dir = home / ".claude"
     config_dir.mkdir(parents=True, exist_ok=True)
+    version = version or claude_versions()[-1]
 
     config: dict[str, Any] = {
         "hasCompletedOnboarding": True,

@@ -82,6 +82,7 @@ async def _is(bridge: NvimBridge, path: Path, text: str) -> bool:
 
 
 async def test_unsaved_changes_survive_a_write_and_the_user_is_told(bridge: NvimBridge, calc: Path) -> None:
+    await bridge.client.request("nvim_set_option", "columns", 120)
     await open_at(bridge, calc, 4)
     await lua(bridge, "vim.api.nvim_buf_set_lines(0, 3, 4, false, {'# mine, unsaved'})")
     write_behind(calc, NEW)
@@ -89,7 +90,7 @@ async def test_unsaved_changes_survive_a_write_and_the_user_is_told(bridge: Nvim
     assert await lua(bridge, "return require('tmuxclaude.reload').check(...)", str(calc), "Claude") is True
     await aretry_until(lambda: _told(bridge), 2.0, "the conflict message")
     text = await messages(bridge)
-    assert "calc.py changed on disk (Claude's edit)" in text and ":ClaudeCodeCompare" in text
+    assert "calc.py changed on disk by Claude; your unsaved text is kept: :ClaudeCodeCompare" in text
     assert "# mine, unsaved" in await buffer_text(bridge, calc)
     assert await lua(bridge, "return vim.bo.modified") is True
     assert calc.read_text() == NEW
@@ -127,7 +128,8 @@ async def test_compare_shows_buffer_against_disk(bridge: NvimBridge, calc: Path)
         bridge,
         """
         local out = {}
-        for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+        local function tiled(x) return vim.api.nvim_win_get_config(x).relative == "" end
+        for _, w in ipairs(vim.tbl_filter(tiled, vim.api.nvim_tabpage_list_wins(0))) do
           local b = vim.api.nvim_win_get_buf(w)
           out[#out + 1] = {name = vim.api.nvim_buf_get_name(b), diff = vim.wo[w].diff,
                            first = vim.api.nvim_buf_get_lines(b, 0, 2, false)}
@@ -171,7 +173,8 @@ async def review_windows(bridge: NvimBridge) -> list[dict[str, Any]]:
         bridge,
         """
         local out = {}
-        for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+        local function tiled(x) return vim.api.nvim_win_get_config(x).relative == "" end
+        for _, w in ipairs(vim.tbl_filter(tiled, vim.api.nvim_tabpage_list_wins(0))) do
           local b = vim.api.nvim_win_get_buf(w)
           out[#out + 1] = {name = vim.api.nvim_buf_get_name(b), diff = vim.wo[w].diff,
                            lines = vim.api.nvim_buf_get_lines(b, 0, -1, false)}
@@ -199,7 +202,7 @@ async def test_review_shows_each_file_as_a_diff_and_reverts_a_hunk_or_a_file(
     assert [w["diff"] for w in wins] == [True, True]
     assert wins[0]["name"] == f"tmuxclaude://before/{calc}" and wins[0]["lines"][1] == "    return a + b"
     assert wins[1]["name"] == str(calc) and wins[1]["lines"][1] == "    return a + b + 1"
-    assert "review (this turn) 1/2" in await messages(bridge)
+    assert "review 1/2 this turn: changed calc.py" in await messages(bridge)
     # Hunk revert: the cursor is on the change in the file window; `do` takes the old hunk back.
     assert await lua(bridge, "return vim.api.nvim_win_get_cursor(0)[1]") == 2
     await bridge.client.request("nvim_command", "diffget")
@@ -233,3 +236,20 @@ async def test_review_with_nothing_to_show_says_so(bridge: NvimBridge, recorder:
     await bridge.client.request("nvim_command", "ClaudeCodeReview turn")
     assert "Claude changed no file in this turn" in await messages(bridge)
     assert await lua(bridge, "return #vim.api.nvim_list_tabpages()") == 1
+
+
+async def test_messages_never_prompt_whatever_the_width(bridge: NvimBridge) -> None:
+    """A message wider than the command line would raise "Press ENTER", which blocks every RPC: the line shown is
+    cut in the middle, and a floating window shows it whole."""
+    await bridge.client.request("nvim_set_option", "columns", 40)
+    long = "a-very-long-file-name-" + "x" * 60
+    await lua(bridge, "local r = require('tmuxclaude.reload') r.say(...) r.say('second')", long)
+    line = await aretry_until(lambda: _last_message(bridge), 2.0, "the message")
+    assert len(line) <= 28 and line.startswith("a-very-long") and line.endswith("second")
+    assert await lua(bridge, "return require('tmuxclaude.reload').shown()") == f"tmuxclaude: {long}second"
+    assert (await bridge.client.request("nvim_get_mode"))["blocking"] is False
+
+
+async def _last_message(bridge: NvimBridge) -> str | None:
+    lines = (await messages(bridge)).strip().splitlines()
+    return lines[-1] if lines else None

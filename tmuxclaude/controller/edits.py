@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -18,6 +19,8 @@ from tmuxclaude.model.review import FILE_TOOLS, ReviewStore, Scope, decode_hook_
 __all__ = ["EditTracker", "FileCheckPort"]
 
 log = logging.getLogger(__name__)
+
+TURN_GRACE_S = 2.0
 
 
 class FileCheckPort(Protocol):
@@ -31,17 +34,32 @@ class EditTracker:
         self._neovim = neovim
         self._stores: dict[str, ReviewStore] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._turn_open: dict[str, bool] = {}
+        self._turn_ended: dict[str, float] = {}
 
     def store(self, instance_id: str) -> ReviewStore:
         return self._stores.setdefault(instance_id, ReviewStore())
 
     def forget(self, instance_id: str) -> None:
         self._stores.pop(instance_id, None)
+        self._turn_open.pop(instance_id, None)
+        self._turn_ended.pop(instance_id, None)
+
+    def in_turn(self, instance_id: str) -> bool:
+        """A Claude turn runs, or ended moments ago (a Bash write's file event may arrive after the Stop hook)."""
+        if self._turn_open.get(instance_id):
+            return True
+        return time.monotonic() - self._turn_ended.get(instance_id, float("-inf")) < TURN_GRACE_S
 
     def on_hook(self, instance_id: str, event: str, session: str, tool: str, raw_path: str) -> None:
         store = self.store(instance_id)
         if session:
             store.new_session(session)
+        if event in ("UserPromptSubmit", "PreToolUse", "PostToolUse"):
+            self._turn_open[instance_id] = True
+        elif event in ("Stop", "SessionEnd") and self._turn_open.get(instance_id):
+            self._turn_open[instance_id] = False
+            self._turn_ended[instance_id] = time.monotonic()
         if event == "UserPromptSubmit":
             store.new_turn()
             return
@@ -68,10 +86,10 @@ class EditTracker:
         except Exception as exc:  # Neovim gone or busy: its file watcher still catches the write
             log.debug("check of %s in Neovim failed: %s", path, exc)
 
-    def on_buffer_preimage(self, instance_id: str, path: str, text: bytes, in_turn: bool) -> None:
+    def on_buffer_preimage(self, instance_id: str, path: str, text: bytes) -> None:
         """An unmodified buffer is about to be reloaded because its file changed on disk. While Claude's turn is
         running that is most likely Claude's doing (a Bash command): its text is the pre-image."""
-        if in_turn and path.startswith("/"):
+        if self.in_turn(instance_id) and path.startswith("/"):
             self.store(instance_id).record(path, text, True)
 
     def review(self, instance_id: str, scope: Scope) -> list[dict[str, Any]]:

@@ -593,12 +593,8 @@ class InstanceManager:
             server.push_selection(event)
         elif kind == "diff":
             server.diff_event(event)
-        elif kind == "preimage":
-            inst = self.registry.get(instance_id)
-            busy = inst is not None and inst.state is InstanceState.BUSY
-            text = event.get("text")
-            if isinstance(text, str):
-                self.edits.on_buffer_preimage(instance_id, str(event.get("filePath", "")), text.encode(), busy)
+        elif kind == "preimage" and isinstance(event.get("text"), str):
+            self.edits.on_buffer_preimage(instance_id, str(event.get("filePath", "")), event["text"].encode())
         elif kind == "buffer" and self.config.multi_instance.auto_start_for_worktree:
             task = asyncio.create_task(self._auto_start(instance_id, str(event.get("filePath", ""))))
             self._background.add(task)

@@ -29,6 +29,103 @@ M.conflicts = {}
 
 local enabled = false
 
+--- Tell the user something at once, never with a "Press ENTER" prompt (which would block this Neovim's RPC):
+--- the command line shows one line cut to fit beside 'showcmd' and the ruler (also kept in :messages), and a
+--- small floating window at the top right shows the whole text for a few seconds. Messages of the same moment
+--- are joined.
+local said = nil
+local float = { win = nil, buf = nil, timer = nil }
+local FLOAT_MS = 8000
+
+local function close_float()
+  if float.win and vim.api.nvim_win_is_valid(float.win) then
+    pcall(vim.api.nvim_win_close, float.win, true)
+  end
+  float.win = nil
+end
+
+---@param text string
+local function show_float(text)
+  local width = math.min(70, math.max(20, vim.o.columns - 4))
+  local lines = {}
+  for _, part in ipairs(util.split_lines(text)) do
+    while vim.fn.strdisplaywidth(part) > width do
+      local cut = vim.fn.strcharpart(part, 0, width)
+      lines[#lines + 1] = cut
+      part = vim.fn.strcharpart(part, vim.fn.strchars(cut))
+    end
+    lines[#lines + 1] = part
+  end
+  if not (float.buf and vim.api.nvim_buf_is_valid(float.buf)) then
+    float.buf = vim.api.nvim_create_buf(false, true)
+    vim.bo[float.buf].bufhidden = 'hide'
+  end
+  vim.api.nvim_buf_set_lines(float.buf, 0, -1, false, lines)
+  local config = {
+    relative = 'editor',
+    anchor = 'NE',
+    row = 0,
+    col = vim.o.columns,
+    width = width,
+    height = math.min(#lines, math.max(1, vim.o.lines - 3)),
+    style = 'minimal',
+    border = 'single',
+    focusable = false,
+    zindex = 200,
+  }
+  if float.win and vim.api.nvim_win_is_valid(float.win) then
+    config.anchor, config.row, config.col = 'NE', 0, vim.o.columns
+    vim.api.nvim_win_set_config(float.win, config)
+  else
+    float.win = vim.api.nvim_open_win(float.buf, false, config)
+    vim.wo[float.win].wrap = true
+  end
+  if float.timer then
+    float.timer:stop()
+  else
+    float.timer = uv.new_timer()
+  end
+  float.timer:start(FLOAT_MS, 0, vim.schedule_wrap(close_float))
+end
+
+--- The text the floating message window shows now ('' when closed): what the user reads.
+---@return string
+function M.shown()
+  if not (float.win and vim.api.nvim_win_is_valid(float.win)) then
+    return ''
+  end
+  return table.concat(vim.api.nvim_buf_get_lines(float.buf, 0, -1, false), '')
+end
+
+---@param msg string
+---@param level? integer vim.log.levels.*
+function M.say(msg, level)
+  if said then
+    said.msgs[#said.msgs + 1] = msg
+    said.level = math.max(said.level, level or vim.log.levels.INFO)
+    return
+  end
+  said = { msgs = { msg }, level = level or vim.log.levels.INFO }
+  vim.schedule(function()
+    local text = 'tmuxclaude: ' .. table.concat(said.msgs, '\n')
+    local hl = said.level >= vim.log.levels.WARN and 'WarningMsg' or 'None'
+    said = nil
+    local line = text:gsub('\n', ' | ')
+    local max = math.max(20, vim.o.columns - 12)
+    if vim.fn.strdisplaywidth(line) > max then
+      line = line:sub(#'tmuxclaude: ' + 1)
+    end
+    if vim.fn.strdisplaywidth(line) > max then
+      -- Cut from the middle: the start names the files, the end says what to do.
+      local n = vim.fn.strchars(line)
+      local head = math.floor((max - 1) / 2)
+      line = vim.fn.strcharpart(line, 0, head) .. '…' .. vim.fn.strcharpart(line, n - (max - 1 - head))
+    end
+    vim.api.nvim_echo({ { line, hl } }, true, {})
+    pcall(show_float, text)
+  end)
+end
+
 ---@param buf integer
 ---@return string|nil path
 local function file_of(buf)
@@ -190,8 +287,7 @@ local function on_changed(buf)
   local short = vim.fn.fnamemodify(path, ':~:.')
   if reason == 'deleted' then
     vim.v.fcs_choice = ''
-    util.notify(('tmuxclaude: %s was deleted on disk; the buffer keeps its text (:w writes it again)'):format(short),
-      vim.log.levels.WARN)
+    M.say(('%s was deleted on disk; the buffer keeps its text'):format(short), vim.log.levels.WARN)
     return
   end
   if reason == 'mode' or reason == 'time' then
@@ -201,10 +297,11 @@ local function on_changed(buf)
   if vim.bo[buf].modified then
     vim.v.fcs_choice = ''
     M.conflicts[buf] = true
-    util.notify(
-      ('tmuxclaude: %s changed on disk%s while it has unsaved changes here. Your text is kept and the file keeps '
-        .. 'the new version: :ClaudeCodeCompare shows buffer vs disk; :e! takes the disk version, :w! writes yours.')
-        :format(short, who and (' (' .. who .. "'s edit)") or ''),
+    M.say(
+      ('%s changed on disk%s; your unsaved text is kept: :ClaudeCodeCompare'):format(
+        short,
+        who and (' by ' .. who) or ''
+      ),
       vim.log.levels.WARN
     )
     return
@@ -262,6 +359,7 @@ function M.enable()
 end
 
 function M.disable()
+  close_float()
   if not enabled then
     return
   end
@@ -315,8 +413,7 @@ function M.compare()
   vim.bo[scratch].filetype = ft
   vim.cmd('diffthis')
   vim.cmd('wincmd p')
-  util.notify(('tmuxclaude: left: your buffer, right: %s on disk. do/:diffget takes a hunk from disk; '
-    .. ':tabclose when done'):format(vim.fn.fnamemodify(path, ':~:.')))
+  M.say(('left: your buffer, right: %s on disk; do takes a hunk from disk'):format(vim.fn.fnamemodify(path, ':t')))
 end
 
 return M

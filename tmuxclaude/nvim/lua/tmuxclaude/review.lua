@@ -11,6 +11,10 @@ local uv = vim.uv or vim.loop
 
 local M = {}
 
+local function say(msg, level)
+  require('tmuxclaude.reload').say(msg, level)
+end
+
 M.SUBCOMMANDS = { 'turn', 'session', 'next', 'prev', 'revert', 'close' }
 
 ---@class tmuxclaude.ReviewEntry
@@ -150,10 +154,11 @@ local function show(index)
   pcall(vim.cmd, 'normal! gg]c')
   vim.api.nvim_tabpage_set_var(r.tab, 'tmuxclaude_review', entry.path)
   local what = entry.existed and 'changed' or 'created'
-  util.notify(
-    ('tmuxclaude review (%s) %d/%d: %s %s. Left: before. do/:diffget takes a hunk back (then :w); '
-      .. ':ClaudeCodeReview revert|next|prev|close'):format(LABEL[r.scope], index, #r.entries, what, short(entry.path))
-  )
+  -- The help lives in the statuslines (never a "Press ENTER" prompt); the echo is one short line.
+  local where = ('%d/%d %s'):format(index, #r.entries, LABEL[r.scope])
+  vim.wo[r.old_win].statusline = ('before Claude (%s) %%=%s'):format(what, where)
+  vim.wo[r.file_win].statusline = '%f %m%=do: take a hunk back, :w · :ClaudeCodeReview next|prev|revert|close'
+  say(('review %s: %s %s'):format(where, what, short(entry.path)))
 end
 
 ---@param scope string 'turn' | 'session'
@@ -168,7 +173,7 @@ function M.open(scope)
     return
   end
   if type(res) ~= 'table' or #res == 0 then
-    util.notify(('tmuxclaude: Claude changed no file in %s'):format(LABEL[scope]))
+    say(('Claude changed no file in %s'):format(LABEL[scope]))
     return
   end
   M.close()
@@ -185,7 +190,7 @@ function M.step(delta)
   end
   local index = r.index + delta
   if index < 1 or index > #r.entries then
-    util.notify(('tmuxclaude: that was the %s file of %d'):format(delta > 0 and 'last' or 'first', #r.entries))
+    say(('that was the %s file of %d'):format(delta > 0 and 'last' or 'first', #r.entries))
     return
   end
   show(index)
@@ -213,7 +218,7 @@ function M.revert()
     if buf then
       pcall(vim.api.nvim_buf_delete, buf, { force = true })
     end
-    util.notify(('tmuxclaude: removed %s (Claude created it)'):format(short(entry.path)))
+    say(('removed %s (Claude created it)'):format(short(entry.path)))
   else
     local buf = util.load_buf(entry.path)
     local lines = to_lines(entry.old)
@@ -222,7 +227,7 @@ function M.revert()
     vim.api.nvim_buf_call(buf, function()
       vim.cmd('silent write!')
     end)
-    util.notify(('tmuxclaude: %s is back to what it was before'):format(short(entry.path)))
+    say(('%s is back to what it was before'):format(short(entry.path)))
   end
   if r.index < #r.entries then
     show(r.index + 1)
