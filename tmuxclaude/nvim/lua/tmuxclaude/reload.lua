@@ -15,7 +15,7 @@ local uv = vim.uv or vim.loop
 
 local M = {}
 
-local DEBOUNCE_MS = 30
+local DEBOUNCE_MS = 10
 local MAX_PREIMAGE = 1024 * 1024
 
 ---@type table<string, userdata> directory -> fs_event handle
