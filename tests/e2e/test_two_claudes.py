@@ -185,7 +185,12 @@ def world(
             # It comes a moment after the input box: wait for it, or a later keystroke would land in it.
             w.dialogs[side.name] = wait_for_screen(side.claude, startup_dialog, timeout=40)
             press(side.claude, "Escape")
-            retry_until(lambda side=side: not startup_dialog.search(capture(side.claude)), 10, "dialog dismissed")
+            dialog = startup_dialog
+
+            def dismissed(side: Side = side) -> bool:
+                return not dialog.search(capture(side.claude))
+
+            retry_until(dismissed, 10, "dialog dismissed")
         wait_ready(side.claude, timeout=40)
 
         # Connected, server-side: one client on this instance's own server.
@@ -211,8 +216,9 @@ def test_each_cli_connects_to_its_own_instance(world: World) -> None:
              w.env.tmux("list-panes", "-a", "-F", "#{pane_id} #{pane_pid}").splitlines()}  # fmt: skip
     for side in (w.a, w.b):
         server = w.server(side)
-        # The CLI announces its own pid (ide_connected): it is the process in this instance's Claude pane.
-        assert server["client_pids"] == [panes[side.claude.target]]
+        # The CLI announces its own pid (ide_connected): it is the process the launcher of this instance's Claude
+        # pane runs (the launcher stays its parent, to keep the pane when Claude exits).
+        assert [psutil.Process(pid).ppid() for pid in server["client_pids"]] == [panes[side.claude.target]]
         assert server["refused"] == {}
         for step in ("initialized", "ide_connected", "tools_listed"):
             assert step in server["calls"]

@@ -11,7 +11,14 @@ import git
 
 from tmuxclaude.errors import UnsafeRemovalError, WorktreeError
 
-__all__ = ["WorktreeInfo", "create_worktree", "remove_worktree", "resolve_worktree", "unsafe_reasons"]
+__all__ = [
+    "WorktreeInfo",
+    "create_worktree",
+    "remove_worktree",
+    "resolve_worktree",
+    "unsafe_reasons",
+    "worktree_location",
+]
 
 log = logging.getLogger(__name__)
 

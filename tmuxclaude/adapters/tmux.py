@@ -1,8 +1,9 @@
 """tmux through libtmux: one server (by socket path), windows and panes by id, ``@tmuxclaude_*`` user options.
 
 Every command names its target by id (``$1``, ``@2``, ``%3``), never by name, so a user renaming a window
-cannot confuse us. Environment for a pane is passed with ``-e`` on the command that creates it: it reaches that
-pane's process only, never the global tmux environment.
+cannot confuse us. No environment is ever passed here (``-e KEY=VALUE`` would put the user's proxy and gateway
+credentials on the argv of the tmux client, and of a server it starts, for every local user to read): a pane's
+program is a launcher that reads its environment from a private file (``adapters/launcher.py``).
 """
 
 from __future__ import annotations
@@ -85,13 +86,6 @@ class Tmux:
     def session_exists(self, target: str) -> bool:
         return self._server.cmd("has-session", "-t", target).returncode == 0
 
-    @staticmethod
-    def _env_args(env: Mapping[str, str]) -> list[str]:
-        args: list[str] = []
-        for key, value in env.items():
-            args += ["-e", f"{key}={value}"]
-        return args
-
     def create_instance_window(
         self,
         *,
@@ -100,9 +94,7 @@ class Tmux:
         name: str,
         cwd: str,
         nvim_cmd: Sequence[str],
-        nvim_env: Mapping[str, str],
         claude_cmd: Sequence[str],
-        claude_env: Mapping[str, str],
         options: Mapping[str, str],
         focus: bool,
     ) -> InstanceWindow:
@@ -122,12 +114,11 @@ class Tmux:
         target = f"{target_session}:={temp}"
         args = _chain(
             [
-                [*first, "-n", temp, "-c", cwd, *self._env_args(nvim_env), *nvim_cmd],
+                [*first, "-n", temp, "-c", cwd, *nvim_cmd],
                 *([ "set-option", "-w", "-t", target, f"{OPTION_PREFIX}{k}", v] for k, v in options.items()),
                 # automatic-rename would replace the instance name with "nvim"; the name is the user's handle.
                 ["set-option", "-w", "-t", target, "automatic-rename", "off"],
-                ["split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", target, "-c", cwd,
-                 *self._env_args(claude_env), *claude_cmd],
+                ["split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", target, "-c", cwd, *claude_cmd],
                 ["rename-window", "-t", target, name],
             ]
         )  # fmt: skip
@@ -146,11 +137,8 @@ class Tmux:
             raise TmuxError(f"tmux new-window: unexpected output {out!r}") from None
         return InstanceWindow(session_id, window_id, nvim_pane, claude_pane)
 
-    def split(self, pane: str, *, cwd: str, cmd: Sequence[str], env: Mapping[str, str]) -> str:
-        out = self.run(
-            "split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", pane, "-c", cwd,
-            *self._env_args(env), *cmd,
-        )  # fmt: skip
+    def split(self, pane: str, *, cwd: str, cmd: Sequence[str]) -> str:
+        out = self.run("split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", pane, "-c", cwd, *cmd)
         return out[0]
 
     def set_window_options(self, window: str, options: Mapping[str, str], *, check: bool = True) -> None:
@@ -165,9 +153,9 @@ class Tmux:
         self.run(*_chain([["set-option", "-wu", "-t", window, f"{OPTION_PREFIX}{k}"] for k in WINDOW_OPTIONS]),
                  check=False)  # fmt: skip
 
-    def respawn(self, pane: str, *, cwd: str, cmd: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+    def respawn(self, pane: str, *, cwd: str, cmd: Sequence[str]) -> None:
         """Replace the program running in ``pane`` (the pane id stays)."""
-        self.run("respawn-pane", "-k", "-t", pane, "-c", cwd, *self._env_args(env or {}), *cmd)
+        self.run("respawn-pane", "-k", "-t", pane, "-c", cwd, *cmd)
 
     def pane_paths(self) -> dict[str, str]:
         """Every pane's current directory, by pane id."""
@@ -245,6 +233,6 @@ class Tmux:
                         self.run("switch-client", "-c", tty, "-t", target["session_id"], check=False)
 
     def message_clients(self, text: str) -> None:
-        """Show ``text`` on every attached client."""
+        """Show ``text`` (literally: ``#`` is not a format here) on every attached client."""
         for client in self.clients():
-            self.run("display-message", "-c", client, text, check=False)
+            self.run("display-message", "-c", client, text.replace("#", "##"), check=False)
