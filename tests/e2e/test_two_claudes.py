@@ -185,9 +185,7 @@ def world(
             # It comes a moment after the input box: wait for it, or a later keystroke would land in it.
             w.dialogs[side.name] = wait_for_screen(side.claude, startup_dialog, timeout=40)
             press(side.claude, "Escape")
-            dialog = startup_dialog
-
-            def dismissed(side: Side = side) -> bool:
+            def dismissed(side: Side = side, dialog: re.Pattern[str] = startup_dialog) -> bool:
                 return not dialog.search(capture(side.claude))
 
             retry_until(dismissed, 10, "dialog dismissed")
