@@ -182,13 +182,19 @@ def world(
     w = World(env, mock_api, sides[0], sides[1])
     for side in sides:
         if startup_dialog is not None:
-            # It comes a moment after the input box: wait for it, or a later keystroke would land in it.
+            # It comes a moment after the input box: wait for it, or a later keystroke would land in it. An Escape
+            # that arrives while it is still being drawn is lost: press again until it is gone.
             w.dialogs[side.name] = wait_for_screen(side.claude, startup_dialog, timeout=40)
-            press(side.claude, "Escape")
-            def dismissed(side: Side = side, dialog: re.Pattern[str] = startup_dialog) -> bool:
-                return not dialog.search(capture(side.claude))
 
-            retry_until(dismissed, 10, "dialog dismissed")
+            def dismissed(side: Side = side, dialog: re.Pattern[str] = startup_dialog) -> bool:
+                press(side.claude, "Escape")
+                try:
+                    retry_until(lambda: not dialog.search(capture(side.claude)), 1.5, "dialog gone")
+                except AssertionError:
+                    return False
+                return True
+
+            retry_until(dismissed, 20, "the start-up dialog dismissed with Escape", interval=0)
         wait_ready(side.claude, timeout=40)
 
         # Connected, server-side: one client on this instance's own server.
