@@ -232,7 +232,9 @@ class Tmux:
                     if sid == info["session_id"]:
                         self.run("switch-client", "-c", tty, "-t", target["session_id"], check=False)
 
-    def message_clients(self, text: str) -> None:
-        """Show ``text`` (literally: ``#`` is not a format here) on every attached client."""
+    def message_clients(self, text: str, *, seconds: float = 0) -> None:
+        """Show ``text`` (literally: ``#`` is not a format here) on every attached client, for ``seconds``
+        (0: the user's display-time)."""
+        duration = ["-d", str(int(seconds * 1000))] if seconds > 0 else []
         for client in self.clients():
-            self.run("display-message", "-c", client, text.replace("#", "##"), check=False)
+            self.run("display-message", "-c", client, *duration, text.replace("#", "##"), check=False)
