@@ -1,7 +1,12 @@
 """tmux through libtmux: one server (by socket path), windows and panes by id, ``@tmuxclaude_*`` user options.
 
 Every command names its target by id (``$1``, ``@2``, ``%3``), never by name, so a user renaming a window
-cannot confuse us. Environment for a pane is passed with ``-e`` on the command that creates it: it reaches that
+cannot confuse us. tmux expands formats (``#(cmd)`` runs a shell command, ``#{...}`` reads variables) in start
+directories (-c), window and session names (-n, -s, rename-window), display-message texts and menus: every such
+value goes through ``literal`` inside this adapter, so no caller can forget it (a branch or a path is hostile).
+Option values (set-option without -F), -e environment values, targets and pane commands are not expanded.
+
+Environment for a pane is passed with ``-e`` on the command that creates it: it reaches that
 pane's process only, never the global tmux environment.
 """
 
@@ -12,11 +17,9 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import libtmux
-
 from tmuxclaude.errors import TmuxError
 
-__all__ = ["OPTION_PREFIX", "InstanceWindow", "Tmux", "WindowRow"]
+__all__ = ["OPTION_PREFIX", "InstanceWindow", "Tmux", "WindowRow", "literal"]
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,11 @@ OPTION_PREFIX = "@tmuxclaude_"
 WINDOW_OPTIONS = ("id", "name", "port", "state", "glyph", "worktree", "branch", "warn")
 """Every ``@tmuxclaude_*`` window option we set, so a user's own window can be untagged completely."""
 SEP = "\x1f"
+
+
+def literal(value: str) -> str:
+    """``value`` for a place where tmux expands formats, shown or used exactly as given: ``#`` becomes ``##``."""
+    return value.replace("#", "##")
 
 
 def _chain(commands: list[list[str]]) -> list[str]:
@@ -55,6 +63,9 @@ class WindowRow:
 
 class Tmux:
     def __init__(self, socket_path: str) -> None:
+        # Imported here: the CLI's stdlib-only fast path (tmuxclaude pick) uses ``literal`` from this module.
+        import libtmux
+
         self.socket_path = socket_path
         self._server = libtmux.Server(socket_path=socket_path)
 
@@ -122,13 +133,13 @@ class Tmux:
         target = f"{target_session}:={temp}"
         args = _chain(
             [
-                [*first, "-n", temp, "-c", cwd, *self._env_args(nvim_env), *nvim_cmd],
+                [*first, "-n", temp, "-c", literal(cwd), *self._env_args(nvim_env), *nvim_cmd],
                 *([ "set-option", "-w", "-t", target, f"{OPTION_PREFIX}{k}", v] for k, v in options.items()),
                 # automatic-rename would replace the instance name with "nvim"; the name is the user's handle.
                 ["set-option", "-w", "-t", target, "automatic-rename", "off"],
-                ["split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", target, "-c", cwd,
+                ["split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", target, "-c", literal(cwd),
                  *self._env_args(claude_env), *claude_cmd],
-                ["rename-window", "-t", target, name],
+                ["rename-window", "-t", target, literal(name)],
             ]
         )  # fmt: skip
         out: list[str] = []
@@ -148,7 +159,7 @@ class Tmux:
 
     def split(self, pane: str, *, cwd: str, cmd: Sequence[str], env: Mapping[str, str]) -> str:
         out = self.run(
-            "split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", pane, "-c", cwd,
+            "split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", pane, "-c", literal(cwd),
             *self._env_args(env), *cmd,
         )  # fmt: skip
         return out[0]
@@ -167,7 +178,7 @@ class Tmux:
 
     def respawn(self, pane: str, *, cwd: str, cmd: Sequence[str], env: Mapping[str, str] | None = None) -> None:
         """Replace the program running in ``pane`` (the pane id stays)."""
-        self.run("respawn-pane", "-k", "-t", pane, "-c", cwd, *self._env_args(env or {}), *cmd)
+        self.run("respawn-pane", "-k", "-t", pane, "-c", literal(cwd), *self._env_args(env or {}), *cmd)
 
     def pane_paths(self) -> dict[str, str]:
         """Every pane's current directory, by pane id."""
@@ -245,6 +256,14 @@ class Tmux:
                         self.run("switch-client", "-c", tty, "-t", target["session_id"], check=False)
 
     def message_clients(self, text: str) -> None:
-        """Show ``text`` on every attached client."""
+        """Show ``text`` (literally) on every attached client."""
         for client in self.clients():
-            self.run("display-message", "-c", client, text, check=False)
+            self.run("display-message", "-c", client, literal(text), check=False)
+
+    def show_message(self, pane: str, text: str) -> None:
+        """Show ``text`` (literally) on the clients looking at ``pane``."""
+        self.run("display-message", "-t", pane, literal(text), check=False)
+
+    def pane_tty(self, pane: str) -> str:
+        out = self.run("display-message", "-p", "-t", pane, "#{pane_tty}", check=False)
+        return out[0] if out else ""

@@ -11,7 +11,6 @@ import contextlib
 import fcntl
 import json
 import logging
-import logging.handlers
 import os
 import signal
 import sys
@@ -21,7 +20,8 @@ from typing import Any
 from tmuxclaude import __version__
 from tmuxclaude.adapters.configfile import config_mtime, load_config
 from tmuxclaude.adapters.fsutil import write_private
-from tmuxclaude.adapters.paths import Paths, ensure_private_dir
+from tmuxclaude.adapters.logfile import PrivateRotatingFileHandler, RateLimitFilter, SafeFormatter
+from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.tmux import Tmux
 from tmuxclaude.controller.manager import ClientContext, InstanceManager
 from tmuxclaude.errors import TmuxClaudeError
@@ -48,7 +48,7 @@ class Controller:
 
     async def serve(self) -> None:
         await self.manager.start()
-        ensure_private_dir(self.paths.runtime_dir)
+        self.paths.ensure_runtime_dir()
         sock_path = self.paths.control_socket
         with contextlib.suppress(FileNotFoundError):
             sock_path.unlink()  # a killed controller's socket; we hold the controller flock, so it is stale
@@ -214,13 +214,11 @@ class Controller:
 
 
 def _setup_logging(paths: Paths) -> None:
-    ensure_private_dir(paths.state_dir)
+    paths.ensure_state_dir()
     # Not through umask: a tmux server the controller starts would hand it to every shell of the user's session.
-    fd = os.open(paths.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.close(fd)
-    os.chmod(paths.log_file, 0o600)
-    handler = logging.handlers.RotatingFileHandler(paths.log_file, maxBytes=2_000_000, backupCount=2)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler = PrivateRotatingFileHandler(paths.log_file, maxBytes=2_000_000, backupCount=2)
+    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RateLimitFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     level = os.environ.get("TMUXCLAUDE_LOG_LEVEL", "INFO").upper()
@@ -235,8 +233,12 @@ def run(tmux_socket: str | None = None) -> int:
     for var in ("TMUX", "TMUX_PANE"):
         os.environ.pop(var, None)
     paths = Paths.current(tmux_socket)
-    ensure_private_dir(paths.runtime_dir)
-    lock_fd = os.open(paths.runtime_dir / "controller.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        paths.ensure_runtime_dir()
+    except TmuxClaudeError as exc:
+        print(f"tmuxclaude: {exc}", file=sys.stderr)
+        return exc.exit_code
+    lock_fd = os.open(paths.runtime_dir / "controller.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -39,6 +39,60 @@ log = logging.getLogger(__name__)
 AUTH_HEADER = "x-claude-code-ide-authorization"
 _conn_ids = itertools.count(1)
 
+HANDSHAKE_TIMEOUT = 3.0
+"""Seconds a connection may take to send its HTTP upgrade request (the CLI, on loopback, takes milliseconds)."""
+MAX_PENDING = 32
+"""Connections per server that have not been judged yet (no request read): any local process can open them."""
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+class _PreAuthGate:
+    """The connections of one server still before their request, oldest first, at most ``limit``.
+
+    A flood cannot lock legitimate clients out by holding slots: when full, a newcomer evicts the oldest
+    connection that has sent nothing at all (a flood's), else the oldest one. Claude's CLI sends its request the
+    moment it connects, so it is never the silent one and its handshake goes through within milliseconds.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.pending: dict[ServerConnection, bool] = {}
+        """Pending connection -> has sent bytes."""
+        self.evicted = 0
+
+    def admit(self, conn: ServerConnection) -> None:
+        while len(self.pending) >= self.limit:
+            victim = next((c for c, spoke in self.pending.items() if not spoke), None) or next(iter(self.pending))
+            del self.pending[victim]
+            self.evicted += 1
+            victim.transport.abort()
+        self.pending[conn] = False
+
+    def spoke(self, conn: ServerConnection) -> None:
+        if conn in self.pending:
+            self.pending[conn] = True
+
+    def judged(self, conn: ServerConnection) -> None:
+        self.pending.pop(conn, None)
+
+
+class _GatedConnection(ServerConnection):
+    """A server connection that counts against its server's pre-auth gate until its request is judged."""
+
+    gate: _PreAuthGate
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.gate.admit(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.gate.spoke(self)
+        super().data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.gate.judged(self)
+        super().connection_lost(exc)
+
 
 class NvimPort:
     """What the IDE server needs from a Neovim (``adapters.nvim.NvimBridge`` implements it)."""
@@ -93,6 +147,7 @@ class IdeServer:
         self.on_http: Callable[[ServerConnection, Request], Response] | None = None
         self.tool_log: list[str] = []
         """Methods and tools the clients called, newest last (bounded): what the CLI does, observable."""
+        self.gate = _PreAuthGate(MAX_PENDING)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -110,6 +165,8 @@ class IdeServer:
             # Loopback needs no compression, and deflate contexts cost memory per connection.
             compression=None,
             server_header=None,
+            open_timeout=HANDSHAKE_TIMEOUT,
+            create_connection=type("IdeConnection", (_GatedConnection,), {"gate": self.gate}),
         )
 
     async def close(self) -> None:
@@ -134,15 +191,23 @@ class IdeServer:
     # -- handshake -------------------------------------------------------------------------------------
 
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        self.gate.judged(connection)
         headers: Headers = request.headers
-        if request.path.startswith("/tmuxclaude/") and self.on_http is not None:
-            # Plain HTTP from this instance's Claude hooks (a bash one-liner is far faster than a Python start).
-            return self.on_http(connection, request)
+        host = headers.get("Host", "")
+        if host.rpartition(":")[0] not in LOOPBACK_HOSTS and host not in LOOPBACK_HOSTS:
+            # DNS rebinding: a web page whose name now resolves to 127.0.0.1 still sends its own name as Host.
+            self.refused["host"] += 1
+            log.warning("refused a request for host %r", host, extra={"tc_instance": self.instance_id})
+            return connection.respond(403, "Forbidden: Host not allowed\n")
         if "Origin" in headers:
-            # Browsers always send Origin and the CLI never does: refusing it closes the CVE-2025-52882 hole.
+            # Browsers always send Origin and the CLI never does: refusing it closes the CVE-2025-52882 hole,
+            # for the WebSocket and for the hook endpoint alike.
             self.refused["origin"] += 1
             log.warning("refused a connect carrying an Origin header", extra={"tc_instance": self.instance_id})
             return connection.respond(403, "Forbidden: Origin not allowed\n")
+        if request.path.startswith("/tmuxclaude/") and self.on_http is not None:
+            # Plain HTTP from this instance's Claude hooks (a bash one-liner is far faster than a Python start).
+            return self.on_http(connection, request)
         values = headers.get_all(AUTH_HEADER)
         presented = values[-1] if values else None
         if presented is None:
