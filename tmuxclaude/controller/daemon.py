@@ -12,6 +12,7 @@ import fcntl
 import json
 import logging
 import os
+import resource
 import signal
 import sys
 import time
@@ -22,9 +23,10 @@ from tmuxclaude.adapters.configfile import config_mtime, load_config
 from tmuxclaude.adapters.fsutil import write_private
 from tmuxclaude.adapters.logfile import PrivateRotatingFileHandler, RateLimitFilter, SafeFormatter
 from tmuxclaude.adapters.paths import Paths
+from tmuxclaude.adapters.peercred import require_own_peer
 from tmuxclaude.adapters.tmux import Tmux
 from tmuxclaude.controller.manager import ClientContext, InstanceManager
-from tmuxclaude.errors import TmuxClaudeError
+from tmuxclaude.errors import InsecurePathError, TmuxClaudeError
 from tmuxclaude.model.config import Config
 
 __all__ = ["Controller", "run"]
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 
 MAX_REQUEST = 1024 * 1024
 MONITOR_INTERVAL = 2.0
+REQUEST_TIMEOUT = 5.0
+"""Seconds a control connection may stay open without sending a request line (the CLI sends at once)."""
+MAX_WAITING_CLIENTS = 64
+"""Control connections waiting to send a request: a newcomer beyond this closes the oldest waiting one."""
 
 
 class Controller:
@@ -45,6 +51,7 @@ class Controller:
         self._stop = asyncio.Event()
         self._server: asyncio.AbstractServer | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
+        self._waiting: dict[asyncio.StreamWriter, None] = {}
 
     async def serve(self) -> None:
         await self.manager.start()
@@ -89,12 +96,28 @@ class Controller:
             self._handlers.add(task)
             task.add_done_callback(self._handlers.discard)
         try:
+            # The socket's dir is ours alone, so only we (or root) can connect: check the peer all the same.
+            require_own_peer(writer.get_extra_info("socket"), "control client")
+        except (InsecurePathError, OSError) as exc:
+            log.warning("refused a control connection: %s", exc)
+            writer.transport.abort()
+            return
+        try:
             while True:
+                if len(self._waiting) >= MAX_WAITING_CLIENTS:
+                    oldest = next(iter(self._waiting))
+                    del self._waiting[oldest]
+                    oldest.transport.abort()
+                self._waiting[writer] = None
                 try:
-                    line = await reader.readline()
+                    line = await asyncio.wait_for(reader.readline(), REQUEST_TIMEOUT)
+                except TimeoutError:
+                    return
                 except ValueError:
                     await self._reply(writer, {"ok": False, "error": {"kind": "error", "message": "request too large"}})
                     return
+                finally:
+                    self._waiting.pop(writer, None)
                 if not line:
                     return
                 reply = await self.handle_line(line)
@@ -227,6 +250,15 @@ def _setup_logging(paths: Paths) -> None:
     logging.getLogger("websockets").setLevel(logging.WARNING)
 
 
+def _raise_fd_limit() -> None:
+    """Every instance costs descriptors (its server, clients, Neovim): use what the hard limit allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def run(tmux_socket: str | None = None) -> int:
     """Run the controller in the foreground (the CLI daemonises it). Exit 0 if another one already runs."""
     # Never act on the tmux server of whoever started us: only the one named by the socket path.
@@ -251,6 +283,7 @@ def run(tmux_socket: str | None = None) -> int:
         print(f"tmuxclaude: {exc}", file=sys.stderr)
         return exc.exit_code
     write_private(paths.pid_file, str(os.getpid()))
+    _raise_fd_limit()
     controller = Controller(paths, config)
 
     async def main() -> None:

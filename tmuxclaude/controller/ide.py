@@ -41,56 +41,72 @@ _conn_ids = itertools.count(1)
 
 HANDSHAKE_TIMEOUT = 3.0
 """Seconds a connection may take to send its HTTP upgrade request (the CLI, on loopback, takes milliseconds)."""
-MAX_PENDING = 32
-"""Connections per server that have not been judged yet (no request read): any local process can open them."""
+MAX_PENDING_PER_SERVER = 128
+MAX_PENDING = 256
+"""Connections not judged yet (no request read), per server and for all servers of the process together: any
+local process can open them, and each costs a descriptor (1,024 is a common limit)."""
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
 class _PreAuthGate:
-    """The connections of one server still before their request, oldest first, at most ``limit``.
+    """Every IDE server's connections still before their request, oldest first, bounded per server and in all.
 
-    A flood cannot lock legitimate clients out by holding slots: when full, a newcomer evicts the oldest
-    connection that has sent nothing at all (a flood's), else the oldest one. Claude's CLI sends its request the
-    moment it connects, so it is never the silent one and its handshake goes through within milliseconds.
+    A flood cannot lock legitimate clients out by holding slots: when a bound is reached, the newcomer evicts
+    the oldest connection that has sent nothing at all (a flood's), else the oldest one. Claude's CLI sends its
+    request the moment it connects, so its handshake is judged within milliseconds of arriving.
     """
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.pending: dict[ServerConnection, bool] = {}
-        """Pending connection -> has sent bytes."""
+    def __init__(self, per_server: int, total: int) -> None:
+        self.per_server = per_server
+        self.total = total
+        self.pending: dict[ServerConnection, list[Any]] = {}
+        """Pending connection -> [server key, has sent bytes], oldest first."""
+        self.by_server: Counter[int] = Counter()
         self.evicted = 0
 
-    def admit(self, conn: ServerConnection) -> None:
-        while len(self.pending) >= self.limit:
-            victim = next((c for c, spoke in self.pending.items() if not spoke), None) or next(iter(self.pending))
-            del self.pending[victim]
-            self.evicted += 1
-            victim.transport.abort()
-        self.pending[conn] = False
+    def admit(self, conn: ServerConnection, server: int) -> None:
+        while self.by_server[server] >= self.per_server:
+            self._evict([c for c, (key, _) in self.pending.items() if key == server])
+        while len(self.pending) >= self.total:
+            self._evict(list(self.pending))
+        self.pending[conn] = [server, False]
+        self.by_server[server] += 1
+
+    def _evict(self, candidates: list[ServerConnection]) -> None:
+        victim = next((c for c in candidates if not self.pending[c][1]), candidates[0])
+        self.judged(victim)
+        self.evicted += 1
+        victim.transport.abort()
 
     def spoke(self, conn: ServerConnection) -> None:
-        if conn in self.pending:
-            self.pending[conn] = True
+        entry = self.pending.get(conn)
+        if entry is not None:
+            entry[1] = True
 
     def judged(self, conn: ServerConnection) -> None:
-        self.pending.pop(conn, None)
+        entry = self.pending.pop(conn, None)
+        if entry is not None:
+            self.by_server[entry[0]] -= 1
+
+
+GATE = _PreAuthGate(MAX_PENDING_PER_SERVER, MAX_PENDING)
 
 
 class _GatedConnection(ServerConnection):
     """A server connection that counts against its server's pre-auth gate until its request is judged."""
 
-    gate: _PreAuthGate
+    server_key: int
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        self.gate.admit(self)
+        GATE.admit(self, self.server_key)
 
     def data_received(self, data: bytes) -> None:
-        self.gate.spoke(self)
+        GATE.spoke(self)
         super().data_received(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.gate.judged(self)
+        GATE.judged(self)
         super().connection_lost(exc)
 
 
@@ -147,7 +163,6 @@ class IdeServer:
         self.on_http: Callable[[ServerConnection, Request], Response] | None = None
         self.tool_log: list[str] = []
         """Methods and tools the clients called, newest last (bounded): what the CLI does, observable."""
-        self.gate = _PreAuthGate(MAX_PENDING)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -166,7 +181,7 @@ class IdeServer:
             compression=None,
             server_header=None,
             open_timeout=HANDSHAKE_TIMEOUT,
-            create_connection=type("IdeConnection", (_GatedConnection,), {"gate": self.gate}),
+            create_connection=type("IdeConnection", (_GatedConnection,), {"server_key": id(self)}),
         )
 
     async def close(self) -> None:
@@ -191,7 +206,7 @@ class IdeServer:
     # -- handshake -------------------------------------------------------------------------------------
 
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        self.gate.judged(connection)
+        GATE.judged(connection)
         headers: Headers = request.headers
         host = headers.get("Host", "")
         if host.rpartition(":")[0] not in LOOPBACK_HOSTS and host not in LOOPBACK_HOSTS:
