@@ -4,6 +4,7 @@ tokens, and worktrees holding work that lives nowhere else are never removed by 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import pytest
 import websockets
-from helpers.env import Env, ls_json
+from attacker import Attacker, attacker, shared_tmp  # noqa: F401 (fixtures)
+from helpers.env import Env, ls_json, wait_until
 from reliability_helpers import SLEEPER_NVIM, ctl, lock_token, log_file, state_file, ws_connect
 
 from tmuxclaude.adapters.paths import Paths
@@ -129,3 +131,253 @@ def test_unpushed_work_survives_kill_all_and_gc(world: Env, repo: Path) -> None:
     assert f"worktree {work}" in listed and f"worktree {dirty}" in listed
     assert "sec-work" in _git(repo, "branch", "--list", "sec-work")
     assert ls_json(env) == [] and os.listdir(env.lock_dir) == []
+
+
+# -- finding 1: the runtime dir, the control socket and Neovim sockets belong to us, or are refused -------------
+
+POISON = "#(cd;touch${IFS}pwned)"
+"""A tmux format that, once expanded, runs a shell that touches ``$HOME/pwned`` (tmux's HOME is the test's)."""
+
+
+def _poisoned_ls(window_id: str = "@1", pane: str = "%1") -> dict[str, object]:
+    item = {"n": 1, "id": "x", "name": f"evil{POISON}", "branch": f"b{POISON}", "state": "idle", "port": 1,
+            "window_id": window_id, "claude_pane": pane, "active": False}  # fmt: skip
+    return {"ok": True, "result": [item]}
+
+
+def _fallback_runtime(monkeypatch: pytest.MonkeyPatch, shared: Path) -> Paths:
+    """No XDG_RUNTIME_DIR: the runtime dir falls back under TMUX_TMPDIR (a sticky shared dir, as /tmp is)."""
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setenv("TMUX_TMPDIR", str(shared))
+    paths = Paths.current()
+    assert paths.runtime_root == shared / f"tmuxclaude-{os.getuid()}"
+    return paths
+
+
+@pytest.mark.parametrize("plant", ["world-writable", "private-to-attacker", "symlink"])
+def test_runtime_dir_made_by_another_user_is_refused(
+    env: Env, repo: Path, attacker: Attacker, shared_tmp: Path, monkeypatch: pytest.MonkeyPatch, plant: str
+) -> None:
+    """Another local user pre-creates the fallback runtime dir and serves a fake controller in it, whose `ls`
+    reply carries a tmux format into the `pick` menu: no command may talk to it, all refuse naming the dir."""
+    env.start_tmux()
+    env.use_recorder()
+    paths = _fallback_runtime(monkeypatch, shared_tmp)
+    root = paths.runtime_root
+    assert root is not None
+
+    def plant_dir() -> None:
+        if plant == "symlink":
+            target = shared_tmp / "attacker-owned"
+            (target / paths.runtime_dir.relative_to(root)).mkdir(parents=True)
+            os.symlink(target, root)
+        else:
+            mode = 0o777 if plant == "world-writable" else 0o700
+            paths.runtime_dir.mkdir(parents=True)
+            for component in (root, paths.runtime_dir.parent, paths.runtime_dir):
+                os.chmod(component, mode)
+
+    attacker.run(plant_dir)
+    with attacker.serve_unix(paths.control_socket, _poisoned_ls(), shared_tmp / "fake-controller.log") as got:
+        for args in (["ls"], ["pick"], ["new", "-d", "evil-b"], ["daemon", "start"]):
+            out = env.cli(*args, cwd=repo, check=False)
+            assert out.returncode == 13, (args, out.returncode, out.stdout, out.stderr)
+            assert out.stderr.count("\n") == 1 and str(root) in out.stderr, out.stderr
+            assert ("symlink" if plant == "symlink" else "not by you") in out.stderr
+        assert got.read_bytes() == b"", "the CLI talked to another user's controller"
+    assert not (env.home / "pwned").exists()
+    assert "evil-b" not in subprocess.run(["git", "branch"], cwd=repo, capture_output=True, text=True).stdout
+
+
+def test_control_socket_served_by_another_uid_is_refused(
+    env: Env, repo: Path, attacker: Attacker, shared_tmp: Path
+) -> None:
+    """The dir and the socket file are ours, but the process behind the socket is another user's: SO_PEERCRED
+    tells, and the CLI sends it nothing."""
+    paths = Paths.current()
+    paths.ensure_runtime_dir()
+    with attacker.serve_unix(
+        paths.control_socket, _poisoned_ls(), shared_tmp / "peer.log", bind_as_victim=True
+    ) as got:
+        assert paths.control_socket.lstat().st_uid == os.getuid()
+        out = env.cli("ls", cwd=repo, check=False)
+        assert out.returncode == 13, (out.stdout, out.stderr)
+        assert f"served by uid {attacker.uid}" in out.stderr and str(paths.control_socket) in out.stderr
+    assert b"cmd" not in got.read_bytes()
+
+
+async def test_neovim_served_by_another_uid_is_not_spoken_to(attacker: Attacker, shared_tmp: Path) -> None:
+    """A "Neovim" socket another user serves (a fake one would answer Claude's tool calls and could send the
+    controller requests) is refused right after connecting, before any RPC."""
+    from tmuxclaude.adapters.nvim import NvimClient
+    from tmuxclaude.errors import NvimError
+
+    folder = shared_tmp / "nvim-of-attacker"
+
+    def make() -> None:
+        folder.mkdir()
+        folder.chmod(0o755)
+
+    attacker.run(make)
+    sock = folder / "0"
+    with attacker.serve_unix(sock, [], shared_tmp / "nvim.log") as got:
+        with pytest.raises(NvimError, match=f"uid {attacker.uid}"):
+            await NvimClient.connect(str(sock), timeout=3)
+        await asyncio.to_thread(wait_until, got.read_bytes, 5, "the fake Neovim saw the connection")
+    assert b"nvim_get_api_info" not in got.read_bytes()
+
+
+def test_existing_private_dirs_pass_and_loose_ones_of_ours_are_tightened(env: Env, tmp_path: Path) -> None:
+    """Our own dir left 0755 by an older version is tightened to 0700; a group/world-writable one is refused."""
+    from tmuxclaude.adapters.paths import ensure_private_dir
+    from tmuxclaude.errors import InsecurePathError
+
+    base = tmp_path / "base"
+    base.mkdir()
+    ours = base / "tc" / "key"
+    ours.mkdir(parents=True, mode=0o755)
+    os.chmod(base / "tc", 0o755)
+    ensure_private_dir(ours, base / "tc")
+    assert _mode(base / "tc") == 0o700 and _mode(ours) == 0o700
+    os.chmod(ours, 0o777)
+    with pytest.raises(InsecurePathError, match=str(ours)):
+        ensure_private_dir(ours, base / "tc")
+    os.chmod(ours, 0o700)
+    os.chmod(base, 0o777)  # a base others may write to, not sticky: they could rename our dir away
+    with pytest.raises(InsecurePathError, match="not sticky"):
+        ensure_private_dir(ours, base / "tc")
+
+
+# -- finding 2: tmux never expands a value that came from a repository, a path, a name or a reply --------------
+
+
+def _flush_format_jobs(env: Env) -> None:
+    """tmux runs #() jobs in the background: once one of ours, started after those under test, has run, theirs
+    would have too."""
+    control = env.home / f"control-{os.urandom(4).hex()}"
+    # A start dir is expanded (and its job run) every time; display-message -p runs no jobs at all. The window
+    # closes by itself (its command exits).
+    env.tmux("new-window", "-d", "-t", "main:", "-c", f"#(touch {control})", "true")
+    wait_until(control.exists, 10, "tmux to run our own format job")
+
+
+def _assert_not_pwned(env: Env) -> None:
+    _flush_format_jobs(env)
+    pwned = sorted(p.name for p in env.home.iterdir() if p.name.startswith("pwned"))
+    assert not pwned, f"tmux ran a command from a hostile value: {pwned}"
+
+
+def test_tmux_adapter_passes_hostile_values_literally(world: Env, tmp_path: Path) -> None:
+    """Every adapter method that hands tmux a start dir, a window name or a message text: the value arrives
+    exactly as given and runs nothing."""
+    from tmuxclaude.adapters.tmux import Tmux
+    from tmux_helpers_security import attached
+
+    env = world
+    tmux = Tmux(env.socket)
+    hostile = tmp_path / f"dir{POISON}#{{pane_id}}"
+    hostile.mkdir()
+    window = tmux.create_instance_window(
+        session="main", fallback_session="x", name=f"name{POISON}#{{pane_id}}", cwd=str(hostile),
+        nvim_cmd=["sleep", "60"], nvim_env={}, claude_cmd=["sleep", "60"], claude_env={},
+        options={"id": "sec1", "worktree": str(hostile)}, focus=False,
+    )  # fmt: skip
+    extra = tmux.split(window.nvim_pane, cwd=str(hostile), cmd=["sleep", "60"], env={})
+    tmux.respawn(window.claude_pane, cwd=str(hostile), cmd=["sleep", "60"])
+    with attached(env):
+        tmux.message_clients(f"hello {POISON}")
+        tmux.show_message(window.nvim_pane, f"offer {POISON}")
+    # tmux shows a "$" of a window name as "\$" (its own vis(3) escaping); the rest must be as given.
+    names = env.tmux("list-windows", "-t", "main", "-F", "#{window_name}").replace("\\$", "$").splitlines()
+    assert f"name{POISON}#{{pane_id}}" in names
+    paths = tmux.pane_paths()
+    for pane in (window.nvim_pane, window.claude_pane, extra):
+        assert wait_until(lambda p=pane: tmux.pane_paths().get(p) == str(hostile) or None, 10, "pane cwd"), paths
+    assert tmux.window_options(window.window_id)["worktree"] == str(hostile)
+    _assert_not_pwned(env)
+
+
+def test_branch_name_with_a_tmux_format_runs_nothing(world: Env, repo: Path) -> None:
+    """`tmuxclaude new 'x#(...)'`: a valid git branch name; its worktree path goes to tmux as a start dir."""
+    env = world
+    branch = f"x{POISON}"
+    env.cli("new", "-d", branch, cwd=repo)
+    (item,) = ls_json(env)
+    assert item["branch"] == branch and POISON in item["worktree"]
+    wait_until(lambda: env.tmux("display-message", "-p", "-t", item["claude_pane"], "#{pane_current_path}")
+               == item["worktree"], 10, "the Claude pane in the worktree")  # fmt: skip
+    _assert_not_pwned(env)
+
+
+def test_submodule_path_with_a_tmux_format_runs_nothing(world: Env, repo: Path) -> None:
+    """A cloned repository with a submodule at `lib#(...)`; `tmuxclaude open` inside it."""
+    env = world
+    sub = env.make_repo("sublib")
+    name = f"lib{POISON}"
+    _git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), name)
+    _git(repo, "commit", "-qm", "add submodule")
+    env.cli("open", "-d", cwd=repo / name)
+    (item,) = ls_json(env)
+    assert item["worktree"] == str(repo / name)
+    wait_until(lambda: env.tmux("display-message", "-p", "-t", item["nvim_pane"], "#{pane_current_path}")
+               == item["worktree"], 10, "the Neovim pane in the submodule")  # fmt: skip
+    _assert_not_pwned(env)
+
+
+def test_pick_menu_from_a_poisoned_reply_runs_nothing(world: Env, repo: Path, tmp_path: Path) -> None:
+    """A controller reply (ours, or a compromised one) whose names and ids carry tmux formats: the menu shows
+    the names literally and leaves out items whose ids are not ids."""
+    import socket as socketlib
+    import threading
+
+    from tmux_helpers_security import attached
+
+    env = world
+    paths = Paths.current()
+    paths.ensure_runtime_dir()
+    reply = _poisoned_ls()
+    bad_ids = _poisoned_ls(window_id=f"@1{POISON}", pane=f"%1{POISON}")
+    reply["result"] = [*reply["result"], *bad_ids["result"]]  # type: ignore[misc]
+    server = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
+    server.bind(str(paths.control_socket))
+    server.listen(4)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                with conn:
+                    conn.recv(65536)
+                    conn.sendall(json.dumps(reply).encode() + b"\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        with attached(env):
+            client = env.tmux("list-clients", "-F", "#{client_name}").splitlines()[0]
+            out = env.cli("pick", "--client", client, check=False)
+            assert out.returncode == 0, out.stderr
+            _assert_not_pwned(env)
+    finally:
+        server.close()
+
+
+def test_no_tmux_command_that_expands_formats_is_built_outside_the_adapter() -> None:
+    """The class, not the instances: only adapters/tmux.py (and the stdlib-only menu of cli/pick.py, which
+    uses its ``literal``) may spell commands where tmux expands formats."""
+    import re
+
+    import tmuxclaude
+
+    sinks = re.compile(r'"(display-message|display-menu|rename-window|new-window|new-session|split-window|'
+                       r'respawn-pane|respawn-window|run-shell|command-prompt|confirm-before|if-shell)"')  # fmt: skip
+    allowed = {"adapters/tmux.py", "cli/pick.py"}
+    root = Path(tmuxclaude.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root).as_posix()
+        if rel in allowed:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if sinks.search(line):
+                offenders.append(f"{rel}:{number}: {line.strip()}")
+    assert not offenders, "tmux commands that expand formats, outside the adapter:\n" + "\n".join(offenders)

@@ -190,13 +190,17 @@ class Tmux:
         return found
 
     def window_options(self, window: str) -> dict[str, str]:
-        """Our ``@tmuxclaude_*`` options of a window, without the prefix."""
-        found: dict[str, str] = {}
-        for line in self.run("show-options", "-w", "-t", window, check=False):
-            key, _, value = line.partition(" ")
-            if key.startswith(OPTION_PREFIX):
-                found[key[len(OPTION_PREFIX) :]] = value.strip().strip('"')
-        return found
+        """Our ``@tmuxclaude_*`` options of a window, without the prefix (unset ones left out).
+
+        Read through a format, which substitutes the raw values: ``show-options`` quotes and escapes them
+        (``$``, ``"``, ``\\``), and a worktree path must come back exactly as it was set.
+        """
+        fmt = SEP.join(f"#{{?{OPTION_PREFIX}{k},1,0}}#{{{OPTION_PREFIX}{k}}}" for k in WINDOW_OPTIONS)
+        out = self.run("display-message", "-p", "-t", window, fmt, check=False)
+        values = "\n".join(out).split(SEP)
+        if len(values) != len(WINDOW_OPTIONS):
+            return {}
+        return {k: v[1:] for k, v in zip(WINDOW_OPTIONS, values, strict=True) if v[:1] == "1"}
 
     def window_panes(self, window: str) -> list[str]:
         return [p for p in self.run("list-panes", "-t", window, "-F", "#{pane_id}", check=False) if p]
