@@ -7,16 +7,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from helpers.env import Env, make_env
+from tests.helpers.env import Env, make_env
 
 
 @pytest.fixture

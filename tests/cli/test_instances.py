@@ -8,7 +8,9 @@ import stat
 from pathlib import Path
 
 import pytest
-from helpers.env import Env, ls_json, wait_until
+
+from tests.helpers.env import Env, ls_json
+from tests.helpers.waiting import retry_until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -52,8 +54,12 @@ def test_two_worktrees_two_windows_ports_locks_and_pane_env(world: Env, repo: Pa
         assert rec["env"]["CLAUDE_INSTANCE_ID"] == item["id"]
         assert rec["env"]["CLAUDE_WORKTREE_PATH"] == item["worktree"]
         assert rec["cwd"] == item["worktree"]
+
         # Neovim attached: its pid lands in the lock file.
-        wait_until(lambda lock=lock: json.loads(lock.read_text())["neovimPid"], 15, "neovimPid in lock")
+        def neovim_pid(lock: Path = lock) -> object:
+            return json.loads(lock.read_text())["neovimPid"]
+
+        retry_until(neovim_pid, 15, "neovimPid in lock")
     assert len(tokens) == 2
     # Per pane only: never the global tmux environment.
     assert "CLAUDE_CODE_SSE_PORT" not in env.tmux("show-environment", "-g")

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import websockets
-from helpers.env import Env, wait_until
-from helpers.mcp_ws import AUTH, ide_client
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
+from tests.helpers.env import Env
+from tests.helpers.mcp_ws import AUTH, ide_client
+from tests.helpers.waiting import aretry_until, retry_until
 from tmuxclaude.adapters.nvim import NvimClient
 
 pytestmark = pytest.mark.timeout(90)
@@ -57,7 +58,7 @@ async def pair(env: Env, repo: Path) -> AsyncIterator[tuple[Inst, Inst]]:
         items = json.loads(env.cli("ls", "--json").stdout)
         return items if all(i["nvim_attached"] for i in items) else None
 
-    items = await asyncio.to_thread(wait_until, attached, 20, "both Neovims attached")
+    items = await asyncio.to_thread(retry_until, attached, 20, "both Neovims attached")
     out = []
     for item in items:
         lock = json.loads((env.lock_dir / f"{item['port']}.lock").read_text())
@@ -79,6 +80,10 @@ async def pair(env: Env, repo: Path) -> AsyncIterator[tuple[Inst, Inst]]:
             await inst.nvim.close()
 
 
+async def _tabs_where(inst: Inst, ok: Callable[[int], bool]) -> bool:
+    return ok(await inst.tabs())
+
+
 async def start_diff(client: Any, inst: Inst, target: Path, contents: str, tab: str) -> asyncio.Task[list[str]]:
     """Call openDiff (it blocks until the user decides) and wait until the diff tab is up in that Neovim."""
     call = asyncio.create_task(
@@ -92,9 +97,7 @@ async def start_diff(client: Any, inst: Inst, target: Path, contents: str, tab: 
             },
         )
     )
-    async with asyncio.timeout(10):
-        while await inst.tabs() < 2:
-            await asyncio.sleep(0.02)
+    await aretry_until(lambda: _tabs_where(inst, lambda n: n >= 2), 10, "diff tab open")
     return call
 
 
@@ -125,9 +128,7 @@ async def test_open_diff_in_b_only_accept_returns_file_saved(pair: tuple[Inst, I
         assert texts == ["FILE_SAVED", proposed]
         assert target.read_bytes() == before  # the CLI writes the file, never the editor
         assert await cb.call_texts("close_tab", {"tab_name": "✻ [Claude Code] calc.py (abc123) ⧉"}) == ["TAB_CLOSED"]
-        async with asyncio.timeout(10):
-            while await b.tabs() > 1:
-                await asyncio.sleep(0.02)
+        await aretry_until(lambda: _tabs_where(b, lambda n: n <= 1), 10, "diff tab closed")
 
 
 async def test_open_diff_reject_leaves_file_unchanged(pair: tuple[Inst, Inst]) -> None:
@@ -146,9 +147,7 @@ async def test_client_disconnect_mid_diff_rejects_and_closes_ui(pair: tuple[Inst
     target = b.worktree / "calc.py"
     async with ide_client(b.port, b.token) as cb:
         call = await start_diff(cb, b, target, "y\n", "t")
-    async with asyncio.timeout(10):
-        while await b.tabs() > 1:
-            await asyncio.sleep(0.02)
+    await aretry_until(lambda: _tabs_where(b, lambda n: n <= 1), 10, "diff tab closed")
     assert call.done()
 
 

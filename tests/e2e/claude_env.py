@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from screen import Pane
+    from tests.e2e.screen import Pane
 
 __all__ = [
     "FAKE_API_KEY",

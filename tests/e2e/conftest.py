@@ -1,7 +1,6 @@
 """Fixtures for e2e tests that drive the real Claude Code CLI in a private tmux server.
 
-Helpers live in plain modules next to this file (``mock_api``, ``claude_env``, ``screen``); pytest's default
-"prepend" import mode puts this folder on ``sys.path``, so tests import them as top-level modules.
+Helpers live in modules next to this file (``tests.e2e.mock_api``, ``tests.e2e.claude_env``, ``tests.e2e.screen``).
 """
 
 from __future__ import annotations
@@ -11,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from claude_env import SpawnClaude, claude_binary, prepare_claude_home
-from mock_api import MockApi
-from screen import Pane, TmuxServer
+
+from tests.e2e.claude_env import SpawnClaude, claude_binary, prepare_claude_home
+from tests.e2e.mock_api import MockApi
+from tests.e2e.screen import Pane, TmuxServer
 
 
 @pytest.fixture(scope="session")

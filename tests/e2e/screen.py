@@ -11,11 +11,12 @@ import os
 import re
 import shlex
 import subprocess
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
+
+from tests.helpers.waiting import WaitTimeout, retry_until
 
 __all__ = [
     "READY_RE",
@@ -199,18 +200,21 @@ def wait_for_screen(
         check = condition
         what = getattr(condition, "__name__", repr(condition))
 
-    deadline = time.monotonic() + timeout
-    screen = ""
-    while True:
-        screen = capture(pane)
-        if check(screen):
-            return screen
-        if time.monotonic() >= deadline:
-            dead = " (pane is dead)" if pane.dead else ""
-            raise ScreenTimeout(
-                f"screen condition {what} not met within {timeout}s{dead}; last screen:\n{screen}", screen
-            )
-        time.sleep(poll)
+    last = ""
+
+    def matches() -> bool:
+        nonlocal last
+        last = capture(pane)
+        return check(last)
+
+    try:
+        retry_until(matches, timeout, f"screen condition {what}", interval=poll)
+        return last
+    except WaitTimeout:
+        dead = " (pane is dead)" if pane.dead else ""
+        raise ScreenTimeout(
+            f"screen condition {what} not met within {timeout}s{dead}; last screen:\n{last}", last
+        ) from None
 
 
 def wait_ready(pane: Pane, timeout: float = 30.0) -> str:

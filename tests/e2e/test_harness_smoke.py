@@ -6,9 +6,10 @@ import time
 from pathlib import Path
 
 import pytest
-from claude_env import SpawnClaude
-from mock_api import MockApi, Text, ToolUse
-from screen import press, type_text, wait_for_screen, wait_ready
+
+from tests.e2e.claude_env import SpawnClaude
+from tests.e2e.mock_api import MockApi, Text, ToolUse
+from tests.e2e.screen import press, type_text, wait_for_screen, wait_ready
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from claude_env import prepare_claude_home
-from helpers.env import Env, wait_until
-from mock_api import MockApi, RecordedRequest, Text, ToolUse
-from screen import Pane, capture, press, type_text, wait_for_screen, wait_ready
 
+from tests.e2e.claude_env import prepare_claude_home
+from tests.e2e.mock_api import MockApi, RecordedRequest, Text, ToolUse
+from tests.e2e.screen import Pane, capture, press, type_text, wait_for_screen, wait_ready
+from tests.helpers.env import Env
+from tests.helpers.waiting import retry_until
 from tmuxclaude.adapters.nvim import NvimClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
@@ -124,7 +125,7 @@ def world(env: Env, repo: Path, claude_bin: Path, mock_api: MockApi) -> Iterator
     sides = []
     for wt in worktrees:
         env.cli("open", "-d", str(wt), cwd=wt)
-    items = wait_until(
+    items = retry_until(
         lambda: [i for i in json.loads(env.cli("ls", "--json").stdout) if i["nvim_attached"]] or None, 20, "ls"
     )
     items = json.loads(env.cli("ls", "--json").stdout)
@@ -143,8 +144,12 @@ def world(env: Env, repo: Path, claude_bin: Path, mock_api: MockApi) -> Iterator
     w = World(env, mock_api, sides[0], sides[1])
     for side in sides:
         wait_ready(side.claude, timeout=40)
+
         # Connected, server-side: one client on this instance's own server.
-        wait_until(lambda side=side: w.server(side)["clients"] == 1, 30, f"{side.name}'s Claude connected")
+        def connected(side: Side = side) -> bool:
+            return bool(w.server(side)["clients"] == 1)
+
+        retry_until(connected, 30, f"{side.name}'s Claude connected")
     yield w
     # Shown by pytest only when the test failed: what the controller and both Claudes last said.
     for log in Path(env.vars["XDG_STATE_HOME"]).glob("tmuxclaude/*/controller.log"):
@@ -173,7 +178,7 @@ def test_each_cli_connects_to_its_own_instance(world: World) -> None:
 def test_selection_reaches_only_its_own_claude(world: World) -> None:
     w = world
     nvim_keys(w.a, f":edit {w.a.calc}")
-    wait_until(lambda: nvim(w.a, "return vim.fn.expand('%:t')") == "calc.py", 10, "file open in A")
+    retry_until(lambda: nvim(w.a, "return vim.fn.expand('%:t')") == "calc.py", 10, "file open in A")
     subprocess.run(["tmux", "-S", w.env.socket, "send-keys", "-t", w.a.nvim_pane.target, "ggVj"], check=True)
     wait_for_screen(w.a.claude, "2 lines selected", timeout=15)
     w.api.script([Text("ok A")])
@@ -201,28 +206,28 @@ def _script_edit(w: World, side: Side, new: str) -> None:
 
 
 def state_of(w: World, side: Side) -> dict[str, Any]:
-    return next(i for i in json.loads(w.env.cli("ls", "--json").stdout) if i["port"] == side.port)  # type: ignore[no-any-return]
+    return next(i for i in json.loads(w.env.cli("ls", "--json").stdout) if i["port"] == side.port)
 
 
 def test_edit_by_b_opens_diff_in_b_only_and_accept_writes_file(world: World) -> None:
     w = world
     _script_edit(w, w.b, "a + b + 1")
     prompt(w.b, "please edit")
-    wait_until(lambda: tabs(w.b) == 2, 30, "diff tab in Neovim B")
+    retry_until(lambda: tabs(w.b) == 2, 30, "diff tab in Neovim B")
     assert tabs(w.a) == 1
     # Claude's own hooks (installed with --settings) report the permission prompt: B waits for the user.
-    wait_until(lambda: state_of(w, w.b)["state"] == "waiting", 30, "B waiting")
+    retry_until(lambda: state_of(w, w.b)["state"] == "waiting", 30, "B waiting")
     assert state_of(w, w.a)["state"] == "idle"
     window = state_of(w, w.b)["window_id"]
     assert w.env.tmux("display-message", "-p", "-t", window, "#{@tmuxclaude_state}") == "waiting"
     assert state_of(w, w.b)["claude_session_id"]
     assert w.b.calc.read_text() == CALC  # pending: nothing written yet
     nvim_keys(w.b, ":ClaudeCodeDiffAccept")
-    wait_until(lambda: "a + b + 1" in w.b.calc.read_text(), 30, "edit written to disk")
+    retry_until(lambda: "a + b + 1" in w.b.calc.read_text(), 30, "edit written to disk")
     assert w.a.calc.read_text() == CALC
     wait_for_screen(w.b.claude, "edit finished", timeout=30)
-    wait_until(lambda: tabs(w.b) == 1, 15, "diff tab closed")
-    wait_until(lambda: state_of(w, w.b)["state"] == "idle", 30, "B idle after its turn (Stop hook)")
+    retry_until(lambda: tabs(w.b) == 1, 15, "diff tab closed")
+    retry_until(lambda: state_of(w, w.b)["state"] == "idle", 30, "B idle after its turn (Stop hook)")
     calls = w.server(w.b)["calls"]
     print(f"observed in an accepted edit: {calls}")
     assert "tools/call openDiff" in calls and "tools/call close_tab" in calls and "tools/call closeAllDiffTabs" in calls
@@ -233,12 +238,12 @@ def test_reject_leaves_file_identical_and_claude_is_told(world: World) -> None:
     before = w.b.calc.read_bytes()
     _script_edit(w, w.b, "a - b")
     prompt(w.b, "please edit")
-    wait_until(lambda: tabs(w.b) == 2, 30, "diff tab in Neovim B")
+    retry_until(lambda: tabs(w.b) == 2, 30, "diff tab in Neovim B")
     nvim_keys(w.b, ":ClaudeCodeDiffDeny")
     screen = wait_for_screen(w.b.claude, r"(?i)rejected", timeout=30)
     assert "calc.py" in screen
     assert w.b.calc.read_bytes() == before
-    wait_until(lambda: tabs(w.b) == 1, 15, "diff tab closed")
+    retry_until(lambda: tabs(w.b) == 1, 15, "diff tab closed")
 
 
 def test_send_to_mentions_in_the_right_claude_only(world: World) -> None:
@@ -249,7 +254,7 @@ def test_send_to_mentions_in_the_right_claude_only(world: World) -> None:
     assert "calc.py#L" not in capture(w.a.claude)
     # From Neovim A, :ClaudeCodeSendTo with a range reaches B too, and not A.
     nvim_keys(w.a, f":edit {w.a.calc}")
-    wait_until(lambda: nvim(w.a, "return vim.fn.expand('%:t')") == "calc.py", 10, "file open in A")
+    retry_until(lambda: nvim(w.a, "return vim.fn.expand('%:t')") == "calc.py", 10, "file open in A")
     nvim_keys(w.a, f":2ClaudeCodeSendTo {w.b.name}")
     wait_for_screen(w.b.claude, r"calc\.py#L2\b", timeout=20)
     assert "calc.py#L" not in capture(w.a.claude)
@@ -266,9 +271,9 @@ def test_killing_a_leaves_b_working(world: World) -> None:
     assert not (w.env.lock_dir / f"{w.a.port}.lock").exists()
     _script_edit(w, w.b, "a * b")
     prompt(w.b, "edit after kill")
-    wait_until(lambda: tabs(w.b) == 2, 30, "diff tab in Neovim B")
+    retry_until(lambda: tabs(w.b) == 2, 30, "diff tab in Neovim B")
     nvim_keys(w.b, ":ClaudeCodeDiffAccept")
-    wait_until(lambda: "a * b" in w.b.calc.read_text(), 30, "edit written")
+    retry_until(lambda: "a * b" in w.b.calc.read_text(), 30, "edit written")
 
 
 def test_controller_sigkill_and_restart_b_reconnects(world: World) -> None:
@@ -278,15 +283,15 @@ def test_controller_sigkill_and_restart_b_reconnects(world: World) -> None:
     pid = w.status()["pid"]
     lock_before = json.loads((w.env.lock_dir / f"{w.b.port}.lock").read_text())
     os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: w.env.cli("daemon", "status", check=False).returncode == 1, 10, "controller gone")
+    retry_until(lambda: w.env.cli("daemon", "status", check=False).returncode == 1, 10, "controller gone")
     w.env.cli("ls")  # any command starts it again
     new_pid = w.status()["pid"]
     assert new_pid != pid
     lock_after = json.loads((w.env.lock_dir / f"{w.b.port}.lock").read_text())
     assert lock_after["authToken"] == lock_before["authToken"] and lock_after["pid"] == new_pid
-    wait_until(lambda: w.server(w.b)["clients"] == 1 and w.server(w.b)["nvim"], 40, "B's Claude reconnected")
+    retry_until(lambda: w.server(w.b)["clients"] == 1 and w.server(w.b)["nvim"], 40, "B's Claude reconnected")
     _script_edit(w, w.b, "a ** b")
     prompt(w.b, "edit after restart")
-    wait_until(lambda: tabs(w.b) == 2, 30, "diff tab in Neovim B")
+    retry_until(lambda: tabs(w.b) == 2, 30, "diff tab in Neovim B")
     nvim_keys(w.b, ":ClaudeCodeDiffAccept")
-    wait_until(lambda: "a ** b" in w.b.calc.read_text(), 30, "edit written")
+    retry_until(lambda: "a ** b" in w.b.calc.read_text(), 30, "edit written")

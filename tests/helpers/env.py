@@ -6,25 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.helpers.waiting import retry_until
+
 RECORDER = Path(__file__).with_name("recorder.py")
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, message: str = "condition") -> Any:
-    """Poll ``predicate`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(0.02)
 
 
 def free_port_base(span: int = 10) -> int:
@@ -113,13 +101,16 @@ class Env:
 
     def record(self, instance_id: str, timeout: float = 10.0) -> dict[str, Any]:
         path = self.records / f"{instance_id}.json"
-        wait_until(path.exists, timeout, f"recorder output for {instance_id}")
+        retry_until(path.exists, timeout, f"recorder output for {instance_id}")
         return json.loads(path.read_text())  # type: ignore[no-any-return]
 
     def make_repo(self, name: str) -> Path:
         repo = self.home / "projects" / name
         repo.mkdir(parents=True)
-        run = lambda *a: subprocess.run(["git", *a], cwd=repo, check=True, capture_output=True)  # noqa: E731
+
+        def run(*args: str) -> None:
+            subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
         run("init", "-q", "-b", "main")
         (repo / "README.md").write_text("hello\n")
         run("add", ".")

@@ -9,7 +9,8 @@ import subprocess
 import threading
 from collections.abc import Iterator
 
-from helpers.env import Env, wait_until
+from tests.helpers.env import Env
+from tests.helpers.waiting import retry_until
 
 
 @contextlib.contextmanager
@@ -32,7 +33,7 @@ def attached_client(env: Env, session: str = "main") -> Iterator[int]:
 
     threading.Thread(target=drain, daemon=True).start()
     try:
-        wait_until(lambda: env.tmux("list-clients", "-F", "#{client_name}"), 10, "client attached")
+        retry_until(lambda: env.tmux("list-clients", "-F", "#{client_name}"), 10, "client attached")
         yield master
     finally:
         proc.terminate()

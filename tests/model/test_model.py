@@ -42,7 +42,7 @@ def test_defaults_and_full_config() -> None:
 )
 def test_bad_config_names_the_key(data: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
-        Config.from_dict(data)  # type: ignore[arg-type]
+        Config.from_dict(data)
 
 
 def test_naming() -> None:

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from nvim_helpers import NvimProc, Recorder, connect_when_ready
 
+from tests.nvim.nvim_helpers import NvimProc, Recorder, connect_when_ready
 from tmuxclaude.adapters.nvim import NvimBridge, NvimClient
 
 NVIM = shutil.which("nvim")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.helpers.waiting import aretry_until
 from tmuxclaude.adapters.nvim import NvimClient
 
 
@@ -21,20 +22,13 @@ class NvimProc:
 
 async def connect_when_ready(address: str, deadline: float = 10.0, **kwargs: Any) -> NvimClient:
     """Poll until Neovim listens (it creates the socket a little after starting), then connect."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
-    while True:
-        if Path(address).exists():
-            try:
-                return await NvimClient.connect(address, **kwargs)
-            except OSError:
-                pass
-            except Exception:
-                if loop.time() > end:
-                    raise
-        if loop.time() > end:
-            raise TimeoutError(f"Neovim did not listen on {address} within {deadline}s")
-        await asyncio.sleep(0.02)
+
+    async def connect() -> NvimClient | None:
+        if not Path(address).exists():
+            return None
+        return await NvimClient.connect(address, **kwargs)
+
+    return await aretry_until(connect, deadline, f"Neovim listening on {address}", retrying=(Exception,))
 
 
 @dataclass

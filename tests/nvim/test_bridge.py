@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nvim_helpers import NvimProc, Recorder
 
+from tests.nvim.nvim_helpers import NvimProc, Recorder
 from tmuxclaude.adapters.nvim import NvimBridge, runtime_dir
 from tmuxclaude.errors import ProtocolError
 
@@ -42,7 +42,7 @@ async def test_attach_returns_pid(bridge: NvimBridge, nvim_proc: NvimProc) -> No
 
 async def test_plugin_file_defines_commands(nvim_proc: NvimProc) -> None:
     """A user's own Neovim with the runtime dir on 'runtimepath' gets the commands from the plugin file."""
-    from nvim_helpers import connect_when_ready
+    from tests.nvim.nvim_helpers import connect_when_ready
 
     client = await connect_when_ready(nvim_proc.address)
     try:
@@ -82,7 +82,7 @@ async def test_linewise_selection_event(bridge: NvimBridge, recorder: Recorder, 
 
 async def test_quick_visual_is_flushed(nvim_proc: NvimProc, recorder: Recorder) -> None:
     """A selection made and released well within the debounce still arrives (flushed on leaving visual)."""
-    from nvim_helpers import connect_when_ready
+    from tests.nvim.nvim_helpers import connect_when_ready
 
     probe = await connect_when_ready(nvim_proc.address)
     await probe.close()
@@ -383,7 +383,7 @@ async def test_checkhealth(bridge: NvimBridge) -> None:
 
 async def test_commands_run_cli_when_not_attached(nvim_proc: NvimProc, tmp_path: Path) -> None:
     """In a user's own Neovim the commands run the tmuxclaude CLI as a job and show its output."""
-    from nvim_helpers import connect_when_ready
+    from tests.nvim.nvim_helpers import connect_when_ready
 
     log = tmp_path / "cli.log"
     fake = tmp_path / "fake-tmuxclaude"

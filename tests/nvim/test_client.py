@@ -7,8 +7,9 @@ import statistics
 import time
 
 import pytest
-from nvim_helpers import NvimProc, connect_when_ready
 
+from tests.helpers.waiting import aretry_until
+from tests.nvim.nvim_helpers import NvimProc, connect_when_ready
 from tmuxclaude.adapters.nvim import NvimClient, _parse_address
 from tmuxclaude.errors import NvimError, NvimGone
 
@@ -137,16 +138,9 @@ async def test_tcp_address(tmp_path: object) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        loop = asyncio.get_running_loop()
-        end = loop.time() + 10
-        while True:
-            try:
-                client = await NvimClient.connect(f"127.0.0.1:{port}", timeout=1)
-                break
-            except NvimGone:
-                if loop.time() > end:
-                    raise
-                await asyncio.sleep(0.02)
+        client = await aretry_until(
+            lambda: NvimClient.connect(f"127.0.0.1:{port}", timeout=1), 10, "Neovim on TCP", retrying=(NvimGone,)
+        )
         assert await client.request("nvim_eval", "40 + 2") == 42
         await client.close()
     finally:

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nvim_helpers import NvimProc, Recorder
 
+from tests.nvim.nvim_helpers import NvimProc, Recorder
 from tmuxclaude.adapters.nvim import NvimBridge
 from tmuxclaude.errors import ProtocolError
 

@@ -12,13 +12,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 NAME = "tcattacker"
 
@@ -99,12 +96,12 @@ class Attacker:
             os.waitpid(pid, 0)
 
 
-@pytest.fixture(scope="session")
-def attacker() -> Attacker:
+def create_attacker() -> Attacker | str:
+    """The second user (created once, kept: it has no home and no login), or why it cannot exist here."""
     if os.geteuid() != 0:
-        pytest.skip("a second local user needs root to create (useradd); run the suite as root, as CI does")
+        return "a second local user needs root to create (useradd); run the suite as root, as CI does"
     if shutil.which("useradd") is None:
-        pytest.skip("useradd is not available to create a second local user")
+        return "useradd is not available to create a second local user"
     try:
         entry = pwd.getpwnam(NAME)
     except KeyError:
@@ -115,17 +112,6 @@ def attacker() -> Attacker:
             check=False,
         )
         if out.returncode != 0 and "already exists" not in out.stderr:
-            pytest.skip(f"useradd failed: {out.stderr.strip()}")
+            return f"useradd failed: {out.stderr.strip()}"
         entry = pwd.getpwnam(NAME)
     return Attacker(entry.pw_uid, entry.pw_gid)
-
-
-@pytest.fixture
-def shared_tmp() -> Iterator[Path]:
-    """A world-writable sticky directory like /tmp (TMUX_TMPDIR points here), private to this test."""
-    path = Path(tempfile.mkdtemp(prefix="tc-shared-", dir="/tmp"))
-    os.chmod(path, 0o1777)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)

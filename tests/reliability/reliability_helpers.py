@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from helpers.env import Env, wait_until
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
+from tests.helpers.env import Env
+from tests.helpers.waiting import retry_until
 from tmuxclaude.adapters.paths import Paths
 
 AUTH = "x-claude-code-ide-authorization"
@@ -105,7 +106,7 @@ def wait_attached(env: Env, n: int, timeout: float = 30) -> list[dict[str, Any]]
         items = ctl("ls")
         return items if len(items) >= n and all(i["nvim_attached"] for i in items[:n]) else None
 
-    return wait_until(ok, timeout, f"{n} Neovim(s) attached")  # type: ignore[no-any-return]
+    return retry_until(ok, timeout, f"{n} Neovim(s) attached")
 
 
 def write_nvim_wrapper(env: Env, real: int) -> str:

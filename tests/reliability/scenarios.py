@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from helpers.env import Env, wait_until
-from reliability_helpers import (
+from websockets.asyncio.client import ClientConnection
+
+from tests.helpers.env import Env
+from tests.helpers.waiting import retry_until
+from tests.reliability.reliability_helpers import (
     ctl,
     lock_token,
     proc_figures,
@@ -20,8 +24,6 @@ from reliability_helpers import (
     write_nvim_wrapper,
     ws_connect,
 )
-from websockets.asyncio.client import ClientConnection
-
 from tmuxclaude.adapters.nvim import NvimClient
 
 
@@ -59,10 +61,10 @@ class Inbox:
                 self.selections.append(msg["params"])
                 self.changed.set()
 
-    async def wait(self, predicate: Any, timeout: float = 20) -> dict[str, Any]:
+    async def wait(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20) -> dict[str, Any]:
         async with asyncio.timeout(timeout):
             while True:
-                for params in reversed(self.selections):
+                for params in self.selections[::-1]:  # newest first
                     if predicate(params):
                         return params
                 self.changed.clear()
@@ -73,6 +75,15 @@ class Inbox:
         await self.ws.close()
 
 
+def _selection_in(file: str, line: int | None = None) -> Callable[[dict[str, Any]], bool]:
+    """A predicate over selection_changed params: in ``file`` (and starting on ``line``, if given)."""
+
+    def match(params: dict[str, Any]) -> bool:
+        return bool(params["filePath"] == file and (line is None or params["selection"]["start"]["line"] == line))
+
+    return match
+
+
 async def selection_storm(env: Env, items: list[dict[str, Any]], moves: int) -> dict[str, Any]:
     """Connect a client to every instance; in every instance whose Neovim is attached, move the cursor
     ``moves`` times as fast as Neovim takes input. Each client must see its own Neovim's final position and
@@ -81,21 +92,21 @@ async def selection_storm(env: Env, items: list[dict[str, Any]], moves: int) -> 
     inboxes = [Inbox(await _client(i, env)) for i in items]
     driven = [(i, box) for i, box in zip(items, inboxes, strict=True) if i["nvim_attached"]]
     nvims = [await NvimClient.connect(i["nvim_socket"]) for i, _ in driven]
-    files = []
+    files: list[str] = []
     for (item, _), nvim in zip(driven, nvims, strict=True):
         path = Path(item["worktree"]) / "storm.txt"
         path.write_text("".join(f"line {n}\n" for n in range(moves + 2)))
         files.append(str(path))
         await nvim.request("nvim_command", f"edit {path}")
-    for (_, box), path in zip(driven, files, strict=True):
-        await box.wait(lambda p, path=path: p["filePath"] == path)
+    for (_, box), file in zip(driven, files, strict=True):
+        await box.wait(_selection_in(file))
     before = proc_figures(pid)
     started = time.monotonic()
     for step in range(moves):
         await asyncio.gather(*(nvim.request("nvim_input", "j") for nvim in nvims))
         del step
-    for (_, box), path in zip(driven, files, strict=True):
-        await box.wait(lambda p, path=path: p["filePath"] == path and p["selection"]["start"]["line"] == moves)
+    for (_, box), file in zip(driven, files, strict=True):
+        await box.wait(_selection_in(file, line=moves))
     elapsed = time.monotonic() - started
     after = proc_figures(pid)
     events = sum(len(box.selections) for _, box in driven)
@@ -129,7 +140,7 @@ def run_load(env: Env, repo: Path, n: int, real: int, idle_s: float = 5.0, moves
     loop = asyncio.new_event_loop()
     try:
         first = start_instances(env, repo, ["load-00"])
-        wait_until(lambda: ctl("ls")[0]["nvim_attached"], 20, "first Neovim attached")
+        retry_until(lambda: ctl("ls")[0]["nvim_attached"], 20, "first Neovim attached")
         clients = loop.run_until_complete(_clients_for(env, first))
         rss_1 = proc_figures(pid)["rss_mb"]
         started = time.monotonic()
@@ -141,7 +152,7 @@ def run_load(env: Env, repo: Path, n: int, real: int, idle_s: float = 5.0, moves
             items = ctl("ls")
             return items if sum(i["nvim_attached"] for i in items) >= min(real, n) else None
 
-        items = wait_until(attached, 60, f"{real} Neovims attached")
+        items = retry_until(attached, 60, f"{real} Neovims attached")
         rss_n = proc_figures(pid)["rss_mb"]
         # Idle: no input anywhere. Every wakeup of the controller costs at least one context switch.
         before = proc_figures(pid)
@@ -207,7 +218,7 @@ def run_leak_cycles(env: Env, repo: Path, cycles: int, warmup: int = 3) -> dict[
 
     def cycle(k: int) -> None:
         item = ctl("new", {"branch": f"leak-{k:03d}", "detached": True}, cwd=repo, timeout=60)
-        wait_until(lambda: ctl("ls")[0]["nvim_attached"], 20, "Neovim attached")
+        retry_until(lambda: ctl("ls")[0]["nvim_attached"], 20, "Neovim attached")
 
         async def touch() -> None:
             async with await ws_connect(item["port"], lock_token(env, item["port"])) as ws:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import psutil
 import pytest
-from helpers.env import Env, ls_json
-from reliability_helpers import SLEEPER_NVIM, daemon_status, state_file, tagged_windows
+
+from tests.helpers.env import Env, ls_json
+from tests.reliability.reliability_helpers import SLEEPER_NVIM, daemon_status, state_file, tagged_windows
 
 pytestmark = pytest.mark.timeout(120)
 

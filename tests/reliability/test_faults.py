@@ -18,8 +18,11 @@ from typing import Any
 import psutil
 import pytest
 import websockets
-from helpers.env import Env, ls_json, wait_until
-from reliability_helpers import (
+from websockets.asyncio.client import ClientConnection
+
+from tests.helpers.env import Env, ls_json
+from tests.helpers.waiting import aretry_until, retry_until
+from tests.reliability.reliability_helpers import (
     SLEEPER_NVIM,
     answers,
     cli_with,
@@ -32,8 +35,6 @@ from reliability_helpers import (
     wait_attached,
     ws_connect,
 )
-from websockets.asyncio.client import ClientConnection
-
 from tmuxclaude.adapters.nvim import NvimClient
 from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.procs import pid_alive
@@ -63,9 +64,10 @@ async def _open_diff(ws: ClientConnection, target: Path, tab: str, request_id: i
 
 
 async def _wait_tabs(nvim: NvimClient, n: int) -> None:
-    async with asyncio.timeout(15):
-        while int(await nvim.request("nvim_eval", "tabpagenr('$')")) < n:
-            await asyncio.sleep(0.02)
+    async def enough() -> bool:
+        return int(await nvim.request("nvim_eval", "tabpagenr('$')")) >= n
+
+    await aretry_until(enough, 15, f"{n} tab pages")
 
 
 async def _diff_shown(item: dict[str, Any], ws: ClientConnection, target: Path, tab: str) -> None:
@@ -98,7 +100,7 @@ async def test_controller_sigkill_mid_open_diff(world: Env, repo: Path) -> None:
         async with asyncio.timeout(10):
             while True:
                 await ws.recv()
-    await asyncio.to_thread(wait_until, lambda: not pid_alive(old_pid), 10, "controller gone")
+    await asyncio.to_thread(retry_until, lambda: not pid_alive(old_pid), 10, "controller gone")
 
     # The next command starts a new controller, which takes the instance back on the same port and token.
     items = await asyncio.to_thread(ls_json, env)
@@ -149,9 +151,12 @@ async def test_claude_killed_instance_still_listed_and_served(world: Env, repo: 
     record = await asyncio.to_thread(env.record, item["id"])
     claude = psutil.Process(record["pid"])
     claude.kill()
-    await asyncio.to_thread(wait_until, lambda: not pid_alive(record["pid"]), 10, "claude stand-in dead")
-    panes = lambda: env.tmux("list-panes", "-t", item["window_id"], "-F", "#{pane_id}").split()  # noqa: E731
-    await asyncio.to_thread(wait_until, lambda: item["claude_pane"] not in panes(), 10, "Claude pane closed")
+    await asyncio.to_thread(retry_until, lambda: not pid_alive(record["pid"]), 10, "claude stand-in dead")
+
+    def panes() -> list[str]:
+        return env.tmux("list-panes", "-t", item["window_id"], "-F", "#{pane_id}").split()
+
+    await asyncio.to_thread(retry_until, lambda: item["claude_pane"] not in panes(), 10, "Claude pane closed")
     items = await asyncio.to_thread(ls_json, env)  # ls reconciles with tmux first
     assert [i["id"] for i in items] == [item["id"]]
     assert (env.lock_dir / f"{item['port']}.lock").exists()

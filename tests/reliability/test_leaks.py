@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.env import Env
-from scenarios import run_leak_cycles
+
+from tests.helpers.env import Env
+from tests.reliability.scenarios import run_leak_cycles
 
 
 def _check(result: dict[str, Any], rss_tolerance_mb: float) -> None:

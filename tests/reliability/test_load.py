@@ -10,8 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers.env import Env
-from scenarios import run_load
+
+from tests.helpers.env import Env
+from tests.reliability.scenarios import run_load
 
 MONITOR_WAKEUPS_PER_S = 25.0
 """Allowance for work that does not scale with instances: the 2 s reconcile runs three tmux commands (each a
@@ -41,4 +42,4 @@ def test_load_fifty_instances(env: Env, repo: Path) -> None:
     env.start_tmux()
     figures = run_load(env, repo, n=50, real=10, idle_s=5.0, moves=50)
     _check(figures, 50)
-    assert float(figures["rss_mb_per_extra_instance"]) < 1.0  # type: ignore[arg-type]
+    assert float(figures["rss_mb_per_extra_instance"]) < 1.0

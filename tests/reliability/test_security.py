@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 import websockets
-from attacker import Attacker, attacker, shared_tmp  # noqa: F401 (fixtures)
-from helpers.env import Env, ls_json, wait_until
-from reliability_helpers import SLEEPER_NVIM, ctl, lock_token, log_file, state_file, ws_connect
 
+from tests.helpers.env import Env, ls_json
+from tests.helpers.tty_client import attached_client
+from tests.helpers.waiting import retry_until
+from tests.reliability.attacker import Attacker
+from tests.reliability.reliability_helpers import SLEEPER_NVIM, ctl, lock_token, log_file, state_file, ws_connect
 from tmuxclaude.adapters.paths import Paths
 
 pytestmark = pytest.mark.timeout(90)
@@ -223,7 +225,7 @@ async def test_neovim_served_by_another_uid_is_not_spoken_to(attacker: Attacker,
     with attacker.serve_unix(sock, [], shared_tmp / "nvim.log") as got:
         with pytest.raises(NvimError, match=f"uid {attacker.uid}"):
             await NvimClient.connect(str(sock), timeout=3)
-        await asyncio.to_thread(wait_until, got.read_bytes, 5, "the fake Neovim saw the connection")
+        await asyncio.to_thread(retry_until, got.read_bytes, 5, "the fake Neovim saw the connection")
     assert b"nvim_get_api_info" not in got.read_bytes()
 
 
@@ -258,7 +260,7 @@ def _flush_format_jobs(env: Env) -> None:
     # A start dir is expanded (and its job run) every time; display-message -p runs no jobs at all. The window
     # closes by itself (its command exits).
     env.tmux("new-window", "-d", "-t", "main:", "-c", f"#(touch {control})", "true")
-    wait_until(control.exists, 10, "tmux to run our own format job")
+    retry_until(control.exists, 10, "tmux to run our own format job")
 
 
 def _assert_not_pwned(env: Env) -> None:
@@ -271,7 +273,6 @@ def test_tmux_adapter_passes_hostile_values_literally(world: Env, tmp_path: Path
     """Every adapter method that hands tmux a start dir, a window name or a message text: the value arrives
     exactly as given and runs nothing."""
     from tmuxclaude.adapters.tmux import Tmux
-    from tmux_helpers_security import attached
 
     env = world
     tmux = Tmux(env.socket)
@@ -284,15 +285,14 @@ def test_tmux_adapter_passes_hostile_values_literally(world: Env, tmp_path: Path
     )  # fmt: skip
     extra = tmux.split(window.nvim_pane, cwd=str(hostile), cmd=["sleep", "60"], env={})
     tmux.respawn(window.claude_pane, cwd=str(hostile), cmd=["sleep", "60"])
-    with attached(env):
+    with attached_client(env):
         tmux.message_clients(f"hello {POISON}")
         tmux.show_message(window.nvim_pane, f"offer {POISON}")
     # tmux shows a "$" of a window name as "\$" (its own vis(3) escaping); the rest must be as given.
     names = env.tmux("list-windows", "-t", "main", "-F", "#{window_name}").replace("\\$", "$").splitlines()
     assert f"name{POISON}#{{pane_id}}" in names
-    paths = tmux.pane_paths()
-    for pane in (window.nvim_pane, window.claude_pane, extra):
-        assert wait_until(lambda p=pane: tmux.pane_paths().get(p) == str(hostile) or None, 10, "pane cwd"), paths
+    panes = (window.nvim_pane, window.claude_pane, extra)
+    retry_until(lambda: all(tmux.pane_paths().get(p) == str(hostile) for p in panes), 10, "the panes' start dir")
     assert tmux.window_options(window.window_id)["worktree"] == str(hostile)
     _assert_not_pwned(env)
 
@@ -304,7 +304,7 @@ def test_branch_name_with_a_tmux_format_runs_nothing(world: Env, repo: Path) -> 
     env.cli("new", "-d", branch, cwd=repo)
     (item,) = ls_json(env)
     assert item["branch"] == branch and POISON in item["worktree"]
-    wait_until(lambda: env.tmux("display-message", "-p", "-t", item["claude_pane"], "#{pane_current_path}")
+    retry_until(lambda: env.tmux("display-message", "-p", "-t", item["claude_pane"], "#{pane_current_path}")
                == item["worktree"], 10, "the Claude pane in the worktree")  # fmt: skip
     _assert_not_pwned(env)
 
@@ -319,7 +319,7 @@ def test_submodule_path_with_a_tmux_format_runs_nothing(world: Env, repo: Path) 
     env.cli("open", "-d", cwd=repo / name)
     (item,) = ls_json(env)
     assert item["worktree"] == str(repo / name)
-    wait_until(lambda: env.tmux("display-message", "-p", "-t", item["nvim_pane"], "#{pane_current_path}")
+    retry_until(lambda: env.tmux("display-message", "-p", "-t", item["nvim_pane"], "#{pane_current_path}")
                == item["worktree"], 10, "the Neovim pane in the submodule")  # fmt: skip
     _assert_not_pwned(env)
 
@@ -329,8 +329,6 @@ def test_pick_menu_from_a_poisoned_reply_runs_nothing(world: Env, repo: Path, tm
     the names literally and leaves out items whose ids are not ids."""
     import socket as socketlib
     import threading
-
-    from tmux_helpers_security import attached
 
     env = world
     paths = Paths.current()
@@ -352,7 +350,7 @@ def test_pick_menu_from_a_poisoned_reply_runs_nothing(world: Env, repo: Path, tm
 
     threading.Thread(target=serve, daemon=True).start()
     try:
-        with attached(env):
+        with attached_client(env):
             client = env.tmux("list-clients", "-F", "#{client_name}").splitlines()[0]
             out = env.cli("pick", "--client", client, check=False)
             assert out.returncode == 0, out.stderr

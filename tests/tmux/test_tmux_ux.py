@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.env import Env, ls_json, wait_until
-from helpers.tty_client import attached_client
+
+from tests.helpers.env import Env, ls_json
+from tests.helpers.tty_client import attached_client
+from tests.helpers.waiting import retry_until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -104,7 +106,7 @@ def test_waiting_rings_the_bell_on_that_window(world: Env, repo: Path) -> None:
         env.tmux("new-window", "-d", "-t", "tmuxclaude:")  # the instance window is not the one being looked at
         env.tmux("select-window", "-t", "tmuxclaude:1")
         run_hook(env, item, "Notification", {"notification_type": "idle_prompt"})
-        wait_until(lambda: show(env, item["window_id"], "#{window_bell_flag}") == "1", 10, "bell flag")
+        retry_until(lambda: show(env, item["window_id"], "#{window_bell_flag}") == "1", 10, "bell flag")
 
 
 def test_stuck_busy_clears_after_quiet_period(world: Env, repo: Path) -> None:
@@ -115,7 +117,7 @@ def test_stuck_busy_clears_after_quiet_period(world: Env, repo: Path) -> None:
     run_hook(env, item, "PreToolUse")
     assert only(env)["state"] == "busy"
     # An interrupt fires no hook; the quiet pane gives it away.
-    wait_until(lambda: only(env)["state"] == "idle", 15, "busy cleared")
+    retry_until(lambda: only(env)["state"] == "idle", 15, "busy cleared")
 
 
 def test_pick_lists_and_switches(world: Env, repo: Path) -> None:
@@ -132,7 +134,7 @@ def test_pick_lists_and_switches(world: Env, repo: Path) -> None:
         client = env.tmux("list-clients", "-F", "#{client_name}")
         env.cli("pick", "--client", client)
         os.write(tty, b"2")
-        wait_until(lambda: show(env, "tmuxclaude", "#{window_id}") == b["window_id"], 10, "switched to feat-b")
+        retry_until(lambda: show(env, "tmuxclaude", "#{window_id}") == b["window_id"], 10, "switched to feat-b")
 
 
 def test_next_waiting_jumps(world: Env, repo: Path) -> None:
@@ -153,7 +155,7 @@ def test_auto_start_for_worktree_from_neovim(world: Env, repo: Path) -> None:
     other = repo.parent / "other"
     subprocess.run(["git", "worktree", "add", "-q", "-b", "other", str(other)], cwd=repo, check=True)
     env.cli("open", str(repo), cwd=repo)
-    item = wait_until(lambda: [i for i in ls_json(env) if i["nvim_attached"]], 20, "nvim attached")[0]
+    item = retry_until(lambda: [i for i in ls_json(env) if i["nvim_attached"]], 20, "nvim attached")[0]
     import asyncio
 
     from tmuxclaude.adapters.nvim import NvimClient
@@ -164,14 +166,14 @@ def test_auto_start_for_worktree_from_neovim(world: Env, repo: Path) -> None:
         await client.close()
 
     asyncio.run(edit())
-    wait_until(lambda: len(ls_json(env)) == 2, 20, "instance for the other worktree")
+    retry_until(lambda: len(ls_json(env)) == 2, 20, "instance for the other worktree")
     assert {i["worktree"] for i in ls_json(env)} == {str(repo), str(other)}
 
 
 def test_cleanup_on_exit_when_neovim_quits(world: Env, repo: Path) -> None:
     env = world
     env.cli("open", str(repo), cwd=repo)
-    item = wait_until(lambda: [i for i in ls_json(env) if i["nvim_attached"]], 20, "nvim attached")[0]
+    item = retry_until(lambda: [i for i in ls_json(env) if i["nvim_attached"]], 20, "nvim attached")[0]
     env.tmux("send-keys", "-t", item["nvim_pane"], "")  # the pane exists
     import asyncio
 
@@ -183,7 +185,7 @@ def test_cleanup_on_exit_when_neovim_quits(world: Env, repo: Path) -> None:
         await client.wait_closed()
 
     asyncio.run(quit_nvim())
-    wait_until(lambda: ls_json(env) == [], 15, "instance torn down")
+    retry_until(lambda: ls_json(env) == [], 15, "instance torn down")
     assert not (env.lock_dir / f"{item['port']}.lock").exists()
     assert item["window_id"] not in env.tmux("list-windows", "-a", "-F", "#{window_id}").split()
 
@@ -229,7 +231,7 @@ def test_bootstrap_copies_include_files_and_runs_post_create(world: Env, repo: P
     wt = Path(item["worktree"])
     assert (wt / ".env").read_text() == "SECRET=1\n"
     assert (wt / "config" / "local.json").read_text() == "{}\n"
-    wait_until(lambda: (wt / "created.txt").exists(), 10, "post_create ran")
+    retry_until(lambda: (wt / "created.txt").exists(), 10, "post_create ran")
     assert (wt / "created.txt").read_text().split() == ["feat-a", str(item["port"])]
 
 
@@ -240,7 +242,7 @@ def test_stats_in_ls_json_and_rss_warning(world: Env, repo: Path) -> None:
     item = only(env)
     assert item["stats"]["rss_mb"] > 1 and item["stats"]["processes"] >= 2
     assert "rss" in env.cli("ls", "--stats").stdout
-    wait_until(lambda: show(env, item["window_id"], "#{@tmuxclaude_warn}") == "rss", 20, "rss warning")
+    retry_until(lambda: show(env, item["window_id"], "#{@tmuxclaude_warn}") == "rss", 20, "rss warning")
 
 
 def test_pause_and_resume(world: Env, repo: Path) -> None:
@@ -251,7 +253,7 @@ def test_pause_and_resume(world: Env, repo: Path) -> None:
     first = env.record(item["id"])
     env.cli("pause", "feat-a")
     assert only(env)["state"] == "paused"
-    wait_until(lambda: "paused by tmuxclaude" in env.tmux("capture-pane", "-p", "-t", item["claude_pane"]), 10, "msg")
+    retry_until(lambda: "paused by tmuxclaude" in env.tmux("capture-pane", "-p", "-t", item["claude_pane"]), 10, "msg")
     assert Path(item["worktree"]).is_dir() and (env.lock_dir / f"{item['port']}.lock").exists()
     (env.records / f"{item['id']}.json").unlink()
     env.cli("resume", "feat-a")
@@ -264,7 +266,7 @@ def test_idle_instance_is_paused(world: Env, repo: Path) -> None:
     env = world
     env.use_recorder("[limits]\nidle_minutes = 0.02\n")
     env.cli("new", "feat-a", cwd=repo)
-    wait_until(lambda: only(env)["state"] == "paused", 20, "idle pause")
+    retry_until(lambda: only(env)["state"] == "paused", 20, "idle pause")
 
 
 def test_restore_after_tmux_server_restart(world: Env, repo: Path) -> None:
@@ -276,7 +278,7 @@ def test_restore_after_tmux_server_restart(world: Env, repo: Path) -> None:
         run_hook(env, item, "SessionStart", {"session_id": f"sid-{item['name']}"})
         (env.records / f"{item['id']}.json").unlink(missing_ok=True)
     env.tmux("kill-server")
-    wait_until(lambda: all(i["state"] == "dead" for i in ls_json(env)), 15, "instances kept as dead")
+    retry_until(lambda: all(i["state"] == "dead" for i in ls_json(env)), 15, "instances kept as dead")
     assert list(env.lock_dir.glob("*.lock")) == []
     env.start_tmux()
     out = env.cli("restore")
@@ -299,10 +301,10 @@ def test_claudecode_in_a_users_own_neovim_creates_and_wires_the_claude_pane(worl
         "split-window", "-P", "-F", "#{pane_id}", "-t", "main:", "-c", str(repo),
         "nvim", "--clean", "--listen", sock, "--cmd", f"set rtp^={rtp}",
     )  # fmt: skip
-    wait_until(lambda: os.path.exists(sock), 10, "nvim socket")
-    wait_until(lambda: "~" in env.tmux("capture-pane", "-p", "-t", pane), 10, "nvim drawn")
+    retry_until(lambda: os.path.exists(sock), 10, "nvim socket")
+    retry_until(lambda: "~" in env.tmux("capture-pane", "-p", "-t", pane), 10, "nvim drawn")
     env.tmux("send-keys", "-t", pane, ":ClaudeCode", "Enter")
-    item = wait_until(lambda: [i for i in ls_json(env) if i["nvim_attached"]], 20, "joined instance")[0]
+    item = retry_until(lambda: [i for i in ls_json(env) if i["nvim_attached"]], 20, "joined instance")[0]
     assert item["nvim_pane"] == pane and item["nvim_socket"] == sock and item["worktree"] == str(repo)
     window = show(env, pane, "#{window_id}")
     assert item["window_id"] == window
@@ -341,5 +343,5 @@ def test_a_pane_cding_into_another_worktree_is_offered_its_instance(world: Env, 
         events = json.loads(env.cli("daemon", "status", "--json").stdout)["events"]
         return any(f"offered an instance for {other}" in e for e in events)
 
-    wait_until(offered, 15, "offer for the other worktree")
+    retry_until(offered, 15, "offer for the other worktree")
     assert len(ls_json(env)) == 1  # offered, not started behind the user's back
