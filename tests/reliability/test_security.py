@@ -198,9 +198,7 @@ def test_control_socket_served_by_another_uid_is_refused(
     tells, and the CLI sends it nothing."""
     paths = Paths.current()
     paths.ensure_runtime_dir()
-    with attacker.serve_unix(
-        paths.control_socket, _poisoned_ls(), shared_tmp / "peer.log", bind_as_victim=True
-    ) as got:
+    with attacker.serve_unix(paths.control_socket, _poisoned_ls(), shared_tmp / "peer.log", bind_as_victim=True) as got:
         assert paths.control_socket.lstat().st_uid == os.getuid()
         out = env.cli("ls", cwd=repo, check=False)
         assert out.returncode == 13, (out.stdout, out.stderr)

@@ -140,9 +140,7 @@ def _same_as_main(here: Path, there: Path, budget: list[int]) -> bool:
             if not there.is_dir():
                 return False
             names = sorted(os.listdir(here))
-            return names == sorted(os.listdir(there)) and all(
-                _same_as_main(here / n, there / n, budget) for n in names
-            )
+            return names == sorted(os.listdir(there)) and all(_same_as_main(here / n, there / n, budget) for n in names)
         if here.is_file() and there.is_file():
             return here.stat().st_size == there.stat().st_size and filecmp.cmp(here, there, shallow=False)
     except OSError:
