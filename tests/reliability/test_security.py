@@ -377,3 +377,110 @@ def test_no_tmux_command_that_expands_formats_is_built_outside_the_adapter() -> 
             if sinks.search(line):
                 offenders.append(f"{rel}:{number}: {line.strip()}")
     assert not offenders, "tmux commands that expand formats, outside the adapter:\n" + "\n".join(offenders)
+
+
+# -- finding 5: the worktree bootstrap writes inside the new worktree only --------------------------------------
+
+
+def _ignore(repo: Path, *patterns: str) -> None:
+    (repo / ".gitignore").write_text("".join(f"{p}\n" for p in patterns))
+    _git(repo, "add", ".gitignore")
+    _git(repo, "commit", "-qm", "ignore")
+
+
+@pytest.mark.parametrize(
+    ("where", "pattern"),
+    [("config", "../outside/*"), ("config", "/etc/hostname"), ("file", "../../*"), ("file", "~/.ssh/*")],
+)
+def test_include_patterns_that_leave_the_worktree_are_refused(env: Env, repo: Path, where: str, pattern: str) -> None:
+    env.start_tmux()
+    if where == "config":
+        env.use_recorder(f"[worktrees]\ninclude = [{json.dumps(pattern)}]\n")
+    else:
+        env.use_recorder()
+        (repo / ".worktreeinclude").write_text(f"# copied into new worktrees\n.env\n{pattern}\n")
+    outside = repo.parent / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("s")
+    out = env.cli("new", "-d", "boot-out", cwd=repo, check=False)
+    assert out.returncode == 4, (out.stdout, out.stderr)
+    origin = "[worktrees] include" if where == "config" else ".worktreeinclude:3"
+    assert pattern in out.stderr and origin in out.stderr and out.stderr.count("\n") == 1
+    # Refused before anything was made: no worktree, no branch, no instance.
+    assert _git(repo, "worktree", "list").count("\n") == 0
+    assert _git(repo, "branch", "--list", "boot-out") == ""
+    assert ls_json(env) == []
+
+
+def test_symlinked_dir_in_the_base_branch_receives_no_secrets(env: Env, repo: Path, tmp_path: Path) -> None:
+    """A branch of a cloned repository turns `config/` into a symlink to a directory elsewhere: `new --base`
+    that branch must not copy the user's ignored `config/secrets.env` through it; the rest still comes along,
+    with its mode."""
+    env.start_tmux()
+    env.use_recorder('[worktrees]\ninclude = [".env", "config/secrets.env", "config/*.local"]\n')
+    elsewhere = tmp_path / "somewhere"
+    elsewhere.mkdir()
+    (repo / "config").mkdir()
+    (repo / "config" / "app.toml").write_text("tracked\n")
+    _ignore(repo, ".env", "config/secrets.env", "*.local")
+    _git(repo, "add", "config")
+    _git(repo, "commit", "-qm", "config")
+    _git(repo, "checkout", "-qb", "evil")
+    _git(repo, "rm", "-rq", "config")
+    (repo / "config").symlink_to(elsewhere)
+    _git(repo, "add", "config")
+    _git(repo, "commit", "-qm", "config is a symlink now")
+    _git(repo, "checkout", "-q", "main")
+    for name, text in ((".env", "TOKEN=1\n"), ("config/secrets.env", "KEY=2\n"), ("config/dev.local", "x\n")):
+        (repo / name).write_text(text)
+        os.chmod(repo / name, 0o600)
+    env.cli("new", "-d", "--base", "evil", "boot-evil", cwd=repo)
+    (item,) = ls_json(env)
+    worktree = Path(item["worktree"])
+    assert (worktree / "config").is_symlink()
+    assert os.listdir(elsewhere) == [], "the bootstrap wrote outside the worktree"
+    assert (worktree / ".env").read_text() == "TOKEN=1\n" and _mode(worktree / ".env") == 0o600
+
+
+def test_bootstrap_copies_keep_modes_and_links_stay_links(tmp_path: Path) -> None:
+    from tmuxclaude.adapters.bootstrap import copy_includes
+
+    main, new = tmp_path / "main", tmp_path / "new"
+    (main / "secrets" / "deep").mkdir(parents=True)
+    new.mkdir()
+    (main / "secrets" / "deep" / "key.pem").write_text("k")
+    os.chmod(main / "secrets" / "deep" / "key.pem", 0o600)
+    os.chmod(main / "secrets", 0o700)
+    (main / "secrets" / "passwd").symlink_to("/etc/passwd")
+    (main / "linked").symlink_to(tmp_path)  # a symlinked dir of the main worktree: not followed for sources
+    (tmp_path / "outside.env").write_text("o")
+    skipped = copy_includes(main, new, ["secrets", "linked/*.env"], symlink=False)
+    assert _mode(new / "secrets") == 0o700 and _mode(new / "secrets" / "deep" / "key.pem") == 0o600
+    assert os.readlink(new / "secrets" / "passwd") == "/etc/passwd"
+    assert not (new / "linked").exists() and any("symlinked directory" in s for s in skipped), skipped
+
+
+# -- finding 8: ignored files are work too ----------------------------------------------------------------------
+
+
+def test_kill_remove_worktree_refuses_with_ignored_files_and_names_them(env: Env, repo: Path) -> None:
+    env.start_tmux()
+    env.use_recorder('[worktrees]\ninclude = [".env"]\n')
+    _ignore(repo, ".env", "notes/", "*.db")
+    (repo / ".env").write_text("A=1\n")
+    env.cli("new", "-d", "ign-a", cwd=repo)
+    env.cli("new", "-d", "ign-b", cwd=repo)
+    a, b = (Path(i["worktree"]) for i in ls_json(env))
+    # ign-a holds the user's notes and data; ign-b only the bootstrap's copy of .env (not work: it is in main).
+    (a / "notes").mkdir()
+    (a / "notes" / "todo.md").write_text("only here\n")
+    (a / "local.db").write_text("data\n")
+    out = env.cli("kill", "--remove-worktree", "ign-a", check=False)
+    assert out.returncode == 5, (out.stdout, out.stderr)
+    assert "2 ignored file(s)" in out.stderr and "notes/" in out.stderr and "local.db" in out.stderr
+    assert (a / "notes" / "todo.md").read_text() == "only here\n" and (a / "local.db").exists()
+    assert [i["name"] for i in ls_json(env)] == ["ign-a", "ign-b"], "a refused kill must not half-kill"
+    env.cli("kill", "--remove-worktree", "ign-b")
+    assert not b.exists()
+    env.cli("kill", "--remove-worktree", "--force", "ign-a")
+    assert not a.exists()
