@@ -155,3 +155,23 @@ def test_checker_catches(source: str, module: str, is_package: bool, name: str) 
 def test_checker_allows_lookalikes() -> None:
     names = [n for _, n in imported_modules("import gitignore_parser\nimport json", "tmuxclaude.model.x", False)]
     assert not any(is_banned(n, BANNED) for n in names)
+
+
+LAYER_RULES = {
+    "adapters": frozenset({"tmuxclaude.controller", "tmuxclaude.cli"}),
+    "controller": frozenset({"tmuxclaude.cli"}),
+}
+"""Dependencies point down (design.md, "Layers"): cli -> controller -> protocol/model; adapters serve the
+controller and never reach up into it or the CLI."""
+
+
+@pytest.mark.parametrize("sub", sorted(LAYER_RULES))
+def test_layers_point_down(sub: str) -> None:
+    found = [v for path in _files(sub) for v in violations(path, LAYER_RULES[sub])]
+    assert found == []
+
+
+def test_layer_rules_cover_the_whole_package() -> None:
+    """A new top-level subpackage must be placed in the layer rules (or be pure) before it can land."""
+    subs = {p.name for p in PACKAGE_ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert subs <= set(LAYER_RULES) | set(PURE_DIRS) | {"cli"}

@@ -18,6 +18,9 @@ from websockets.typing import Subprotocol
 from tests.helpers.env import Env
 from tests.helpers.waiting import retry_until
 from tmuxclaude.adapters.paths import Paths
+from tmuxclaude.cli.client import exchange
+from tmuxclaude.errors import ControllerError, TmuxClaudeError
+from tmuxclaude.protocol.control import Request
 
 AUTH = "x-claude-code-ide-authorization"
 
@@ -28,21 +31,16 @@ SLEEPER_NVIM = json.dumps(["sh", "-c", "exec sleep infinity", "nvim"])
 def ctl(cmd: str, args: dict[str, Any] | None = None, *, cwd: Path | str | None = None, timeout: float = 60) -> Any:
     """One request on the control socket of the current environment's controller (it must be running)."""
     paths = Paths.current()
-    payload = {"cmd": cmd, "args": args or {}, "client": {"cwd": str(cwd or os.environ["HOME"]), "pane": ""}}
+    request = Request(cmd, args or {}, {"cwd": str(cwd or os.environ["HOME"]), "pane": ""})
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(str(paths.control_socket))
-        sock.sendall(json.dumps(payload).encode() + b"\n")
-        buf = bytearray()
-        while not buf.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise AssertionError(f"controller closed the connection during {cmd}")
-            buf += chunk
-    reply = json.loads(buf)
-    if not reply.get("ok"):
-        raise CtlError(cmd, reply.get("error") or {})
-    return reply.get("result")
+        try:
+            return exchange(sock, request)
+        except ControllerError as exc:
+            raise AssertionError(f"{cmd}: {exc}") from None
+        except TmuxClaudeError as exc:
+            raise CtlError(cmd, {"kind": exc.kind, "message": str(exc)}) from None
 
 
 class CtlError(AssertionError):

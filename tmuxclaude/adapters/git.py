@@ -19,6 +19,7 @@ __all__ = [
     "remove_worktree",
     "resolve_worktree",
     "unsafe_reasons",
+    "worktree_location",
 ]
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -12,9 +11,10 @@ from typing import Any
 
 from tmuxclaude.adapters.paths import Paths, check_private_dir, check_private_socket
 from tmuxclaude.adapters.peercred import require_own_peer
-from tmuxclaude.errors import KINDS, ControllerError
+from tmuxclaude.errors import ControllerError
+from tmuxclaude.protocol.control import Request, decode_reply, encode_request
 
-__all__ = ["client_context", "controller_running", "request", "start_controller", "stop_controller"]
+__all__ = ["client_context", "controller_running", "exchange", "request", "start_controller", "stop_controller"]
 
 START_TIMEOUT = 15.0
 
@@ -81,9 +81,21 @@ def start_controller(paths: Paths) -> None:
     raise ControllerError(f"controller did not answer within {START_TIMEOUT:.0f}s (log: {paths.log_file})")
 
 
+def exchange(sock: socket.socket, request: Request) -> Any:
+    """Send one request on a connected control socket and return its result (or raise its error)."""
+    sock.sendall(encode_request(request))
+    buf = bytearray()
+    while not buf.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ControllerError("controller closed the connection (see its log)")
+        buf += chunk
+    return decode_reply(bytes(buf))
+
+
 def request(cmd: str, args: dict[str, Any] | None = None, *, autostart: bool = True, timeout: float = 120.0) -> Any:
     paths = Paths.current()
-    payload = json.dumps({"cmd": cmd, "args": args or {}, "client": client_context()}).encode() + b"\n"
+    req = Request(cmd, args or {}, client_context())
     try:
         sock = _connect(paths, timeout)
     except OSError:
@@ -92,18 +104,7 @@ def request(cmd: str, args: dict[str, Any] | None = None, *, autostart: bool = T
         start_controller(paths)
         sock = _connect(paths, timeout)
     with sock:
-        sock.sendall(payload)
-        buf = bytearray()
-        while not buf.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise ControllerError("controller closed the connection (see its log)")
-            buf += chunk
-    reply = json.loads(buf)
-    if reply.get("ok"):
-        return reply.get("result")
-    error = reply.get("error") or {}
-    raise KINDS.get(error.get("kind", "error"), KINDS["error"])(error.get("message", "unknown error"))
+        return exchange(sock, req)
 
 
 def stop_controller(paths: Paths) -> bool:
@@ -112,8 +113,7 @@ def stop_controller(paths: Paths) -> bool:
     except OSError:
         return False
     with sock:
-        sock.sendall(json.dumps({"cmd": "stop"}).encode() + b"\n")
-        sock.recv(4096)
+        exchange(sock, Request("stop"))
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and paths.control_socket.exists():
         time.sleep(0.02)

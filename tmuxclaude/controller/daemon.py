@@ -1,7 +1,6 @@
 """The controller process: one per tmux server, an asyncio loop serving the control socket and every IDE server.
 
-Control protocol: one JSON object per line each way. Request ``{"cmd": str, "args": {...}, "client": {...}}``;
-reply ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": {"kind": str, "message": str}}``.
+The wire format is ``protocol.control``; the commands are ``controller.commands``.
 """
 
 from __future__ import annotations
@@ -9,13 +8,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import resource
 import signal
 import sys
-import time
 from typing import Any
 
 from tmuxclaude import __version__
@@ -25,15 +22,17 @@ from tmuxclaude.adapters.logfile import PrivateRotatingFileHandler, RateLimitFil
 from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.peercred import require_own_peer
 from tmuxclaude.adapters.tmux import Tmux
-from tmuxclaude.controller.manager import ClientContext, InstanceManager
+from tmuxclaude.controller import monitor, reconcile
+from tmuxclaude.controller.commands import Commands
+from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InsecurePathError, TmuxClaudeError
 from tmuxclaude.model.config import Config
+from tmuxclaude.protocol.control import MAX_LINE, decode_request, encode_error, encode_reply
 
 __all__ = ["Controller", "run"]
 
 log = logging.getLogger(__name__)
 
-MAX_REQUEST = 1024 * 1024
 MONITOR_INTERVAL = 2.0
 REQUEST_TIMEOUT = 5.0
 """Seconds a control connection may stay open without sending a request line (the CLI sends at once)."""
@@ -44,9 +43,8 @@ MAX_WAITING_CLIENTS = 64
 class Controller:
     def __init__(self, paths: Paths, config: Config) -> None:
         self.paths = paths
-        self.config = config
-        self.manager = InstanceManager(paths, config, Tmux(paths.tmux_socket))
-        self.started = time.time()
+        self.rt = Runtime(paths, config, Tmux(paths.tmux_socket))
+        self.commands = Commands(self.rt, reload_config=self._reload_config, stop=self.stop)
         self._config_mtime = config_mtime()
         self._stop = asyncio.Event()
         self._server: asyncio.AbstractServer | None = None
@@ -54,19 +52,19 @@ class Controller:
         self._waiting: dict[asyncio.StreamWriter, None] = {}
 
     async def serve(self) -> None:
-        await self.manager.start()
+        await reconcile.start(self.rt)
         self.paths.ensure_runtime_dir()
         sock_path = self.paths.control_socket
         with contextlib.suppress(FileNotFoundError):
             sock_path.unlink()  # a killed controller's socket; we hold the controller flock, so it is stale
-        self._server = await asyncio.start_unix_server(self._client, path=str(sock_path), limit=MAX_REQUEST)
+        self._server = await asyncio.start_unix_server(self._client, path=str(sock_path), limit=MAX_LINE)
         os.chmod(sock_path, 0o600)
-        monitor = asyncio.create_task(self._monitor())
+        ticker = asyncio.create_task(self._monitor())
         log.info("controller %s serving %s (tmux %s)", __version__, sock_path, self.paths.tmux_socket)
         try:
             await self._stop.wait()
         finally:
-            monitor.cancel()
+            ticker.cancel()
             self._server.close()
             # Connected clients' handlers end with us, quietly (a pending request gets no answer, the CLI says so).
             for task in list(self._handlers):
@@ -74,7 +72,7 @@ class Controller:
             await asyncio.gather(*self._handlers, return_exceptions=True)
             with contextlib.suppress(FileNotFoundError):
                 sock_path.unlink()
-            await self.manager.shutdown()
+            await reconcile.shutdown(self.rt)
             log.info("controller stopped")
 
     def stop(self) -> None:
@@ -85,8 +83,8 @@ class Controller:
         while True:
             await asyncio.sleep(MONITOR_INTERVAL)
             try:
-                await self.manager.reconcile()
-                await self.manager.tick()
+                await reconcile.reconcile(self.rt)
+                await monitor.tick(self.rt)
             except Exception:
                 log.exception("reconcile failed")
 
@@ -114,14 +112,15 @@ class Controller:
                 except TimeoutError:
                     return
                 except ValueError:
-                    await self._reply(writer, {"ok": False, "error": {"kind": "error", "message": "request too large"}})
+                    writer.write(encode_error("error", "request too large"))
+                    await writer.drain()
                     return
                 finally:
                     self._waiting.pop(writer, None)
                 if not line:
                     return
-                reply = await self.handle_line(line)
-                await self._reply(writer, reply)
+                writer.write(await self.handle_line(line))
+                await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -129,34 +128,21 @@ class Controller:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    @staticmethod
-    async def _reply(writer: asyncio.StreamWriter, reply: dict[str, Any]) -> None:
-        writer.write(json.dumps(reply, separators=(",", ":")).encode() + b"\n")
-        await writer.drain()
-
-    async def handle_line(self, line: bytes) -> dict[str, Any]:
+    async def handle_line(self, line: bytes) -> bytes:
         try:
-            request = json.loads(line)
-            if not isinstance(request, dict) or not isinstance(request.get("cmd"), str):
-                raise ValueError("request must be an object with a 'cmd'")
+            request = decode_request(line)
         except ValueError as exc:
-            return {"ok": False, "error": {"kind": "error", "message": f"bad request: {exc}"}}
-        cmd = request["cmd"]
-        args = request.get("args") or {}
-        client = ClientContext.from_dict(request.get("client") or {})
+            return encode_error("error", f"bad request: {exc}")
+        client = ClientContext.from_dict(request.client)
         try:
-            result = await self.dispatch(cmd, args if isinstance(args, dict) else {}, client)
-            return {"ok": True, "result": result}
+            return encode_reply(await self.commands.dispatch(request.cmd, request.args, client))
         except TmuxClaudeError as exc:
-            return {"ok": False, "error": {"kind": exc.kind, "message": str(exc)}}
+            return encode_error(exc.kind, str(exc))
         except ExceptionGroup as group:
-            return {
-                "ok": False,
-                "error": {"kind": "error", "message": "; ".join(str(e) for e in group.exceptions)},
-            }
+            return encode_error("error", "; ".join(str(e) for e in group.exceptions))
         except Exception as exc:
-            log.exception("command %s failed", cmd)
-            return {"ok": False, "error": {"kind": "error", "message": f"internal error: {exc}"}}
+            log.exception("command %s failed", request.cmd)
+            return encode_error("error", f"internal error: {exc}")
 
     def _reload_config(self) -> None:
         """Pick up an edited config.toml; a broken one fails the command with the key named, nothing else."""
@@ -165,75 +151,8 @@ class Controller:
             return
         config = load_config()
         self._config_mtime = mtime
-        self.config = self.manager.config = config
+        self.rt.config = config
         log.info("config reloaded")
-
-    async def dispatch(self, cmd: str, args: dict[str, Any], client: ClientContext) -> Any:
-        m = self.manager
-        if cmd not in ("ping", "status", "stop"):
-            self._reload_config()
-        if cmd == "ping":
-            return {"pid": os.getpid(), "version": __version__}
-        if cmd in ("ls", "list"):
-            await m.reconcile()
-            return m.list_instances(client, stats=bool(args.get("stats")))
-        if cmd == "new":
-            return await m.new(str(args["branch"]), args.get("base"), client, focus=not args.get("detached"))
-        if cmd == "open":
-            return await m.open(
-                str(args.get("path") or ""),
-                client,
-                str(args.get("nvim_server") or ""),
-                focus=not args.get("detached"),
-            )
-        if cmd == "switch":
-            return await m.switch(str(args["ref"]), client)
-        if cmd == "kill":
-            return await m.kill(
-                args.get("ref"),
-                client,
-                remove_worktree=bool(args.get("remove_worktree")),
-                force=bool(args.get("force")),
-            )
-        if cmd == "kill_all":
-            return await m.kill_all()
-        if cmd == "send":
-            return await m.send(args.get("to"), str(args["file"]), args.get("line_start"), args.get("line_end"), client)
-        if cmd == "gc":
-            return await m.gc()
-        if cmd == "pause":
-            return await m.pause(args.get("ref"), client)
-        if cmd == "resume":
-            return await m.resume(args.get("ref"), client)
-        if cmd == "restore":
-            return await m.restore(client)
-        if cmd == "next_waiting":
-            return m.next_waiting(client)
-        if cmd == "status":
-            return {
-                "pid": os.getpid(),
-                "version": __version__,
-                "uptime": round(time.time() - self.started, 1),
-                "tmux_socket": self.paths.tmux_socket,
-                "instances": len(m.registry),
-                "servers": {
-                    iid: {
-                        "port": s.port,
-                        "clients": s.clients,
-                        "client_pids": s.client_pids(),
-                        "connects": s.connects,
-                        "nvim": s.nvim is not None,
-                        "refused": dict(s.refused),
-                        "calls": s.tool_log[-40:],
-                    }
-                    for iid, s in m.servers.items()
-                },
-                "events": m.events[-20:],
-            }
-        if cmd == "stop":
-            asyncio.get_running_loop().call_soon(self.stop)
-            return {"stopping": True}
-        raise TmuxClaudeError(f"unknown command {cmd!r}")
 
 
 def _setup_logging(paths: Paths) -> None:

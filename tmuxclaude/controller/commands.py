@@ -1,0 +1,197 @@
+"""The one command table: every command the control socket takes, and the subset Neovim's ``:ClaudeCode*``
+commands send over their RPC channel, each named once with its handler.
+
+A handler raises :class:`~tmuxclaude.errors.TmuxClaudeError` on bad input; the daemon turns that into an error
+reply, the Neovim RPC boundary into an error ``rpcrequest()`` raises (the shim shows it as an error message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tmuxclaude import __version__
+from tmuxclaude.controller import nvim_link, pausing, reconcile, spawn, teardown, views
+from tmuxclaude.controller.runtime import ClientContext, Runtime
+from tmuxclaude.errors import TmuxClaudeError
+from tmuxclaude.model.view import ls_line
+
+__all__ = ["Command", "Commands", "NvimForm"]
+
+Handler = Callable[[Runtime, dict[str, Any], ClientContext], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class NvimForm:
+    """How a Neovim command asks for a command of the table, and how the answer reads there."""
+
+    args: Callable[[str, dict[str, Any]], dict[str, Any]]
+    """(instance id of the asking Neovim, its payload ``{cmd, arg, path}``) -> the command's args."""
+    text: Callable[[Any], str]
+
+
+@dataclass(frozen=True)
+class Command:
+    run: Handler
+    nvim: tuple[str, NvimForm] | None = None
+    """The name Neovim's shim sends for this command, and its form (None: not offered to Neovim)."""
+
+
+def _ref(args: dict[str, Any]) -> str | None:
+    ref = args.get("ref")
+    return str(ref) if ref else None
+
+
+async def _ls(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    # ls shows what is there: closed windows are noticed first, not two seconds later.
+    await reconcile.reconcile(rt)
+    return views.list_instances(rt, client, stats=bool(args.get("stats")))
+
+
+async def _new(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return await spawn.new(rt, str(args["branch"]), args.get("base"), client, focus=not args.get("detached"))
+
+
+async def _open(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return await spawn.open_worktree(
+        rt, str(args.get("path") or ""), client, str(args.get("nvim_server") or ""), focus=not args.get("detached")
+    )
+
+
+async def _switch(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return await views.switch(rt, str(args["ref"]), client)
+
+
+async def _kill(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return await teardown.kill(
+        rt, _ref(args), client, remove_worktree=bool(args.get("remove_worktree")), force=bool(args.get("force"))
+    )
+
+
+async def _kill_all(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return await teardown.kill_all(rt)
+
+
+async def _send(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return await nvim_link.send(rt, args.get("to"), str(args["file"]), args.get("line_start"), args.get("line_end"),
+                                client)  # fmt: skip
+
+
+async def _gc(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return await reconcile.gc(rt)
+
+
+async def _pause(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return await pausing.pause(rt, _ref(args), client)
+
+
+async def _resume(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return await pausing.resume(rt, _ref(args), client)
+
+
+async def _restore(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return await reconcile.restore(rt, client)
+
+
+async def _next_waiting(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return views.next_waiting(rt, client)
+
+
+async def _ping(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return {"pid": os.getpid(), "version": __version__}
+
+
+async def _status(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return {
+        "pid": os.getpid(),
+        "version": __version__,
+        "uptime": round(rt.clock.time() - rt.started, 1),
+        "tmux_socket": rt.paths.tmux_socket,
+        "instances": len(rt.registry),
+        "servers": {
+            iid: {
+                "port": s.port,
+                "clients": s.clients,
+                "client_pids": s.client_pids(),
+                "connects": s.connects,
+                "nvim": s.nvim is not None,
+                "refused": dict(s.refused),
+                "calls": s.tool_log[-40:],
+            }
+            for iid, s in rt.servers.items()
+        },
+        "events": rt.events[-20:],
+    }
+
+
+def _lines(items: Any) -> str:
+    return "\n".join(ls_line(item) for item in items) or "no instances"
+
+
+def _name(item: Any) -> str:
+    return str(item["name"])
+
+
+TABLE: dict[str, Command] = {
+    "ping": Command(_ping),
+    "status": Command(_status),
+    "ls": Command(_ls, nvim=("list", NvimForm(lambda iid, p: {}, _lines))),
+    "new": Command(_new),
+    "open": Command(_open, nvim=("open", NvimForm(lambda iid, p: {"path": p.get("path") or ""}, _name))),
+    "switch": Command(_switch, nvim=("switch", NvimForm(lambda iid, p: {"ref": str(p.get("arg") or "")}, _name))),
+    "kill": Command(_kill, nvim=("kill", NvimForm(lambda iid, p: {"ref": p.get("arg") or iid}, _name))),
+    "kill_all": Command(
+        _kill_all, nvim=("kill_all", NvimForm(lambda iid, p: {}, lambda names: f"killed {len(names)}"))
+    ),
+    "send": Command(_send),
+    "gc": Command(_gc),
+    "pause": Command(_pause),
+    "resume": Command(_resume),
+    "restore": Command(_restore),
+    "next_waiting": Command(_next_waiting),
+}
+"""Every command, by the name the control socket uses (``stop`` is the daemon's own: see ``Commands``)."""
+
+ALIASES = {"list": "ls"}
+
+NO_RELOAD = frozenset({"ping", "status", "stop"})
+"""Commands that answer even when config.toml is broken (they never read it)."""
+
+
+class Commands:
+    """The table bound to one runtime, for the daemon (control socket) and the Neovim links alike."""
+
+    def __init__(self, rt: Runtime, *, reload_config: Callable[[], None], stop: Callable[[], None]) -> None:
+        self.rt = rt
+        self._reload_config = reload_config
+        self._stop = stop
+        self._by_nvim_name = {c.nvim[0]: (name, c.nvim[1]) for name, c in TABLE.items() if c.nvim is not None}
+        rt.commands = self
+
+    async def dispatch(self, cmd: str, args: dict[str, Any], client: ClientContext) -> Any:
+        cmd = ALIASES.get(cmd, cmd)
+        if cmd not in NO_RELOAD:
+            self._reload_config()
+        if cmd == "stop":
+            asyncio.get_running_loop().call_soon(self._stop)
+            return {"stopping": True}
+        command = TABLE.get(cmd)
+        if command is None:
+            raise TmuxClaudeError(f"unknown command {cmd!r}")
+        return await command.run(self.rt, args, client)
+
+    async def from_nvim(self, instance_id: str, cmd: str, payload: dict[str, Any]) -> Any:
+        """A ``:ClaudeCode*`` command from instance ``instance_id``'s Neovim; the answer is the text it shows."""
+        found = self._by_nvim_name.get(cmd)
+        if found is None:
+            raise TmuxClaudeError(f"unknown command {cmd!r}")
+        name, form = found
+        inst = self.rt.registry.get(instance_id)
+        client = ClientContext(cwd=inst.worktree if inst else os.getcwd(), pane=inst.nvim_pane if inst else "")
+        args = form.args(instance_id, payload)
+        if name == "open" and not args.get("path"):
+            args["path"] = client.cwd
+        return form.text(await self.dispatch(name, args, client))

@@ -1,0 +1,173 @@
+"""How an instance is launched: the Claude command line, the per-pane environment, the per-instance files
+Claude reads (hook settings, hook token, IDE lock file), and the tmux window or pane the two programs run in."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+from importlib.resources import files
+from typing import Any
+
+from tmuxclaude.adapters.fsutil import write_private
+from tmuxclaude.controller.runtime import ClientContext, Runtime
+from tmuxclaude.controller.status import glyph
+from tmuxclaude.errors import InstanceError
+from tmuxclaude.model.instance import Instance, InstanceState
+from tmuxclaude.model.states import HOOK_EVENTS
+from tmuxclaude.protocol.lockfile import LockRecord
+
+__all__ = [
+    "FALLBACK_SESSION",
+    "claude_command",
+    "create_panes",
+    "kill_panes",
+    "pane_env",
+    "remove_hook_files",
+    "write_hook_files",
+    "write_lock",
+]
+
+FALLBACK_SESSION = "tmuxclaude"
+"""The session instance windows go to when the caller is not inside tmux."""
+
+
+def pane_env(rt: Runtime, inst: Instance) -> dict[str, str]:
+    env = dict(rt.config.commands.shell_env)
+    env.update(rt.config.commands.claude_env)
+    env.update(
+        {
+            "CLAUDE_CODE_SSE_PORT": str(inst.port),
+            "ENABLE_IDE_INTEGRATION": "true",
+            "CLAUDE_INSTANCE_ID": inst.id,
+            "CLAUDE_WORKTREE_PATH": inst.worktree,
+        }
+    )
+    if "CLAUDE_CONFIG_DIR" not in env and os.environ.get("CLAUDE_CONFIG_DIR"):
+        # The CLI must scan the directory the lock file is in.
+        env["CLAUDE_CONFIG_DIR"] = os.environ["CLAUDE_CONFIG_DIR"]
+    # The CLI sends even ws://127.0.0.1 through an HTTP proxy unless loopback is excluded.
+    for key in ("no_proxy", "NO_PROXY"):
+        current = env.get(key, os.environ.get(key, ""))
+        extra = "127.0.0.1,localhost,::1"
+        env[key] = f"{current},{extra}" if current else extra
+    return env
+
+
+def claude_command(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]:
+    """The command that starts (or resumes, or restarts) this instance's Claude.
+
+    The settings file it names holds hooks Claude runs, so it is rewritten here, at every launch, with the
+    hook token it reads: what is on disk is never trusted (a file swapped meanwhile is replaced, not used).
+    """
+    write_hook_files(rt, inst)
+    # --settings adds a layer: the user's own settings and hooks stay in force.
+    return [*rt.config.commands.claude, "--settings", str(rt.paths.settings_file(inst.id)), *extra]
+
+
+def write_hook_files(rt: Runtime, inst: Instance) -> None:
+    """The per-instance Claude settings (our hooks) and the hook token they read, both 0600, in a runtime dir
+    checked to be ours alone; each written through a fresh temp file and a rename (a symlink planted at the name
+    is replaced, never followed)."""
+    rt.paths.ensure_runtime_dir()
+    script = str(files("tmuxclaude") / "hooks" / "hook.sh")
+    token_file = rt.paths.hook_token_file(inst.id)
+    hooks: dict[str, Any] = {}
+    for event in HOOK_EVENTS:
+        command = " ".join(shlex.quote(a) for a in ("bash", script, event, str(inst.port), str(token_file)))
+        entry: dict[str, Any] = {"hooks": [{"type": "command", "command": command, "timeout": 5}]}
+        if event in ("PreToolUse", "PostToolUse"):
+            entry["matcher"] = "*"
+        hooks[event] = [entry]
+    write_private(token_file, inst.hook_token + "\n")
+    write_private(rt.paths.settings_file(inst.id), json.dumps({"hooks": hooks}, indent=1))
+
+
+def remove_hook_files(rt: Runtime, instance_id: str) -> None:
+    for path in (rt.paths.settings_file(instance_id), rt.paths.hook_token_file(instance_id)):
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def write_lock(rt: Runtime, inst: Instance) -> None:
+    record = LockRecord(
+        pid=os.getpid(),
+        workspace_folders=(inst.worktree,),
+        ide_name=f"Neovim ({inst.name})",
+        auth_token=inst.token,
+        instance_id=inst.id,
+        worktree_path=inst.worktree,
+        created_at=inst.created_at,
+        neovim_pid=inst.nvim_pid,
+        parent_port=inst.parent_port,
+    )
+    rt.locks.write(inst.port, record)
+
+
+def window_options(rt: Runtime, inst: Instance) -> dict[str, str]:
+    """The ``@tmuxclaude_*`` tags of an instance's window: the live registry of targets."""
+    return {
+        "id": inst.id,
+        "name": inst.name,
+        "port": str(inst.port),
+        "state": "idle",
+        "glyph": glyph(rt, InstanceState.IDLE),
+        "worktree": inst.worktree,
+        "branch": inst.branch,
+    }
+
+
+def create_panes(rt: Runtime, inst: Instance, client: ClientContext, focus: bool, extra: list[str]) -> Instance:
+    """The instance's window (Neovim + Claude), or its Claude pane beside a user's own Neovim. Blocking."""
+    options = window_options(rt, inst)
+    claude_cmd = claude_command(rt, inst, extra)
+    if inst.external_nvim:
+        # A user's own Neovim joined with :ClaudeCode: the Claude pane goes beside it, in its window.
+        info = rt.tmux.pane_info(client.pane) if client.pane else None
+        if info is None:
+            raise InstanceError("joining an existing Neovim needs its tmux pane (run :ClaudeCode inside tmux)")
+        claude_pane = rt.tmux.split(client.pane, cwd=inst.worktree, cmd=claude_cmd, env=pane_env(rt, inst))
+        rt.tmux.set_window_options(info["window_id"], options)
+        return inst.with_(
+            session_id=info["session_id"],
+            window_id=info["window_id"],
+            nvim_pane=client.pane,
+            claude_pane=claude_pane,
+        )
+    session = None
+    if client.pane:
+        info = rt.tmux.pane_info(client.pane)
+        session = info["session_id"] if info else None
+    rt.paths.ensure_runtime_dir()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(inst.nvim_socket)
+    window = rt.tmux.create_instance_window(
+        session=session,
+        fallback_session=FALLBACK_SESSION,
+        name=inst.name,
+        cwd=inst.worktree,
+        nvim_cmd=[*rt.config.commands.nvim, "--listen", inst.nvim_socket],
+        nvim_env={**rt.config.commands.shell_env, "TMUXCLAUDE_INSTANCE_ID": inst.id},
+        claude_cmd=claude_cmd,
+        claude_env=pane_env(rt, inst),
+        options=options,
+        focus=focus and bool(client.pane),
+    )
+    if focus and client.pane:
+        rt.tmux.select(window.window_id, window.claude_pane, client.pane)
+    return inst.with_(
+        session_id=window.session_id,
+        window_id=window.window_id,
+        nvim_pane=window.nvim_pane,
+        claude_pane=window.claude_pane,
+    )
+
+
+def kill_panes(rt: Runtime, inst: Instance) -> None:
+    if inst.external_nvim:
+        # The window is the user's own: take our pane and our tags out of it, leave the rest.
+        rt.tmux.kill_pane(inst.claude_pane)
+        rt.tmux.untag_window(inst.window_id)
+    elif inst.window_id:
+        rt.tmux.kill_window(inst.window_id)

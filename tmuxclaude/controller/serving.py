@@ -1,0 +1,53 @@
+"""Serving one instance: its IDE WebSocket server on its port, its hook files and its lock file, and stopping
+all of that again (the Neovim link included)."""
+
+from __future__ import annotations
+
+import functools
+import socket
+
+from tmuxclaude.controller.ide import IdeServer
+from tmuxclaude.controller.launch import remove_hook_files, write_hook_files, write_lock
+from tmuxclaude.controller.nvim_link import start_link, stop_link
+from tmuxclaude.controller.runtime import Runtime
+from tmuxclaude.controller.status import on_hook_http
+from tmuxclaude.model.instance import Instance
+
+__all__ = ["serve", "serve_socket", "stop_serving"]
+
+
+async def serve_socket(rt: Runtime, inst: Instance, sock: socket.socket) -> IdeServer:
+    """Start the IDE server on ``sock`` (bound: the bind is the port reservation), then the hook files, then the
+    lock file. On failure nothing is left: the socket is closed, files removed."""
+    server = IdeServer(inst.id, inst.token, rt.config.ide)
+    server.on_http = functools.partial(on_hook_http, rt, inst.id)
+    try:
+        await server.start(sock)
+    except BaseException:
+        sock.close()
+        raise
+    rt.servers[inst.id] = server
+    try:
+        write_hook_files(rt, inst)
+        # The lock file goes last: a reader must never find a lock whose port is not yet served.
+        write_lock(rt, inst)
+    except BaseException:
+        await server.close()
+        rt.servers.pop(inst.id, None)
+        remove_hook_files(rt, inst.id)
+        raise
+    return server
+
+
+async def serve(rt: Runtime, inst: Instance, sock: socket.socket) -> IdeServer:
+    """Serve an instance whose panes already run (adopted, re-served after a restart) and link its Neovim."""
+    server = await serve_socket(rt, inst, sock)
+    start_link(rt, inst.id)
+    return server
+
+
+async def stop_serving(rt: Runtime, instance_id: str) -> None:
+    await stop_link(rt, instance_id)
+    server = rt.servers.pop(instance_id, None)
+    if server is not None:
+        await server.close()

@@ -1,0 +1,180 @@
+"""Starting instances, all or nothing: ``new`` (worktree + instance), ``open`` (instance for a worktree), and the
+spawn both share (also used by ``restore`` to bring an instance back on its old port and token).
+
+Spawn acquires resources in order (port, IDE server, hook and lock files, tmux window, registry entry); every
+step pushes its undo on one ``contextlib.AsyncExitStack``, so a failure undoes what was acquired, in reverse.
+Worktrees are created on request and never removed as a side effect of a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from tmuxclaude.adapters.git import WorktreeInfo
+from tmuxclaude.adapters.netports import bind_free_port, bind_port
+from tmuxclaude.adapters.paths import check_private_socket
+from tmuxclaude.controller.bootstrap import bootstrap_worktree, include_patterns, post_create
+from tmuxclaude.controller.launch import create_panes, kill_panes, remove_hook_files
+from tmuxclaude.controller.nvim_link import start_link
+from tmuxclaude.controller.runtime import ClientContext, Runtime
+from tmuxclaude.controller.serving import serve_socket, stop_serving
+from tmuxclaude.controller.status import publish_summary
+from tmuxclaude.controller.views import describe
+from tmuxclaude.errors import InstanceError, LimitError
+from tmuxclaude.model.instance import Instance, InstanceState
+from tmuxclaude.model.naming import NameParts, instance_name
+
+__all__ = ["check_limit", "new", "open_worktree", "spawn"]
+
+log = logging.getLogger(__name__)
+
+
+def _resolve_callable(spec: str) -> Callable[..., object]:
+    module, _, attr = spec.partition(":")
+    func = getattr(importlib.import_module(module), attr)
+    if not callable(func):
+        raise InstanceError(f"{spec} is not callable")
+    return func  # type: ignore[no-any-return]
+
+
+def check_limit(rt: Runtime) -> None:
+    limit = rt.config.effective_max_instances
+    active = [i for i in rt.registry.ordered() if i.state is not InstanceState.DEAD]
+    if len(active) >= limit:
+        if not rt.config.multi_instance.enabled:
+            raise LimitError("multi_instance.enabled is false: one instance at a time; kill it first")
+        raise LimitError(f"max_instances ({limit}) reached; kill an instance or raise multi_instance.max_instances")
+
+
+def _name_for(rt: Runtime, info: WorktreeInfo) -> str:
+    parts = NameParts(repo=info.repo_name, branch=info.branch, worktree=Path(info.root).name, n=len(rt.registry) + 1)
+    return rt.registry.unique_name(instance_name(rt.config.instance_naming, parts, _resolve_callable))
+
+
+async def new(rt: Runtime, branch: str, base: str | None, client: ClientContext, focus: bool = True) -> dict[str, Any]:
+    info = rt.git.resolve_worktree(client.cwd)
+    location = rt.git.worktree_location(rt.config.worktrees.dir, info, branch)
+    # A bad include pattern (or a hostile .worktreeinclude) is refused before anything is created.
+    patterns = await asyncio.to_thread(include_patterns, rt.config, Path(info.main_root))
+    async with rt.lock:
+        check_limit(rt)
+        created = await asyncio.to_thread(rt.git.create_worktree, info, branch, base=base, location=location)
+        await asyncio.to_thread(bootstrap_worktree, rt.config, Path(info.main_root), Path(created.root), patterns)
+        inst = await spawn(rt, created, client, focus=focus)
+    await post_create(rt.config, inst)
+    return describe(rt, inst)
+
+
+async def open_worktree(
+    rt: Runtime, path: str, client: ClientContext, nvim_server: str = "", focus: bool = True
+) -> dict[str, Any]:
+    """The instance of the worktree holding ``path`` (the caller's cwd by default): focused if it exists."""
+    info = rt.git.resolve_worktree(path or client.cwd)
+    async with rt.lock:
+        existing = rt.registry.by_worktree(info.root)
+        if existing is not None:
+            if existing.state is InstanceState.PAUSED:
+                raise InstanceError(f"{existing.name} is paused; `tmuxclaude resume {existing.name}`")
+            if focus:
+                rt.tmux.select(existing.window_id, existing.claude_pane, client.pane or None)
+            return describe(rt, existing) | {"existing": True}
+        check_limit(rt)
+        _check_nvim_server(nvim_server)
+        inst = await spawn(rt, info, client, focus=focus, nvim_server=nvim_server)
+    return describe(rt, inst)
+
+
+def _check_nvim_server(address: str) -> None:
+    """A user's Neovim to join must be the user's: a socket another user serves is refused up front (its peer
+    is checked again on every connect; a ``host:port`` one only then)."""
+    if "/" not in address:
+        return
+    try:
+        check_private_socket(Path(address))
+    except OSError as exc:
+        raise InstanceError(f"no Neovim listens at {address}: {exc.strerror or exc}") from None
+
+
+def _quietly(step: Callable[[], object]) -> Callable[[], None]:
+    """A rollback step: its own failure is logged, and the other steps and the original error go on."""
+
+    def run() -> None:
+        try:
+            step()
+        except Exception:
+            log.exception("rollback step failed")
+
+    return run
+
+
+def _quietly_async(step: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            await step()
+        except Exception:
+            log.exception("rollback step failed")
+
+    return run
+
+
+def _new_record(rt: Runtime, info: WorktreeInfo, client: ClientContext, port: int, nvim_server: str) -> Instance:
+    parent = rt.registry.by_pane_or_window(client.pane) if client.pane else None
+    instance_id = secrets.token_hex(4)
+    return Instance(
+        id=instance_id,
+        name=_name_for(rt, info),
+        worktree=info.root,
+        repo=info.main_root,
+        branch=info.branch,
+        port=port,
+        token=secrets.token_urlsafe(32),
+        hook_token=secrets.token_urlsafe(24),
+        created_at=rt.clock.time(),
+        parent_port=parent.port if parent else None,
+        external_nvim=bool(nvim_server),
+        nvim_socket=nvim_server or str(rt.paths.nvim_socket(instance_id)),
+    )
+
+
+async def spawn(
+    rt: Runtime,
+    info: WorktreeInfo,
+    client: ClientContext,
+    *,
+    focus: bool,
+    nvim_server: str = "",
+    reuse: Instance | None = None,
+    resume_args: list[str] | None = None,
+) -> Instance:
+    """Start one instance, all or nothing. ``reuse``: an existing record, served again on its own port/token."""
+    async with contextlib.AsyncExitStack() as undo:
+        if reuse is not None:
+            sock = bind_port(reuse.port)
+            inst = reuse.with_(state=InstanceState.STARTING)
+        else:
+            sock = bind_free_port(rt.config.ports.min, rt.config.ports.max, rt.locks.ports() | rt.registry.ports())
+            inst = _new_record(rt, info, client, sock.getsockname()[1], nvim_server)
+        undo.callback(_quietly(sock.close))
+        await serve_socket(rt, inst, sock)
+        iid, port = inst.id, inst.port
+        undo.push_async_callback(_quietly_async(lambda: stop_serving(rt, iid)))
+        undo.callback(_quietly(lambda: rt.locks.remove(port)))
+        undo.callback(_quietly(lambda: remove_hook_files(rt, iid)))
+        inst = await asyncio.to_thread(create_panes, rt, inst, client, focus, resume_args or [])
+        panes = inst
+        undo.callback(_quietly(lambda: kill_panes(rt, panes)))
+        inst = inst.with_(state=InstanceState.IDLE, state_since=rt.clock.time())
+        rt.registry.put(inst)
+        rt.save()
+        publish_summary(rt)
+        start_link(rt, inst.id)
+        rt.event(f"started {inst.name} on port {inst.port}")
+        undo.pop_all()
+    return inst

@@ -1,0 +1,90 @@
+"""Instance states as tmux shows them: window tags, the global status segment, waiting notifications, and the
+hook endpoint through which Claude Code's hooks report busy / waiting / idle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tmuxclaude.controller.runtime import Runtime
+from tmuxclaude.model.instance import Instance, InstanceState
+from tmuxclaude.model.states import GLYPHS, next_state, summary_text
+from tmuxclaude.protocol.lockfile import token_matches
+
+__all__ = ["glyph", "on_hook_http", "publish_summary", "set_state", "tag_window"]
+
+
+def glyph(rt: Runtime, state: InstanceState) -> str:
+    """What the window shows for a state; multi_instance.instance_indicator = false shows nothing."""
+    return GLYPHS[state] if rt.config.multi_instance.instance_indicator else ""
+
+
+def set_state(rt: Runtime, instance_id: str, state: InstanceState) -> None:
+    inst = rt.registry.get(instance_id)
+    if inst is None or inst.state is state:
+        return
+    previous = inst.state
+    inst = inst.with_(state=state, state_since=rt.clock.time())
+    rt.registry.put(inst)
+    if state in (InstanceState.PAUSED, InstanceState.DEAD) or previous in (InstanceState.PAUSED,):
+        rt.save()
+    tag_window(rt, inst)
+    publish_summary(rt)
+    if state is InstanceState.WAITING:
+        notify_waiting(rt, inst)
+
+
+def tag_window(rt: Runtime, inst: Instance) -> None:
+    if inst.window_id:
+        rt.tmux.set_window_options(
+            inst.window_id, {"state": inst.state.value, "glyph": glyph(rt, inst.state)}, check=False
+        )
+
+
+def publish_summary(rt: Runtime) -> None:
+    """The global status segment: one option the status line reads (no process per redraw).
+
+    Deferred to the next loop turn: a burst of changes costs one tmux call, after the reply has gone out.
+    """
+    if not rt.status.pending:
+        rt.status.pending = True
+        asyncio.get_running_loop().call_soon(_publish_summary_now, rt)
+
+
+def _publish_summary_now(rt: Runtime) -> None:
+    rt.status.pending = False
+    text = ""
+    if rt.config.multi_instance.instance_indicator:
+        text = summary_text(i.state for i in rt.registry.ordered())
+    if text != rt.status.summary:
+        rt.status.summary = text
+        rt.tmux.run("set-option", "-g", "@tmuxclaude_summary", text, check=False)
+
+
+def notify_waiting(rt: Runtime, inst: Instance) -> None:
+    if rt.config.status.message_on_waiting:
+        rt.tmux.message_clients(f"tmuxclaude: {inst.name} is waiting for input")
+    if rt.config.status.bell_on_waiting and inst.claude_pane:
+        # A BEL written to the pane's terminal makes tmux flag the window (monitor-bell) like any bell.
+        tty = rt.tmux.pane_tty(inst.claude_pane)
+        if tty.startswith("/dev/"):
+            with contextlib.suppress(OSError), open(tty, "w") as f:
+                f.write("\a")
+
+
+def on_hook_http(rt: Runtime, instance_id: str, connection: Any, request: Any) -> Any:
+    """``GET /tmuxclaude/hook?event=..&session=..`` from this instance's Claude hooks (hook.sh)."""
+    inst = rt.registry.get(instance_id)
+    values = request.headers.get_all("X-Tmuxclaude-Hook")
+    if inst is None or not token_matches(inst.hook_token, values[-1] if values else None):
+        return connection.respond(403, "Forbidden\n")
+    query = parse_qs(urlsplit(request.path).query)
+    event = (query.get("event") or [""])[0]
+    session = (query.get("session") or [""])[0]
+    if session and session != inst.claude_session_id:
+        # Claude's own conversation id: `restore` resumes exactly this conversation.
+        inst = rt.update(inst, claude_session_id=session)
+    set_state(rt, instance_id, next_state(inst.state, event))
+    return connection.respond(204, "")

@@ -1,0 +1,86 @@
+"""Ending instances: ``kill`` (optionally removing the worktree), ``kill_all``, and the teardown they share with
+reconciliation. Teardown runs every step even when earlier ones fail or find their piece already gone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from tmuxclaude.controller.launch import kill_panes, remove_hook_files
+from tmuxclaude.controller.runtime import ClientContext, Runtime
+from tmuxclaude.controller.serving import stop_serving
+from tmuxclaude.controller.status import publish_summary
+from tmuxclaude.controller.views import describe, find
+from tmuxclaude.errors import UnsafeRemovalError
+from tmuxclaude.model.instance import Instance
+
+__all__ = ["forget", "kill", "kill_all", "teardown"]
+
+log = logging.getLogger(__name__)
+
+
+async def kill(
+    rt: Runtime, ref: str | None, client: ClientContext, *, remove_worktree: bool = False, force: bool = False
+) -> dict[str, Any]:
+    async with rt.lock:
+        inst = find(rt, ref, client)
+        if remove_worktree and not force:
+            # Refuse before touching anything: a refused removal must not leave a half-killed instance.
+            reasons = await asyncio.to_thread(rt.git.unsafe_reasons, inst.worktree)
+            if reasons:
+                raise UnsafeRemovalError(
+                    f"worktree {inst.worktree} has {', '.join(reasons)}; commit/push first or pass --force"
+                )
+        info = describe(rt, inst)
+        await teardown(rt, inst, kill_window=True)
+        if remove_worktree:
+            await asyncio.to_thread(rt.git.remove_worktree, inst.worktree, force=force)
+            info["worktree_removed"] = True
+        return info
+
+
+async def kill_all(rt: Runtime) -> list[str]:
+    async with rt.lock:
+        names = []
+        for inst in rt.registry.ordered():
+            await teardown(rt, inst, kill_window=True)
+            names.append(inst.name)
+        return names
+
+
+async def teardown(rt: Runtime, inst: Instance, *, kill_window: bool) -> None:
+    """Every step runs; pieces already gone are fine. Errors are collected and raised together."""
+    errors: list[Exception] = []
+    steps: list[Callable[[], Any]] = [
+        lambda: stop_serving(rt, inst.id),
+        lambda: rt.locks.remove(inst.port),
+    ]
+    if kill_window:
+        steps.append(lambda: kill_panes(rt, inst))
+    steps.append(lambda: forget(rt, inst))
+    for step in steps:
+        try:
+            result = step()
+            if asyncio.iscoroutine(result):
+                await result
+        except Exception as exc:
+            log.exception("teardown step failed for %s", inst.name)
+            errors.append(exc)
+    rt.event(f"stopped {inst.name}")
+    if errors:
+        raise ExceptionGroup(f"teardown of {inst.name} had errors", errors)
+
+
+def forget(rt: Runtime, inst: Instance) -> None:
+    """Drop the record and every file that belonged to it."""
+    rt.registry.remove(inst.id)
+    rt.save()
+    publish_summary(rt)
+    remove_hook_files(rt, inst.id)
+    if not inst.external_nvim:
+        with contextlib.suppress(OSError):
+            os.unlink(inst.nvim_socket)
