@@ -20,7 +20,15 @@ from tests.helpers.env import Env, ls_json
 from tests.helpers.tty_client import attached_client
 from tests.helpers.waiting import retry_until
 from tests.reliability.attacker import Attacker
-from tests.reliability.reliability_helpers import SLEEPER_NVIM, ctl, lock_token, log_file, state_file, ws_connect
+from tests.reliability.reliability_helpers import (
+    SLEEPER_NVIM,
+    ctl,
+    daemon_status,
+    lock_token,
+    log_file,
+    state_file,
+    ws_connect,
+)
 from tmuxclaude.adapters.paths import Paths
 
 pytestmark = pytest.mark.timeout(90)
@@ -484,3 +492,56 @@ def test_kill_remove_worktree_refuses_with_ignored_files_and_names_them(env: Env
     assert not b.exists()
     env.cli("kill", "--remove-worktree", "--force", "ign-a")
     assert not a.exists()
+
+
+def test_settings_and_hook_token_are_rewritten_when_claude_is_resumed(world: Env, repo: Path, tmp_path: Path) -> None:
+    """Whatever is on disk is not trusted: a settings file swapped while the instance was paused (here for a
+    symlink to a settings file with a hook of someone else's) is replaced before Claude starts again."""
+    env = world
+    env.cli("new", "-d", "sec-resume", cwd=repo)
+    (item,) = ls_json(env)
+    paths = Paths.current()
+    settings, token = paths.settings_file(item["id"]), paths.hook_token_file(item["id"])
+    ours = settings.read_text()
+    env.cli("pause", "sec-resume")
+    evil = tmp_path / "evil-settings.json"
+    hook = {"hooks": [{"type": "command", "command": f"touch {env.home}/pwned-hook"}]}
+    evil.write_text(json.dumps({"hooks": {"SessionStart": [hook]}}))
+    settings.unlink()
+    settings.symlink_to(evil)
+    token.write_text("guessable\n")
+    env.cli("resume", "sec-resume")
+    assert not settings.is_symlink() and settings.read_text() == ours and _mode(settings) == 0o600
+    assert "pwned" not in settings.read_text() and token.read_text() != "guessable\n"
+    assert "pwned" in evil.read_text(), "the swapped-in file itself is left alone, only no longer used"
+
+
+def test_worktree_offer_and_auto_start_with_a_tmux_format_in_the_path_run_nothing(env: Env, repo: Path) -> None:
+    """auto_start_for_worktree: a shell pane that cds into a worktree named `wt#(...)` is offered an instance
+    (a tmux message naming the path), and opening a file of it in an instance's Neovim starts its instance."""
+    from tmuxclaude.adapters.nvim import NvimClient
+    from tmuxclaude.adapters.tmux import literal
+
+    env.start_tmux()
+    env.use_recorder("[multi_instance]\nauto_start_for_worktree = true\n")
+    hostile = repo.parent / f"wt{POISON}"
+    _git(repo, "worktree", "add", "-q", "-b", "other", str(hostile))
+    (hostile / "file.txt").write_text("x\n")
+    env.cli("open", "-d", cwd=repo)
+    (item,) = ls_json(env)
+    with attached_client(env):
+        env.tmux("new-window", "-d", "-t", "main:", "-c", literal(str(hostile)))
+        retry_until(lambda: any("offered an instance" in e for e in daemon_status(env)["events"]), 15, "the offer")
+        _assert_not_pwned(env)
+
+    async def open_in_neovim() -> None:
+        nvim = await NvimClient.connect(item["nvim_socket"])
+        try:
+            await nvim.exec_lua("vim.cmd('edit ' .. vim.fn.fnameescape(...))", str(hostile / "file.txt"))
+        finally:
+            await nvim.close()
+
+    retry_until(lambda: daemon_status(env)["servers"][item["id"]]["nvim"], 15, "Neovim attached")
+    asyncio.run(open_in_neovim())
+    retry_until(lambda: any(i["worktree"] == str(hostile) for i in ls_json(env)), 15, "the auto-started instance")
+    _assert_not_pwned(env)
