@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import math
 import os
 import stat
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import websockets
@@ -545,3 +548,116 @@ def test_worktree_offer_and_auto_start_with_a_tmux_format_in_the_path_run_nothin
     asyncio.run(open_in_neovim())
     retry_until(lambda: any(i["worktree"] == str(hostile) for i in ls_json(env)), 15, "the auto-started instance")
     _assert_not_pwned(env)
+
+
+# -- finding 7: connection floods -------------------------------------------------------------------------------
+
+FLOOD = 1500
+FD_LIMIT = 1024
+
+
+def _raise_own_fd_limit(needed: int) -> None:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        pytest.skip(f"the test process may open only {hard} files; the flood needs {needed}")
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
+
+def _open_flood(family: int, address: object, n: int, settled: Callable[[], bool] | None = None) -> list[Any]:
+    """``n`` connections that never send a byte (bounded: they are opened once and held, never retried).
+
+    ``settled``: opened in batches smaller than the listen backlog, each once the server has taken in the last,
+    so that every connection reaches the server (a full backlog would make the kernel answer with SYN cookies
+    and the server would never see the connection, which is no flood at all).
+    """
+    import socket as socketlib
+
+    held = []
+    for k in range(n):
+        sock = socketlib.socket(family, socketlib.SOCK_STREAM)
+        sock.setblocking(False)
+        with contextlib.suppress(BlockingIOError, OSError):
+            sock.connect(address)  # type: ignore[arg-type]
+        held.append(sock)
+        if settled is not None and k % 50 == 49:
+            retry_until(settled, 20, "the server to take in the last batch")
+    return held
+
+
+def _tcp_backlog(ports: set[int]) -> int:
+    """Connections to ``ports`` the kernel still holds for the server: in its accept queues, or still handshaking
+    (SYN sent, no room in a full queue yet)."""
+    waiting = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as f:
+            for line in list(f)[1:]:
+                fields = line.split()
+                local_port, remote_port = int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16)
+                if fields[3] == "0A" and local_port in ports:
+                    waiting += int(fields[4].split(":")[1], 16)
+                elif fields[3] == "02" and remote_port in ports:
+                    waiting += 1
+    return waiting
+
+
+def _absorbed(pid: int, ports: set[int]) -> bool:
+    """The controller has taken in all of the flood it can: nothing waits in the kernel, or it ran out of
+    descriptors trying (which is the failure the flood test reproduces)."""
+    return _tcp_backlog(ports) == 0 or len(os.listdir(f"/proc/{pid}/fd")) >= FD_LIMIT - 8
+
+
+@pytest.mark.timeout(180)
+def test_connection_flood_leaves_every_handshake_working(env: Env, repo: Path) -> None:
+    """1,500 unauthenticated connections held against the instances' ports, then 1,500 against the control
+    socket, with the controller limited to 1,024 descriptors: a real handshake on every instance (and a control
+    request) still succeeds within 2 s, and the log is neither flooded nor rotated."""
+    import socket as socketlib
+
+    from tests.reliability.reliability_helpers import answers, cli_with
+
+    _raise_own_fd_limit(FLOOD + 500)
+    env.start_tmux()
+    env.use_recorder(nvim=SLEEPER_NVIM)
+    out = cli_with(["prlimit", f"--nofile={FD_LIMIT}:{FD_LIMIT}"], "daemon", "start", cwd=repo)
+    assert out.returncode == 0, out.stderr
+    for name in ("flood-a", "flood-b"):
+        env.cli("new", "-d", name, cwd=repo)
+    items = ls_json(env)
+    tokens = {i["port"]: lock_token(env, i["port"]) for i in items}
+    pid = daemon_status(env)["pid"]
+
+    def handshakes_within(seconds: float) -> None:
+        async def all_answer() -> bool:
+            results = await asyncio.gather(*(answers(port, token) for port, token in tokens.items()))
+            return all(results)
+
+        assert asyncio.run(asyncio.wait_for(all_answer(), seconds)), "an instance did not answer"
+
+    held: list[Any] = []
+    try:
+        for item in items:
+            absorbed = functools.partial(_absorbed, pid, set(tokens))
+            held += _open_flood(socketlib.AF_INET, ("127.0.0.1", item["port"]), FLOOD // len(items), absorbed)
+            retry_until(absorbed, 20, "the controller to take in the flood")
+            handshakes_within(2.0)
+        handshakes_within(2.0)
+        for sock in held:
+            sock.close()
+        held = _open_flood(socketlib.AF_UNIX, str(Paths.current().control_socket), FLOOD)
+        # The real CLI, as a user or a key binding runs it.
+        listed = asyncio.run(asyncio.wait_for(asyncio.to_thread(ls_json, env), 2.0))
+        assert [i["port"] for i in listed] == [i["port"] for i in items]
+        handshakes_within(2.0)
+    finally:
+        for sock in held:
+            sock.close()
+    status = daemon_status(env)
+    assert status["pid"] == pid, "the controller restarted"
+    log = log_file(env)
+    assert not log.with_name(log.name + ".1").exists(), "the flood rotated the log away"
+    lines = log.read_text().splitlines()
+    assert len(lines) < 400, f"{len(lines)} log lines for one flood"
+    print(f"\n[security] flood of {2 * FLOOD} connections: {len(lines)} log lines; servers {status['servers']}")

@@ -34,7 +34,16 @@ def _connect(paths: Paths, timeout: float) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        sock.connect(str(paths.control_socket))
+        deadline = time.monotonic() + min(timeout, 2.0)
+        while True:
+            try:
+                sock.connect(str(paths.control_socket))
+                break
+            except BlockingIOError:
+                # EAGAIN: the listen backlog is full (a flood of connections); the controller drains it fast.
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
         require_own_peer(sock, f"control socket {paths.control_socket}")
     except BaseException:
         sock.close()

@@ -57,7 +57,7 @@ class Controller:
         sock_path = self.paths.control_socket
         with contextlib.suppress(FileNotFoundError):
             sock_path.unlink()  # a killed controller's socket; we hold the controller flock, so it is stale
-        self._server = await asyncio.start_unix_server(self._client, path=str(sock_path), limit=MAX_LINE)
+        self._server = await asyncio.start_unix_server(self._client, path=str(sock_path), limit=MAX_LINE, backlog=512)
         os.chmod(sock_path, 0o600)
         ticker = asyncio.create_task(self._monitor())
         log.info("controller %s serving %s (tmux %s)", __version__, sock_path, self.paths.tmux_socket)
