@@ -3,7 +3,8 @@
 Every command names its target by id (``$1``, ``@2``, ``%3``), never by name, so a user renaming a window
 cannot confuse us. tmux expands formats (``#(cmd)`` runs a shell command, ``#{...}`` reads variables) in start
 directories (-c), window and session names (-n, -s, rename-window), display-message texts and menus: every such
-value goes through ``literal`` inside this adapter, so no caller can forget it (a branch or a path is hostile).
+value goes through ``literal`` (data) or ``shown`` (text) inside this adapter, so no caller can forget it (a
+branch or a path is hostile), and every value through ``arg`` (tmux splits commands at a trailing ``;``).
 Option values (set-option without -F), -e environment values, targets and pane commands are not expanded.
 
 Environment for a pane is passed with ``-e`` on the command that creates it: it reaches that
@@ -14,12 +15,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from tmuxclaude.errors import TmuxError
 
-__all__ = ["OPTION_PREFIX", "InstanceWindow", "Tmux", "WindowRow", "literal"]
+__all__ = ["OPTION_PREFIX", "InstanceWindow", "Tmux", "WindowRow", "arg", "literal", "shown"]
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +31,34 @@ WINDOW_OPTIONS = ("id", "name", "port", "state", "glyph", "worktree", "branch", 
 SEP = "\x1f"
 
 
+def arg(value: str) -> str:
+    """``value`` as one argument of a tmux command line, kept whole.
+
+    tmux splits its argv into commands at every argument that *ends* with ``;`` (the ``;`` is dropped): a path
+    or a name ending in ``;`` would cut the command short and make the next argument a command of its own.
+    ``\\;`` at the end is tmux's escape for a literal one.
+    """
+    return value[:-1] + "\\;" if value.endswith(";") else value
+
+
+_HASH_RUN = re.compile(r"#+(?![#\[])")
+
+
 def literal(value: str) -> str:
-    """``value`` for a place where tmux expands formats, shown or used exactly as given: ``#`` becomes ``##``."""
-    return value.replace("#", "##")
+    """``value`` for a place where tmux expands formats and uses the result as data (a start directory, a window
+    name): after expansion it is exactly ``value`` again, and nothing in it ran (``#(``) or was read (``#{``).
+
+    Every ``#`` is doubled, except a run of them right before ``[``: tmux leaves ``#[`` (a style) as it is, and
+    ``##[`` too, so doubling those would change the value. A trailing ``;`` is escaped (see ``arg``); a
+    positional value also goes after ``--`` at the call, so a leading ``-`` is not a flag.
+    """
+    return arg(_HASH_RUN.sub(lambda m: m.group() * 2, value))
+
+
+def shown(value: str) -> str:
+    """``value`` for a text tmux expands and then draws (display-message, menu labels): every ``#`` doubled, so
+    nothing runs and ``#[`` is drawn as text, not taken as a style."""
+    return arg(value.replace("#", "##"))
 
 
 def _chain(commands: list[list[str]]) -> list[str]:
@@ -100,7 +127,7 @@ class Tmux:
     def _env_args(env: Mapping[str, str]) -> list[str]:
         args: list[str] = []
         for key, value in env.items():
-            args += ["-e", f"{key}={value}"]
+            args += ["-e", arg(f"{key}={value}")]
         return args
 
     def create_instance_window(
@@ -133,13 +160,13 @@ class Tmux:
         target = f"{target_session}:={temp}"
         args = _chain(
             [
-                [*first, "-n", temp, "-c", literal(cwd), *self._env_args(nvim_env), *nvim_cmd],
-                *([ "set-option", "-w", "-t", target, f"{OPTION_PREFIX}{k}", v] for k, v in options.items()),
+                [*first, "-n", temp, "-c", literal(cwd), *self._env_args(nvim_env), *map(arg, nvim_cmd)],
+                *([ "set-option", "-w", "-t", target, f"{OPTION_PREFIX}{k}", arg(v)] for k, v in options.items()),
                 # automatic-rename would replace the instance name with "nvim"; the name is the user's handle.
                 ["set-option", "-w", "-t", target, "automatic-rename", "off"],
                 ["split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", target, "-c", literal(cwd),
-                 *self._env_args(claude_env), *claude_cmd],
-                ["rename-window", "-t", target, literal(name)],
+                 *self._env_args(claude_env), *map(arg, claude_cmd)],
+                ["rename-window", "-t", target, "--", literal(name)],
             ]
         )  # fmt: skip
         out: list[str] = []
@@ -160,14 +187,16 @@ class Tmux:
     def split(self, pane: str, *, cwd: str, cmd: Sequence[str], env: Mapping[str, str]) -> str:
         out = self.run(
             "split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", pane, "-c", literal(cwd),
-            *self._env_args(env), *cmd,
+            *self._env_args(env), *map(arg, cmd),
         )  # fmt: skip
         return out[0]
 
     def set_window_options(self, window: str, options: Mapping[str, str], *, check: bool = True) -> None:
         if options:
             self.run(
-                *_chain([["set-option", "-w", "-t", window, f"{OPTION_PREFIX}{k}", v] for k, v in options.items()]),
+                *_chain(
+                    [["set-option", "-w", "-t", window, f"{OPTION_PREFIX}{k}", arg(v)] for k, v in options.items()]
+                ),
                 check=check,
             )
 
@@ -178,7 +207,7 @@ class Tmux:
 
     def respawn(self, pane: str, *, cwd: str, cmd: Sequence[str], env: Mapping[str, str] | None = None) -> None:
         """Replace the program running in ``pane`` (the pane id stays)."""
-        self.run("respawn-pane", "-k", "-t", pane, "-c", literal(cwd), *self._env_args(env or {}), *cmd)
+        self.run("respawn-pane", "-k", "-t", pane, "-c", literal(cwd), *self._env_args(env or {}), *map(arg, cmd))
 
     def pane_paths(self) -> dict[str, str]:
         """Every pane's current directory, by pane id."""
@@ -262,11 +291,11 @@ class Tmux:
     def message_clients(self, text: str) -> None:
         """Show ``text`` (literally) on every attached client."""
         for client in self.clients():
-            self.run("display-message", "-c", client, literal(text), check=False)
+            self.run("display-message", "-c", client, "--", shown(text), check=False)
 
     def show_message(self, pane: str, text: str) -> None:
         """Show ``text`` (literally) on the clients looking at ``pane``."""
-        self.run("display-message", "-t", pane, literal(text), check=False)
+        self.run("display-message", "-t", pane, "--", shown(text), check=False)
 
     def pane_tty(self, pane: str) -> str:
         out = self.run("display-message", "-p", "-t", pane, "#{pane_tty}", check=False)

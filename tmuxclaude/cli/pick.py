@@ -7,7 +7,7 @@ import subprocess
 from typing import Any
 
 from tmuxclaude.adapters.paths import Paths
-from tmuxclaude.adapters.tmux import literal
+from tmuxclaude.adapters.tmux import shown
 from tmuxclaude.cli import client
 from tmuxclaude.errors import InstanceError, TmuxError
 
@@ -22,7 +22,7 @@ def menu_args(items: list[dict[str, Any]]) -> list[str]:
     """``display-menu`` items: label, key, command. Selecting runs tmux commands only (no process).
 
     tmux expands formats in both the label and the command (``#(...)`` would run a shell): labels go through
-    ``literal``, and the command holds nothing but tmux ids, checked to be ids; an item carrying anything else
+    ``shown``, and the command holds nothing but tmux ids, checked to be ids; an item carrying anything else
     is left out (the reply may come from a controller that is not ours, or a name from a hostile repository).
     """
     args: list[str] = []
@@ -38,7 +38,7 @@ def menu_args(items: list[dict[str, Any]]) -> list[str]:
         # The window's own session is switched to first, then the window and its Claude pane selected.
         command = f"switch-client -t {window} ; select-window -t {window} ; select-pane -t {pane}"
         # A label starting with "-" is shown disabled, an empty one is a separator: keep it an item.
-        args += [" " + literal(label) if label.startswith("-") else literal(label), key, command]
+        args += [" " + shown(label) if label.startswith("-") else shown(label), key, command]
     return args
 
 
