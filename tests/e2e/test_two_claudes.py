@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.e2e.claude_env import prepare_claude_home
@@ -167,8 +168,9 @@ def test_each_cli_connects_to_its_own_instance(world: World) -> None:
              w.env.tmux("list-panes", "-a", "-F", "#{pane_id} #{pane_pid}").splitlines()}  # fmt: skip
     for side in (w.a, w.b):
         server = w.server(side)
-        # The CLI announces its own pid (ide_connected): it is the process in this instance's Claude pane.
-        assert server["client_pids"] == [panes[side.claude.target]]
+        # The CLI announces its own pid (ide_connected): it is the process the launcher of this instance's Claude
+        # pane runs (the launcher stays its parent, to keep the pane when Claude exits).
+        assert [psutil.Process(pid).ppid() for pid in server["client_pids"]] == [panes[side.claude.target]]
         assert server["refused"] == {}
         for step in ("initialized", "ide_connected", "tools_listed"):
             assert step in server["calls"]

@@ -289,10 +289,10 @@ def test_tmux_adapter_passes_hostile_values_literally(world: Env, tmp_path: Path
     hostile.mkdir()
     window = tmux.create_instance_window(
         session="main", fallback_session="x", name=f"name{POISON}#{{pane_id}}", cwd=str(hostile),
-        nvim_cmd=["sleep", "60"], nvim_env={}, claude_cmd=["sleep", "60"], claude_env={},
+        nvim_cmd=["sleep", "60"], claude_cmd=["sleep", "60"],
         options={"id": "sec1", "worktree": str(hostile)}, focus=False,
     )  # fmt: skip
-    extra = tmux.split(window.nvim_pane, cwd=str(hostile), cmd=["sleep", "60"], env={})
+    extra = tmux.split(window.nvim_pane, cwd=str(hostile), cmd=["sleep", "60"])
     tmux.respawn(window.claude_pane, cwd=str(hostile), cmd=["sleep", "60"])
     with attached_client(env):
         tmux.message_clients(f"hello {POISON}")

@@ -5,10 +5,11 @@ cannot confuse us. tmux expands formats (``#(cmd)`` runs a shell command, ``#{..
 directories (-c), window and session names (-n, -s, rename-window), display-message texts and menus: every such
 value goes through ``literal`` (data) or ``shown`` (text) inside this adapter, so no caller can forget it (a
 branch or a path is hostile), and every value through ``arg`` (tmux splits commands at a trailing ``;``).
-Option values (set-option without -F), -e environment values, targets and pane commands are not expanded.
+Option values (set-option without -F), targets and pane commands are not expanded.
 
-Environment for a pane is passed with ``-e`` on the command that creates it: it reaches that
-pane's process only, never the global tmux environment.
+No environment is ever passed here (``-e KEY=VALUE`` would put the user's proxy and gateway credentials on the
+argv of the tmux client, and of a server it starts, for every local user to read): a pane's program is a
+launcher that reads its environment from a private file (``adapters/launcher.py``).
 """
 
 from __future__ import annotations
@@ -123,13 +124,6 @@ class Tmux:
     def session_exists(self, target: str) -> bool:
         return self._server.cmd("has-session", "-t", target).returncode == 0
 
-    @staticmethod
-    def _env_args(env: Mapping[str, str]) -> list[str]:
-        args: list[str] = []
-        for key, value in env.items():
-            args += ["-e", arg(f"{key}={value}")]
-        return args
-
     def create_instance_window(
         self,
         *,
@@ -138,9 +132,7 @@ class Tmux:
         name: str,
         cwd: str,
         nvim_cmd: Sequence[str],
-        nvim_env: Mapping[str, str],
         claude_cmd: Sequence[str],
-        claude_env: Mapping[str, str],
         options: Mapping[str, str],
         focus: bool,
     ) -> InstanceWindow:
@@ -160,12 +152,12 @@ class Tmux:
         target = f"{target_session}:={temp}"
         args = _chain(
             [
-                [*first, "-n", temp, "-c", literal(cwd), *self._env_args(nvim_env), *map(arg, nvim_cmd)],
+                [*first, "-n", temp, "-c", literal(cwd), *map(arg, nvim_cmd)],
                 *([ "set-option", "-w", "-t", target, f"{OPTION_PREFIX}{k}", arg(v)] for k, v in options.items()),
                 # automatic-rename would replace the instance name with "nvim"; the name is the user's handle.
                 ["set-option", "-w", "-t", target, "automatic-rename", "off"],
                 ["split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", target, "-c", literal(cwd),
-                 *self._env_args(claude_env), *map(arg, claude_cmd)],
+                 *map(arg, claude_cmd)],
                 ["rename-window", "-t", target, "--", literal(name)],
             ]
         )  # fmt: skip
@@ -184,10 +176,9 @@ class Tmux:
             raise TmuxError(f"tmux new-window: unexpected output {out!r}") from None
         return InstanceWindow(session_id, window_id, nvim_pane, claude_pane)
 
-    def split(self, pane: str, *, cwd: str, cmd: Sequence[str], env: Mapping[str, str]) -> str:
+    def split(self, pane: str, *, cwd: str, cmd: Sequence[str]) -> str:
         out = self.run(
-            "split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", pane, "-c", literal(cwd),
-            *self._env_args(env), *map(arg, cmd),
+            "split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", pane, "-c", literal(cwd), *map(arg, cmd)
         )  # fmt: skip
         return out[0]
 
@@ -205,9 +196,9 @@ class Tmux:
         self.run(*_chain([["set-option", "-wu", "-t", window, f"{OPTION_PREFIX}{k}"] for k in WINDOW_OPTIONS]),
                  check=False)  # fmt: skip
 
-    def respawn(self, pane: str, *, cwd: str, cmd: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+    def respawn(self, pane: str, *, cwd: str, cmd: Sequence[str]) -> None:
         """Replace the program running in ``pane`` (the pane id stays)."""
-        self.run("respawn-pane", "-k", "-t", pane, "-c", literal(cwd), *self._env_args(env or {}), *map(arg, cmd))
+        self.run("respawn-pane", "-k", "-t", pane, "-c", literal(cwd), *map(arg, cmd))
 
     def pane_paths(self) -> dict[str, str]:
         """Every pane's current directory, by pane id."""

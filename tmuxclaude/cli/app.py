@@ -229,6 +229,11 @@ def doctor() -> None:
     ):
         version = _version(cmd)
         report(version is not None, label, version or f"{cmd[0]} not found on PATH")
+    from tmuxclaude.adapters.claudecheck import claude_start_checks
+
+    pane_env = {**config.commands.shell_env, **config.commands.claude_env}
+    for finding in claude_start_checks(config.commands.claude, pane_env):
+        report(finding.ok, finding.label, finding.detail)
     report(True, "tmux socket", paths.tmux_socket)
     for label, path in (
         ("runtime dir", paths.runtime_dir),
@@ -251,6 +256,13 @@ def doctor() -> None:
     )
     running = client.controller_running(paths)
     report(True, "controller", "running" if running else "not running (starts on demand)")
+    for item in client.request("ls", autostart=False) if running else []:
+        if item.get("state") == "exited" and item.get("exit"):
+            # What the CLI itself said when it stopped (the first error line its pane showed).
+            ended = item["exit"]
+            said = f": {ended['headline']}" if ended.get("headline") else ""
+            report(False, f"instance {item['name']}", f"Claude exited ({ended['status']}){said}; "
+                   f"r in its pane or `tmuxclaude resume {item['name']}`")  # fmt: skip
     sys.exit(1 if problems else 0)
 
 

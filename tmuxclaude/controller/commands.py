@@ -149,7 +149,10 @@ TABLE: dict[str, Command] = {
     "send": Command(_send),
     "gc": Command(_gc),
     "pause": Command(_pause),
-    "resume": Command(_resume),
+    "resume": Command(
+        _resume,
+        nvim=("resume", NvimForm(lambda iid, p: {"ref": p.get("arg") or iid}, lambda i: f"resumed {i['name']}")),
+    ),
     "restore": Command(_restore),
     "next_waiting": Command(_next_waiting),
 }

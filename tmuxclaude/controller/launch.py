@@ -1,5 +1,8 @@
 """How an instance is launched: the Claude command line, the per-pane environment, the per-instance files
-Claude reads (hook settings, hook token, IDE lock file), and the tmux window or pane the two programs run in."""
+Claude reads (hook settings, hook token, IDE lock file), and the tmux window or pane the two programs run in.
+
+Each pane runs a launcher (``adapters/launcher.py``) that takes its environment from a private file written here
+on every (re)spawn: nothing from the config is ever on a tmux or pane argv."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import shlex
 from importlib.resources import files
 from typing import Any
 
+from tmuxclaude.adapters import launcher
 from tmuxclaude.adapters.fsutil import write_private
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.status import glyph
@@ -21,6 +25,7 @@ from tmuxclaude.protocol.lockfile import LockRecord
 __all__ = [
     "FALLBACK_SESSION",
     "claude_command",
+    "claude_pane_argv",
     "create_panes",
     "kill_panes",
     "pane_env",
@@ -66,6 +71,26 @@ def claude_command(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]:
     return [*rt.config.commands.claude, "--settings", str(rt.paths.settings_file(inst.id)), *extra]
 
 
+def claude_pane_argv(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]:
+    """What the Claude pane runs: the launcher, after its environment file is (re)written for this start."""
+    rt.paths.ensure_runtime_dir()
+    env_path = launcher.env_file(rt.paths.runtime_dir, inst.id, "claude")
+    launcher.write_env_file(env_path, pane_env(rt, inst))
+    return launcher.claude_pane_command(
+        env_path,
+        port=inst.port,
+        token_file=rt.paths.hook_token_file(inst.id),
+        name=inst.name,
+        command=claude_command(rt, inst, extra),
+    )
+
+
+def _nvim_pane_argv(rt: Runtime, inst: Instance) -> list[str]:
+    env_path = launcher.env_file(rt.paths.runtime_dir, inst.id, "nvim")
+    launcher.write_env_file(env_path, {**rt.config.commands.shell_env, "TMUXCLAUDE_INSTANCE_ID": inst.id})
+    return launcher.nvim_pane_command(env_path, [*rt.config.commands.nvim, "--listen", inst.nvim_socket])
+
+
 def write_hook_files(rt: Runtime, inst: Instance) -> None:
     """The per-instance Claude settings (our hooks) and the hook token they read, both 0600, in a runtime dir
     checked to be ours alone; each written through a fresh temp file and a rename (a symlink planted at the name
@@ -85,9 +110,11 @@ def write_hook_files(rt: Runtime, inst: Instance) -> None:
 
 
 def remove_hook_files(rt: Runtime, instance_id: str) -> None:
+    """Every per-instance file in the runtime dir: hook settings, hook token, the panes' environment files."""
     for path in (rt.paths.settings_file(instance_id), rt.paths.hook_token_file(instance_id)):
         with contextlib.suppress(OSError):
             path.unlink()
+    launcher.remove_env_files(rt.paths.runtime_dir, instance_id)
 
 
 def write_lock(rt: Runtime, inst: Instance) -> None:
@@ -121,13 +148,13 @@ def window_options(rt: Runtime, inst: Instance) -> dict[str, str]:
 def create_panes(rt: Runtime, inst: Instance, client: ClientContext, focus: bool, extra: list[str]) -> Instance:
     """The instance's window (Neovim + Claude), or its Claude pane beside a user's own Neovim. Blocking."""
     options = window_options(rt, inst)
-    claude_cmd = claude_command(rt, inst, extra)
+    claude_cmd = claude_pane_argv(rt, inst, extra)
     if inst.external_nvim:
         # A user's own Neovim joined with :ClaudeCode: the Claude pane goes beside it, in its window.
         info = rt.tmux.pane_info(client.pane) if client.pane else None
         if info is None:
             raise InstanceError("joining an existing Neovim needs its tmux pane (run :ClaudeCode inside tmux)")
-        claude_pane = rt.tmux.split(client.pane, cwd=inst.worktree, cmd=claude_cmd, env=pane_env(rt, inst))
+        claude_pane = rt.tmux.split(client.pane, cwd=inst.worktree, cmd=claude_cmd)
         rt.tmux.set_window_options(info["window_id"], options)
         return inst.with_(
             session_id=info["session_id"],
@@ -147,10 +174,8 @@ def create_panes(rt: Runtime, inst: Instance, client: ClientContext, focus: bool
         fallback_session=FALLBACK_SESSION,
         name=inst.name,
         cwd=inst.worktree,
-        nvim_cmd=[*rt.config.commands.nvim, "--listen", inst.nvim_socket],
-        nvim_env={**rt.config.commands.shell_env, "TMUXCLAUDE_INSTANCE_ID": inst.id},
+        nvim_cmd=_nvim_pane_argv(rt, inst),
         claude_cmd=claude_cmd,
-        claude_env=pane_env(rt, inst),
         options=options,
         focus=focus and bool(client.pane),
     )

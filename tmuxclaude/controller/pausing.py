@@ -1,12 +1,13 @@
 """Pausing and resuming an instance's Claude: Neovim, the worktree and the branch stay; the Claude pane shows how
-to resume, and resuming continues the same conversation."""
+to resume, and resuming continues the same conversation. Resuming also restarts a Claude that exited (its pane's
+restart key and ``:ClaudeCodeResume`` come here too)."""
 
 from __future__ import annotations
 
 import shlex
 from typing import Any
 
-from tmuxclaude.controller.launch import claude_command, pane_env
+from tmuxclaude.controller.launch import claude_pane_argv
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.status import set_state
 from tmuxclaude.controller.views import describe, find
@@ -32,11 +33,24 @@ async def pause(rt: Runtime, ref: str | None, client: ClientContext) -> dict[str
 
 
 async def resume(rt: Runtime, ref: str | None, client: ClientContext) -> dict[str, Any]:
-    """Start Claude again in the paused pane, continuing its conversation."""
-    inst = find(rt, ref, client)
-    if inst.state is not InstanceState.PAUSED:
-        raise InstanceError(f"{inst.name} is not paused")
+    """Start Claude again in its pane (paused, or exited), continuing its conversation."""
+    async with rt.lock:
+        inst = find(rt, ref, client)
+        return restart(rt, inst.id)
+
+
+def restart(rt: Runtime, instance_id: str) -> dict[str, Any]:
+    """Respawn the Claude pane (same pane id) with ``--resume <session id>`` when one was recorded, else
+    ``--continue`` (this worktree's latest conversation). The caller holds ``rt.lock``."""
+    inst = rt.registry.get(instance_id)
+    if inst is None:
+        raise InstanceError(f"no instance {instance_id!r}")
+    if inst.state not in (InstanceState.PAUSED, InstanceState.EXITED):
+        raise InstanceError(f"{inst.name} is {inst.state.value}: only a paused or exited Claude is resumed")
     args = ["--resume", inst.claude_session_id] if inst.claude_session_id else ["--continue"]
-    rt.tmux.respawn(inst.claude_pane, cwd=inst.worktree, cmd=claude_command(rt, inst, args), env=pane_env(rt, inst))
+    rt.tmux.respawn(inst.claude_pane, cwd=inst.worktree, cmd=claude_pane_argv(rt, inst, args))
+    if "exit" in inst.extra:
+        rt.update(inst, extra={k: v for k, v in inst.extra.items() if k != "exit"})
     set_state(rt, inst.id, InstanceState.IDLE)
+    rt.event(f"{inst.name}: Claude started again ({' '.join(args)})")
     return describe(rt, rt.registry.get(inst.id) or inst)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import functools
 import socket
 
+from tmuxclaude.controller.exits import on_pane_http
 from tmuxclaude.controller.ide import IdeServer
 from tmuxclaude.controller.launch import remove_hook_files, write_hook_files, write_lock
 from tmuxclaude.controller.nvim_link import start_link, stop_link
 from tmuxclaude.controller.runtime import Runtime
-from tmuxclaude.controller.status import on_hook_http
 from tmuxclaude.model.instance import Instance
 
 __all__ = ["serve", "serve_socket", "stop_serving"]
@@ -20,7 +20,7 @@ async def serve_socket(rt: Runtime, inst: Instance, sock: socket.socket) -> IdeS
     """Start the IDE server on ``sock`` (bound: the bind is the port reservation), then the hook files, then the
     lock file. On failure nothing is left: the socket is closed, files removed."""
     server = IdeServer(inst.id, inst.token, rt.config.ide)
-    server.on_http = functools.partial(on_hook_http, rt, inst.id)
+    server.on_http = functools.partial(on_pane_http, rt, inst.id)
     try:
         await server.start(sock)
     except BaseException:

@@ -28,7 +28,8 @@ def set_state(rt: Runtime, instance_id: str, state: InstanceState) -> None:
     previous = inst.state
     inst = inst.with_(state=state, state_since=rt.clock.time())
     rt.registry.put(inst)
-    if state in (InstanceState.PAUSED, InstanceState.DEAD) or previous in (InstanceState.PAUSED,):
+    kept = (InstanceState.PAUSED, InstanceState.EXITED, InstanceState.DEAD)
+    if state in kept or previous in kept:
         rt.save()
     tag_window(rt, inst)
     publish_summary(rt)

@@ -42,6 +42,7 @@ def describe(
         "parent_port": inst.parent_port,
         "created_at": inst.created_at,
         "claude_session_id": inst.claude_session_id,
+        "exit": inst.extra.get("exit"),
         "lock_file": str(rt.locks.file_for(inst.port)),
     }
     if stats:

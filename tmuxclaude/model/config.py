@@ -200,3 +200,10 @@ class Config:
             raise ConfigError("config key 'commands.claude': must not be empty")
         if not self.commands.nvim:
             raise ConfigError("config key 'commands.nvim': must not be empty")
+        for section in ("claude_env", "shell_env"):
+            for key, value in getattr(self.commands, section).items():
+                # The pane launcher exports each NAME=VALUE as one word: NAME must be an identifier.
+                if not (key.isidentifier() and key.isascii()):
+                    raise ConfigError(f"config key 'commands.{section}': {key!r} is not a valid variable name")
+                if "\0" in value:
+                    raise ConfigError(f"config key 'commands.{section}.{key}': a value cannot hold a NUL byte")

@@ -18,6 +18,8 @@ class InstanceState(enum.StrEnum):
     BUSY = "busy"
     WAITING = "waiting"
     PAUSED = "paused"
+    EXITED = "exited"
+    """Claude's process ended (its pane stays, showing why); ``resume`` or the pane's restart key brings it back."""
     DEAD = "dead"
 
 

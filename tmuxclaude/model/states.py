@@ -18,14 +18,18 @@ GLYPHS: dict[InstanceState, str] = {
     InstanceState.BUSY: "●",
     InstanceState.WAITING: "◆",
     InstanceState.PAUSED: "‖",
+    InstanceState.EXITED: "■",
     InstanceState.DEAD: "✕",
 }
 
 
 def next_state(current: InstanceState, event: str) -> InstanceState:
-    """The state after hook ``event``. Paused and dead instances are not moved by hooks."""
+    """The state after hook ``event``. Paused and dead instances are not moved by hooks; an exited one only by a
+    Claude starting in its pane (SessionStart)."""
     if current in (InstanceState.PAUSED, InstanceState.DEAD):
         return current
+    if current is InstanceState.EXITED:
+        return InstanceState.IDLE if event == "SessionStart" else current
     if event in ("UserPromptSubmit", "PreToolUse", "PostToolUse"):
         return InstanceState.BUSY
     if event == "Notification":
@@ -42,7 +46,7 @@ def summary_text(states: Iterable[InstanceState]) -> str:
     total = sum(counts.values())
     if not total:
         return ""
-    order = (InstanceState.WAITING, InstanceState.BUSY, InstanceState.IDLE, InstanceState.STARTING,
-             InstanceState.PAUSED, InstanceState.DEAD)  # fmt: skip
+    order = (InstanceState.WAITING, InstanceState.EXITED, InstanceState.BUSY, InstanceState.IDLE,
+             InstanceState.STARTING, InstanceState.PAUSED, InstanceState.DEAD)  # fmt: skip
     parts = [f"{counts[s]}{GLYPHS[s]}" for s in order if counts[s]]
     return f"✻{total} " + " ".join(parts)

@@ -210,6 +210,13 @@ function M.setup()
     { nargs = '?', desc = 'Kill a Claude Code instance (this one by default)' }
   )
   def(
+    'ClaudeCodeResume',
+    controller_or_cli('resume', function(arg)
+      return arg and { 'resume', arg } or { 'resume' }
+    end),
+    { nargs = '?', desc = 'Start Claude Code again in its pane after it exited or was paused (this one by default)' }
+  )
+  def(
     'ClaudeCodeKillAll',
     controller_or_cli('kill_all', function()
       return { 'kill-all' }
