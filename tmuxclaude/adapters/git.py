@@ -19,6 +19,7 @@ __all__ = [
     "remove_worktree",
     "resolve_worktree",
     "unsafe_reasons",
+    "worktree_for_branch",
     "worktree_location",
 ]
 
@@ -95,12 +96,39 @@ def worktree_location(template: str, info: WorktreeInfo, branch: str) -> Path:
     return Path(template.format(parent=str(main.parent), repo=info.repo_name, branch=safe_branch)).expanduser()
 
 
+def worktree_for_branch(info: WorktreeInfo, branch: str) -> str | None:
+    """The worktree that has ``branch`` checked out, if any (``git worktree list --porcelain``)."""
+    with git.Repo(info.main_root) as repo:
+        try:
+            listing = str(repo.git.worktree("list", "--porcelain"))
+        except git.GitCommandError:
+            return None
+    path = None
+    for line in listing.splitlines():
+        if line.startswith("worktree "):
+            path = line[len("worktree ") :]
+        elif line == f"branch refs/heads/{branch}" and path is not None:
+            return path
+    return None
+
+
 def create_worktree(info: WorktreeInfo, branch: str, *, base: str | None, location: Path) -> WorktreeInfo:
     """``git worktree add``: a new branch from ``base`` (default HEAD), or check out an existing branch."""
+    checked_out = worktree_for_branch(info, branch)
+    if checked_out is not None:
+        raise WorktreeError(
+            f"branch {branch!r} is already checked out at {checked_out}; `tmuxclaude open {checked_out}` starts"
+            " its instance"
+        )
     if location.exists() and any(location.iterdir()):
         raise WorktreeError(f"worktree location already exists and is not empty: {location}")
     with git.Repo(info.main_root) as repo:
         existing = {h.name for h in repo.heads}
+        if not base and not repo.head.is_valid():
+            raise WorktreeError(
+                f"{info.main_root} has no commits yet, and a new worktree branches from one: commit first"
+                " (for example `git commit --allow-empty -m init`)"
+            )
         try:
             if branch in existing:
                 if base:
@@ -117,8 +145,15 @@ def create_worktree(info: WorktreeInfo, branch: str, *, base: str | None, locati
 
 
 def _git_message(exc: git.GitCommandError) -> str:
-    text = (exc.stderr or "").strip().replace("stderr: ", "").strip("'\" \n")
-    return text.splitlines()[-1] if text else str(exc.status)
+    """Git's own last line. GitPython wraps stderr as ``stderr: '...'``: drop that wrapper only, never quotes
+    that belong to the message (``not a valid object name: 'HEAD'``)."""
+    text = (exc.stderr or "").strip()
+    if text.startswith("stderr: "):
+        text = text[len("stderr: ") :]
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else str(exc.status)
 
 
 _SHOWN = 5

@@ -346,6 +346,7 @@ class NvimBridge:
         on_event: Callable[[dict[str, Any]], None],
         on_request: Callable[[str, dict[str, Any]], Awaitable[Any]] | None = None,
         debounce_ms: int = 100,
+        status: tuple[str, str] | None = None,
     ) -> NvimBridge:
         """Connect to Neovim at ``address``, load the Lua runtime and register this instance.
 
@@ -365,6 +366,8 @@ class NvimBridge:
             "worktree": worktree,
             "debounce_ms": debounce_ms,
         }
+        if status is not None:
+            opts["state"], opts["glyph"] = status
         try:
             info = await client.exec_lua(_ATTACH_LUA, str(runtime_dir()), opts)
         except BaseException:
@@ -421,6 +424,14 @@ class NvimBridge:
         """
         result = await self.client.exec_lua("return require('tmuxclaude.diff').close(...)", tab_name)
         return bool(_unwrap(result))
+
+    def push_status(self, state: str, glyph: str) -> None:
+        """Tell Neovim its instance's state (for ``require('tmuxclaude').statusline()``): a notification, so
+        the statusline reads a cached value and the controller never waits on Neovim for it."""
+        with contextlib.suppress(NvimError):
+            self.client.notify(
+                "nvim_exec_lua", "require('tmuxclaude').set_status(...)", [{"state": state, "glyph": glyph}]
+            )
 
     async def close(self) -> None:
         """Detach the Lua side (best effort) and close the connection."""

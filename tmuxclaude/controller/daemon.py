@@ -22,7 +22,7 @@ from tmuxclaude.adapters.logfile import PrivateRotatingFileHandler, RateLimitFil
 from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.peercred import require_own_peer
 from tmuxclaude.adapters.tmux import Tmux
-from tmuxclaude.controller import monitor, reconcile
+from tmuxclaude.controller import monitor, reconcile, status
 from tmuxclaude.controller.commands import Commands
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InsecurePathError, TmuxClaudeError
@@ -151,7 +151,10 @@ class Controller:
             return
         config = load_config()
         self._config_mtime = mtime
+        shown = self.rt.config.multi_instance.instance_indicator
         self.rt.config = config
+        if config.multi_instance.instance_indicator != shown:
+            status.refresh_all(self.rt)
         log.info("config reloaded")
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from tmuxclaude.adapters.formatter import resolve_formatter
 from tmuxclaude.adapters.git import WorktreeInfo
 from tmuxclaude.adapters.netports import bind_free_port, bind_port
 from tmuxclaude.adapters.paths import check_private_socket
@@ -36,26 +36,36 @@ __all__ = ["check_limit", "new", "open_worktree", "spawn"]
 log = logging.getLogger(__name__)
 
 
-def _resolve_callable(spec: str) -> Callable[..., object]:
-    module, _, attr = spec.partition(":")
-    func = getattr(importlib.import_module(module), attr)
-    if not callable(func):
-        raise InstanceError(f"{spec} is not callable")
-    return func  # type: ignore[no-any-return]
-
-
 def check_limit(rt: Runtime) -> None:
+    """Refuse a start past the limit, naming what runs (the one to kill, with multi_instance off)."""
     limit = rt.config.effective_max_instances
     active = [i for i in rt.registry.ordered() if i.state is not InstanceState.DEAD]
     if len(active) >= limit:
+        names = ", ".join(i.name for i in active)
         if not rt.config.multi_instance.enabled:
-            raise LimitError("multi_instance.enabled is false: one instance at a time; kill it first")
-        raise LimitError(f"max_instances ({limit}) reached; kill an instance or raise multi_instance.max_instances")
+            raise LimitError(
+                f"multi_instance.enabled is false and {names} is running: one instance at a time"
+                f" (`tmuxclaude kill {active[0].name}` first, or `tmuxclaude switch {active[0].name}`)"
+            )
+        raise LimitError(
+            f"max_instances ({limit}) reached ({names}); kill an instance or raise multi_instance.max_instances"
+        )
 
 
 def _name_for(rt: Runtime, info: WorktreeInfo) -> str:
     parts = NameParts(repo=info.repo_name, branch=info.branch, worktree=Path(info.root).name, n=len(rt.registry) + 1)
-    return rt.registry.unique_name(instance_name(rt.config.instance_naming, parts, _resolve_callable))
+    wanted = instance_name(rt.config.instance_naming, parts, resolve_formatter)
+    return rt.registry.unique_name(wanted, repo=info.repo_name)
+
+
+def _refuse_existing_branch(rt: Runtime, info: WorktreeInfo, branch: str) -> None:
+    """``new BRANCH`` for a branch that already has a worktree: point at its instance (or at `open`)."""
+    path = rt.git.worktree_for_branch(info, branch)
+    inst = rt.registry.by_worktree(path) if path else None
+    if inst is not None:
+        raise InstanceError(
+            f"{branch} already has an instance, {inst.name} ({path}): `tmuxclaude switch {inst.name}` goes there"
+        )
 
 
 async def new(rt: Runtime, branch: str, base: str | None, client: ClientContext, focus: bool = True) -> dict[str, Any]:
@@ -64,6 +74,7 @@ async def new(rt: Runtime, branch: str, base: str | None, client: ClientContext,
     # A bad include pattern (or a hostile .worktreeinclude) is refused before anything is created.
     patterns = await asyncio.to_thread(include_patterns, rt.config, Path(info.main_root))
     async with rt.lock:
+        _refuse_existing_branch(rt, info, branch)
         check_limit(rt)
         created = await asyncio.to_thread(rt.git.create_worktree, info, branch, base=base, location=location)
         await asyncio.to_thread(bootstrap_worktree, rt.config, Path(info.main_root), Path(created.root), patterns)
