@@ -72,7 +72,7 @@ def new(branch: str, base: str | None, detached: bool) -> None:
     """Create a worktree + branch and start its instance.
 
     The worktree goes beside the repo (see [worktrees] dir in the config); an existing BRANCH is checked out.
-    When BRANCH already has an instance, that instance is named instead.
+    A BRANCH that already has an instance is refused, naming that instance (`switch` goes there).
     """
     item = client.request("new", {"branch": branch, "base": base, "detached": detached})
     _print_instance(item, "started")
