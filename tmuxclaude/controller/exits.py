@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 HISTORY_LINES = 200
 """How far back the pane is read for what Claude printed last."""
 
+MESSAGE_S = 10
+"""How long the exit message stays on the clients (tmux's default display-time, 750 ms, is easily missed)."""
+
 
 def _number(query: dict[str, list[str]], key: str, high: int) -> int:
     raw = (query.get(key) or ["0"])[0]
@@ -70,7 +73,8 @@ def claude_exited(rt: Runtime, inst: Instance, status: int, elapsed: int) -> Cla
     if ended.worth_telling():
         # message_clients shows the text literally: Claude's output is never expanded as a tmux format.
         rt.tmux.message_clients(
-            f"tmuxclaude: {inst.name}: Claude {ended.summary()} (r in its pane, or: tmuxclaude resume {inst.name})"
+            f"tmuxclaude: {inst.name}: Claude {ended.summary()} (r in its pane, or: tmuxclaude resume {inst.name})",
+            seconds=MESSAGE_S,
         )
     return ended
 

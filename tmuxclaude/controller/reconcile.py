@@ -10,7 +10,6 @@ import secrets
 from typing import Any
 
 from tmuxclaude.adapters.netports import bind_port
-from tmuxclaude.adapters.paths import ensure_private_dir
 from tmuxclaude.adapters.procs import pid_alive
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.serving import serve, stop_serving
@@ -32,7 +31,7 @@ def _live_windows(rt: Runtime) -> dict[str, str]:
 
 async def start(rt: Runtime) -> None:
     """Load state and take back every instance whose window still exists, on its old port and token."""
-    ensure_private_dir(rt.paths.runtime_dir)
+    rt.paths.ensure_runtime_dir()
     rt.registry = rt.state.load()
     async with rt.lock:
         live = _live_windows(rt)

@@ -87,9 +87,9 @@ def notify_waiting(rt: Runtime, inst: Instance) -> None:
         rt.tmux.message_clients(f"tmuxclaude: {inst.name} is waiting for input")
     if rt.config.status.bell_on_waiting and inst.claude_pane:
         # A BEL written to the pane's terminal makes tmux flag the window (monitor-bell) like any bell.
-        tty = rt.tmux.run("display-message", "-p", "-t", inst.claude_pane, "#{pane_tty}", check=False)
-        if tty and tty[0].startswith("/dev/"):
-            with contextlib.suppress(OSError), open(tty[0], "w") as f:
+        tty = rt.tmux.pane_tty(inst.claude_pane)
+        if tty.startswith("/dev/"):
+            with contextlib.suppress(OSError), open(tty, "w") as f:
                 f.write("\a")
 
 
