@@ -72,14 +72,14 @@ def new(branch: str, base: str | None, detached: bool) -> None:
     """Create a worktree + branch and start its instance.
 
     The worktree goes beside the repo (see [worktrees] dir in the config); an existing BRANCH is checked out.
-    When BRANCH already has an instance, that instance is named instead.
+    A BRANCH that already has an instance is refused, naming that instance (`switch` goes there).
     """
     item = client.request("new", {"branch": branch, "base": base, "detached": detached})
     _print_instance(item, "started")
 
 
 @cli.command("open")
-@click.argument("path", required=False, default="")
+@click.argument("path", required=False, default="", type=click.Path())
 @click.option("--nvim-server", default="", help="Join this running Neovim (its v:servername) instead of a new one.")
 @click.option("-d", "--detached", is_flag=True, help="Do not switch to the window.")
 def open_(path: str, nvim_server: str, detached: bool) -> None:
@@ -145,7 +145,7 @@ _FILE_RANGE = re.compile(r"^(?P<file>.+?):(?P<l1>\d+)(?:-(?P<l2>\d+))?$")
 
 
 @cli.command()
-@click.argument("target")
+@click.argument("target", type=click.Path())  # completes as a file
 @click.option(
     "--to", "to", metavar="NAME", shell_complete=_complete_instance,
     help="Instance to send to (default: this pane's or directory's).",

@@ -51,7 +51,7 @@ def push_to_nvim(rt: Runtime, inst: Instance) -> None:
     the component there."""
     bridge = rt.bridges.get(inst.id)
     if bridge is not None:
-        bridge.push_status(inst.state.value, GLYPHS[inst.state])
+        bridge.push_status(inst.state.value, GLYPHS.get(inst.state, ""))
 
 
 def refresh_all(rt: Runtime) -> None:
