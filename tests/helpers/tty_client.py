@@ -41,3 +41,62 @@ def attached_client(env: Env, session: str = "main") -> Iterator[int]:
             proc.wait(5)
         with contextlib.suppress(OSError):
             os.close(master)
+
+
+class Terminal:
+    """What an attached client painted, kept for tests that must see the screen (a prompt, a message)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._out = bytearray()
+        self._lock = threading.Lock()
+
+    def feed(self, data: bytes) -> None:
+        with self._lock:
+            self._out += data
+
+    def text(self) -> str:
+        with self._lock:
+            return self._out.decode(errors="replace")
+
+    def mark(self) -> int:
+        """Where the output is now: ``seen(text, since=mark)`` looks only at what was painted afterwards."""
+        with self._lock:
+            return len(self._out)
+
+    def seen(self, text: str, since: int = 0) -> bool:
+        with self._lock:
+            return text.encode() in self._out[since:]
+
+    def type(self, data: str | bytes) -> None:
+        os.write(self.fd, data.encode() if isinstance(data, str) else data)
+
+
+@contextlib.contextmanager
+def terminal_client(env: Env, session: str = "main") -> Iterator[Terminal]:
+    """Like ``attached_client``, but the screen output is recorded (``Terminal.seen``)."""
+    master, slave = pty.openpty()
+    child_env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+    child_env["TERM"] = "xterm-256color"
+    proc = subprocess.Popen(
+        ["tmux", "-S", env.socket, "attach", "-t", session],
+        stdin=slave, stdout=slave, stderr=slave, env=child_env, start_new_session=True,
+    )  # fmt: skip
+    os.close(slave)
+    term = Terminal(master)
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            while data := os.read(master, 65536):
+                term.feed(data)
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        retry_until(lambda: env.tmux("list-clients", "-F", "#{client_name}"), 10, "client attached")
+        yield term
+    finally:
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(5)
+        with contextlib.suppress(OSError):
+            os.close(master)

@@ -86,3 +86,49 @@ def test_states_and_summary() -> None:
     assert summary_text([]) == ""
     s = [InstanceState.IDLE, InstanceState.BUSY, InstanceState.WAITING, InstanceState.IDLE]
     assert summary_text(s) == "✻4 1◆ 1● 2○"
+
+
+def test_names_keep_letters_of_any_script_and_stay_tmux_safe() -> None:
+    assert clean_name("wt-ß") == "wt-ß"
+    assert clean_name("café") == clean_name("cafe\u0301") == "café"  # decomposed or not: one letter
+    assert clean_name("фича/日本") == "фича/日本"
+    assert clean_name("x#(touch X)'$y;{z}") == "x-touch-X-y-z"
+    assert clean_name("//a//b//") == "a/b"
+
+
+def test_unique_names_are_repo_qualified_across_repos() -> None:
+    from tmuxclaude.model.naming import unique_name
+
+    assert unique_name("main", set(), repo="shop") == "main"
+    assert unique_name("main", {"main"}, repo="shop") == "shop/main"
+    assert unique_name("main", {"main", "shop/main"}, repo="shop") == "shop/main-2"
+    assert unique_name("main", {"main"}) == "main-2"
+
+
+def repo_inst(i: int, repo: str, branch: str, name: str, main: bool = False) -> Instance:
+    worktree = f"/p/{repo}" if main else f"/p/{repo}-{branch}"
+    return Instance(
+        id=f"id{i}", name=name, worktree=worktree, repo=f"/p/{repo}", branch=branch, port=10000 + i, token="t",
+        created_at=float(i),
+    )  # fmt: skip
+
+
+def test_find_by_repo_and_repo_branch_and_ambiguity() -> None:
+    from tmuxclaude.errors import InstanceError
+
+    reg = Registry(
+        [
+            repo_inst(1, "myapp", "main", "main", main=True),
+            repo_inst(2, "shop", "main", "shop/main", main=True),
+            repo_inst(3, "shop", "feat", "feat"),
+            repo_inst(4, "blog", "a", "a"),
+            repo_inst(5, "blog", "b", "b"),
+        ]
+    )
+    assert reg.find("main").id == "id1"  # type: ignore[union-attr]
+    assert reg.find("shop/main").id == "id2" and reg.find("myapp/main").id == "id1"  # type: ignore[union-attr]
+    assert reg.find("shop/feat").id == "id3" and reg.find("shop").id == "id2"  # type: ignore[union-attr]
+    assert reg.find("myapp").id == "id1"  # type: ignore[union-attr]
+    with pytest.raises(InstanceError, match="'blog' is ambiguous: a, b"):
+        reg.find("blog")
+    assert reg.find("nope") is None

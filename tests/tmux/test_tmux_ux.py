@@ -199,18 +199,16 @@ def test_cleanup_on_exit_when_neovim_quits(world: Env, repo: Path) -> None:
         ('format = "custom"\ncustom_formatter = "namer_mod:name"', "NAMED-feat-x"),
     ],
 )
-def test_naming_formats(world: Env, repo: Path, naming: str, expected: str) -> None:
+def test_naming_formats(world: Env, repo: Path, naming: str, expected: str, monkeypatch: pytest.MonkeyPatch) -> None:
     env = world
     mod_dir = env.short / "mods"
     mod_dir.mkdir()
     (mod_dir / "namer_mod.py").write_text("def name(repo, branch, worktree, n):\n    return 'NAMED-' + branch\n")
     env.use_recorder(f"[instance_naming]\n{naming}\n")
-    os.environ["PYTHONPATH"] = str(mod_dir)
-    try:
-        env.cli("daemon", "stop")
-        env.cli("new", "feat-x", cwd=repo)
-    finally:
-        del os.environ["PYTHONPATH"]
+    # Added to (not replacing) the PYTHONPATH the suite may run with, and restored afterwards.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(mod_dir), os.environ.get("PYTHONPATH")])))
+    env.cli("daemon", "stop")
+    env.cli("new", "feat-x", cwd=repo)
     assert only(env)["name"] == expected
 
 

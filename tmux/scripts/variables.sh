@@ -1,6 +1,6 @@
 # Options a user may set in .tmux.conf (before the plugin runs), with their defaults.
 key_option="@tmuxclaude-key"                 # prefix + this enters the tmuxclaude key table
-key_default="C"
+key_default="A"                              # free in tmux's default bindings (C is customize-mode)
 bin_option="@tmuxclaude-bin"                 # path of the tmuxclaude command
 status_option="@tmuxclaude-status"           # on: add the summary segment and per-window state glyphs
 status_default="on"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import logging
 import os
 from dataclasses import dataclass
@@ -14,9 +15,11 @@ from tmuxclaude.errors import UnsafeRemovalError, WorktreeError
 __all__ = [
     "WorktreeInfo",
     "create_worktree",
+    "ignored_files",
     "remove_worktree",
     "resolve_worktree",
     "unsafe_reasons",
+    "worktree_for_branch",
     "worktree_location",
 ]
 
@@ -93,12 +96,39 @@ def worktree_location(template: str, info: WorktreeInfo, branch: str) -> Path:
     return Path(template.format(parent=str(main.parent), repo=info.repo_name, branch=safe_branch)).expanduser()
 
 
+def worktree_for_branch(info: WorktreeInfo, branch: str) -> str | None:
+    """The worktree that has ``branch`` checked out, if any (``git worktree list --porcelain``)."""
+    with git.Repo(info.main_root) as repo:
+        try:
+            listing = str(repo.git.worktree("list", "--porcelain"))
+        except git.GitCommandError:
+            return None
+    path = None
+    for line in listing.splitlines():
+        if line.startswith("worktree "):
+            path = line[len("worktree ") :]
+        elif line == f"branch refs/heads/{branch}" and path is not None:
+            return path
+    return None
+
+
 def create_worktree(info: WorktreeInfo, branch: str, *, base: str | None, location: Path) -> WorktreeInfo:
     """``git worktree add``: a new branch from ``base`` (default HEAD), or check out an existing branch."""
+    checked_out = worktree_for_branch(info, branch)
+    if checked_out is not None:
+        raise WorktreeError(
+            f"branch {branch!r} is already checked out at {checked_out}; `tmuxclaude open {checked_out}` starts"
+            " its instance"
+        )
     if location.exists() and any(location.iterdir()):
         raise WorktreeError(f"worktree location already exists and is not empty: {location}")
     with git.Repo(info.main_root) as repo:
         existing = {h.name for h in repo.heads}
+        if not base and not repo.head.is_valid():
+            raise WorktreeError(
+                f"{info.main_root} has no commits yet, and a new worktree branches from one: commit first"
+                " (for example `git commit --allow-empty -m init`)"
+            )
         try:
             if branch in existing:
                 if base:
@@ -115,18 +145,80 @@ def create_worktree(info: WorktreeInfo, branch: str, *, base: str | None, locati
 
 
 def _git_message(exc: git.GitCommandError) -> str:
-    text = (exc.stderr or "").strip().replace("stderr: ", "").strip("'\" \n")
-    return text.splitlines()[-1] if text else str(exc.status)
+    """Git's own last line. GitPython wraps stderr as ``stderr: '...'``: drop that wrapper only, never quotes
+    that belong to the message (``not a valid object name: 'HEAD'``)."""
+    text = (exc.stderr or "").strip()
+    if text.startswith("stderr: "):
+        text = text[len("stderr: ") :]
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else str(exc.status)
+
+
+_SHOWN = 5
+_COMPARE_BUDGET = 2000
+"""Files compared with the main worktree's before an ignored directory counts as unique (bounded work)."""
+
+
+def _same_as_main(here: Path, there: Path, budget: list[int]) -> bool:
+    """``here`` (in the worktree) is what the bootstrap made of ``there`` (in the main one): a link to it, or
+    the same bytes (a directory: the same entries, recursively, within the budget)."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        return False
+    try:
+        if here.is_symlink():
+            return os.path.realpath(here) == os.path.realpath(there) or os.readlink(here) == os.readlink(there)
+        if there.is_symlink():
+            return False
+        if here.is_dir():
+            if not there.is_dir():
+                return False
+            names = sorted(os.listdir(here))
+            return names == sorted(os.listdir(there)) and all(_same_as_main(here / n, there / n, budget) for n in names)
+        if here.is_file() and there.is_file():
+            return here.stat().st_size == there.stat().st_size and filecmp.cmp(here, there, shallow=False)
+    except OSError:
+        return False
+    return False
+
+
+def ignored_files(path: str, main_root: str) -> list[str]:
+    """Gitignored files and directories of a worktree (``dir/`` for a wholly ignored one) that are not copies of
+    the main worktree's (the bootstrap's ``.env`` copies are not work; notes, local data and builds are)."""
+    with git.Repo(path) as repo:
+        out = repo.git.ls_files("--others", "--ignored", "--exclude-standard", "--directory", "-z")
+    budget = [_COMPARE_BUDGET]
+    found = []
+    for rel in (e for e in out.split("\0") if e):
+        name = rel.rstrip("/")
+        if os.path.realpath(path) != os.path.realpath(main_root) and _same_as_main(
+            Path(path, name), Path(main_root, name), budget
+        ):
+            continue
+        found.append(rel)
+    return found
+
+
+def _listed(names: list[str]) -> str:
+    shown = ", ".join(names[:_SHOWN])
+    return shown + (f", ... ({len(names) - _SHOWN} more)" if len(names) > _SHOWN else "")
 
 
 def unsafe_reasons(path: str) -> list[str]:
-    """Why removing this worktree could lose work: uncommitted changes, untracked files, unpushed commits."""
+    """Why removing this worktree could lose work: uncommitted changes, untracked or ignored files (named),
+    unpushed commits."""
     reasons: list[str] = []
+    main_root = resolve_worktree(path).main_root
     with git.Repo(path) as repo:
         if repo.is_dirty(untracked_files=False):
             reasons.append("uncommitted changes")
         if repo.untracked_files:
-            reasons.append(f"{len(repo.untracked_files)} untracked file(s)")
+            reasons.append(f"{len(repo.untracked_files)} untracked file(s) ({_listed(repo.untracked_files)})")
+        ignored = ignored_files(path, main_root)
+        if ignored:
+            reasons.append(f"{len(ignored)} ignored file(s) ({_listed(ignored)})")
         try:
             args = ["--count", "HEAD", "--not", "--remotes"]
             if not repo.head.is_detached:

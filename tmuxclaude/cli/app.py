@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 
 from tmuxclaude import __version__
 from tmuxclaude.adapters.paths import Paths, config_path
@@ -35,10 +36,28 @@ class _Group(click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=_Group)
+def _complete_instance(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Instance names for shell completion. Never starts the controller and never prints an error: a shell
+    completing a word must get an answer (possibly none) at once."""
+    try:
+        items = client.request("ls", autostart=False, timeout=2.0)
+        return [
+            CompletionItem(item["name"], help=f"{item['branch']} {item['state']} :{item['port']}")
+            for item in items
+            if str(item["name"]).startswith(incomplete)
+        ]
+    except Exception:
+        return []
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tmuxclaude")
 def cli() -> None:
-    """Run many Claude Code sessions side by side, one per git worktree, each wired to its own Neovim."""
+    """Run many Claude Code sessions side by side, one per git worktree, each wired to its own Neovim.
+
+    Shell completion (instance names included): see the README, or run
+    `_TMUXCLAUDE_COMPLETE=bash_source tmuxclaude` (zsh_source, fish_source).
+    """
 
 
 def _print_instance(item: dict[str, Any], verb: str) -> None:
@@ -50,17 +69,24 @@ def _print_instance(item: dict[str, Any], verb: str) -> None:
 @click.option("--base", metavar="REF", help="Start the new branch from REF (default: HEAD).")
 @click.option("-d", "--detached", is_flag=True, help="Do not switch to the new window.")
 def new(branch: str, base: str | None, detached: bool) -> None:
-    """Create a worktree + branch BRANCH beside the repo and start its instance."""
+    """Create a worktree + branch and start its instance.
+
+    The worktree goes beside the repo (see [worktrees] dir in the config); an existing BRANCH is checked out.
+    A BRANCH that already has an instance is refused, naming that instance (`switch` goes there).
+    """
     item = client.request("new", {"branch": branch, "base": base, "detached": detached})
     _print_instance(item, "started")
 
 
 @cli.command("open")
-@click.argument("path", required=False, default="")
+@click.argument("path", required=False, default="", type=click.Path())
 @click.option("--nvim-server", default="", help="Join this running Neovim (its v:servername) instead of a new one.")
 @click.option("-d", "--detached", is_flag=True, help="Do not switch to the window.")
 def open_(path: str, nvim_server: str, detached: bool) -> None:
-    """Focus the instance of the worktree holding PATH (default: here), creating it if needed."""
+    """Focus the instance of a worktree, starting it if needed.
+
+    PATH (default: the current directory) may be any file or directory inside the worktree.
+    """
     args = {"path": os.path.abspath(path) if path else "", "nvim_server": nvim_server, "detached": detached}
     item = client.request("open", args)
     _print_instance(item, "focused" if item.get("existing") else "started")
@@ -70,7 +96,7 @@ def open_(path: str, nvim_server: str, detached: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--stats", is_flag=True, help="Add memory and CPU of each instance's process tree.")
 def ls(as_json: bool, stats: bool) -> None:
-    """List instances; the one in the current window is marked *active*."""
+    """List instances; the current window's is marked *active*."""
     items = client.request("ls", {"stats": stats or as_json})
     if as_json:
         click.echo(json.dumps(items, indent=2))
@@ -84,18 +110,25 @@ def ls(as_json: bool, stats: bool) -> None:
 
 
 @cli.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=_complete_instance)
 def switch(ref: str) -> None:
-    """Switch to instance REF (number, name or branch)."""
+    """Switch to an instance.
+
+    REF is its number in `ls`, its name, its branch, its repo's name or REPO/BRANCH.
+    """
     client.request("switch", {"ref": ref})
 
 
 @cli.command()
-@click.argument("ref", required=False)
+@click.argument("ref", required=False, shell_complete=_complete_instance)
 @click.option("--remove-worktree", is_flag=True, help="Also remove the worktree (never the branch).")
 @click.option("--force", is_flag=True, help="Remove the worktree even with uncommitted or unpushed work.")
 def kill(ref: str | None, remove_worktree: bool, force: bool) -> None:
-    """Stop instance REF (default: the one of this pane or directory)."""
+    """Stop an instance (default: this pane's or directory's).
+
+    REF is a number, name, branch, repo name or REPO/BRANCH, as for `switch`. The worktree and the branch stay
+    unless --remove-worktree is given; work that only lives there is never removed without --force.
+    """
     item = client.request("kill", {"ref": ref, "remove_worktree": remove_worktree, "force": force})
     suffix = " (worktree removed)" if item.get("worktree_removed") else ""
     click.echo(f"killed {item['name']}{suffix}")
@@ -112,10 +145,17 @@ _FILE_RANGE = re.compile(r"^(?P<file>.+?):(?P<l1>\d+)(?:-(?P<l2>\d+))?$")
 
 
 @cli.command()
-@click.argument("target")
-@click.option("--to", "to", metavar="NAME", help="Instance to send to (default: this pane's or directory's).")
+@click.argument("target", type=click.Path())  # completes as a file
+@click.option(
+    "--to", "to", metavar="NAME", shell_complete=_complete_instance,
+    help="Instance to send to (default: this pane's or directory's).",
+)  # fmt: skip
 def send(target: str, to: str | None) -> None:
-    """Mention FILE[:L1-L2] in a Claude's input box (lines 1-based), like :ClaudeCodeSend."""
+    """Mention FILE[:L1-L2] in a Claude's input box.
+
+    Lines are 1-based and inclusive, like :ClaudeCodeSend in Neovim; the text lands in the input box as
+    @FILE#L1-L2, ready for a question.
+    """
     match = _FILE_RANGE.match(target)
     file, l1, l2 = (match["file"], int(match["l1"]), int(match["l2"] or match["l1"])) if match else (target, 0, 0)
     if match and (l1 < 1 or l2 < l1):
@@ -133,7 +173,10 @@ def send(target: str, to: str | None) -> None:
 @cli.command()
 @click.option("--client", "client_name", default="", help="tmux client to show the menu on.")
 def pick(client_name: str) -> None:
-    """Choose an instance from a tmux menu (name, branch, state, port) and switch to it."""
+    """Choose an instance from a tmux menu and switch to it.
+
+    The menu shows each instance's name, branch, state and port; 1-9 pick directly.
+    """
     from tmuxclaude.cli.pick import pick as show
 
     show(client_name)
@@ -146,24 +189,33 @@ def next_waiting() -> None:
 
 
 @cli.command()
-@click.argument("ref", required=False)
+@click.argument("ref", required=False, shell_complete=_complete_instance)
 def pause(ref: str | None) -> None:
-    """Stop an instance's Claude (Neovim, worktree and branch stay); `resume` brings it back."""
+    """Stop an instance's Claude; Neovim and the worktree stay.
+
+    `resume` brings it back, continuing the same conversation.
+    """
     item = client.request("pause", {"ref": ref})
     click.echo(f"paused {item['name']}")
 
 
 @cli.command()
-@click.argument("ref", required=False)
+@click.argument("ref", required=False, shell_complete=_complete_instance)
 def resume(ref: str | None) -> None:
-    """Start a paused instance's Claude again, continuing its conversation."""
+    """Start a paused instance's Claude again.
+
+    Claude continues the conversation it had when it was paused.
+    """
     item = client.request("resume", {"ref": ref})
     click.echo(f"resumed {item['name']}")
 
 
 @cli.command()
 def restore() -> None:
-    """After tmux or the machine restarted: rebuild every instance's window; each Claude resumes its session."""
+    """Rebuild every instance after tmux or the machine restarted.
+
+    Each window comes back on its old port; each Claude resumes its own conversation.
+    """
     items = client.request("restore")
     for item in items:
         _print_instance(item, "restored")
@@ -173,7 +225,10 @@ def restore() -> None:
 
 @cli.command()
 def status() -> None:
-    """One line for a status bar: instances by state (the tmux plugin reads @tmuxclaude_summary instead)."""
+    """One status-bar line: instances by state.
+
+    The tmux plugin does not need it (it reads @tmuxclaude_summary, no process per redraw).
+    """
     from tmuxclaude.model.instance import InstanceState
     from tmuxclaude.model.states import summary_text
 
@@ -183,9 +238,16 @@ def status() -> None:
 
 @cli.command()
 def gc() -> None:
-    """Remove stale lock files and dead instances (only tmuxclaude's own)."""
+    """Remove stale lock files and dead instances (only ours).
+
+    Lock files of other IDEs are never touched.
+    """
+    from tmuxclaude.cli.demo import remove_unused_demo
+
     result = client.request("gc")
     click.echo(f"removed {len(result['removed_locks'])} stale lock file(s), {len(result['removed_sockets'])} socket(s)")
+    if remove_unused_demo():
+        click.echo("removed the unused demo repo")
 
 
 def _version(cmd: list[str]) -> str | None:
@@ -227,7 +289,10 @@ def _claude_check(command: list[str]) -> tuple[bool, str, bool]:
 
 @cli.command()
 def doctor() -> None:
-    """Check tools, directories, config and lock files; exit 1 when something needs fixing."""
+    """Check tools, directories, config and lock files.
+
+    Exits 1 when something needs fixing.
+    """
     from tmuxclaude.adapters.configfile import load_config
 
     problems = 0
@@ -294,10 +359,14 @@ def doctor() -> None:
 
 
 @cli.command()
-@click.option("--dir", "directory", type=click.Path(file_okay=False), help="Where to build it (default: a temp dir).")
+@click.option("--dir", "directory", type=click.Path(), help="A new or empty directory to build it in.")
 @click.option("--no-attach", is_flag=True, help="Do not attach tmux afterwards.")
 def demo(directory: str | None, no_attach: bool) -> None:
-    """Build a throwaway repo with two worktrees and open both instances, to see the whole thing at once."""
+    """Try it out: a throwaway repo with two worktrees, both open.
+
+    The repo goes into --dir (new or empty), or by default into tmuxclaude's state dir, where the next `demo`
+    replaces it and `gc` removes it once none of its instances runs.
+    """
     from tmuxclaude.cli.demo import run_demo
 
     for line in run_demo(directory, attach=not no_attach):
@@ -306,7 +375,10 @@ def demo(directory: str | None, no_attach: bool) -> None:
 
 @cli.command("nvim-path")
 def nvim_path() -> None:
-    """Print the Neovim runtime dir to add to 'runtimepath' so your own Neovim gets the :ClaudeCode commands."""
+    """Print the Neovim runtime dir (for your own 'runtimepath').
+
+    Added to 'runtimepath', it gives your own Neovim the :ClaudeCode commands.
+    """
     from importlib.resources import files
 
     click.echo(str(files("tmuxclaude") / "nvim"))
@@ -314,11 +386,18 @@ def nvim_path() -> None:
 
 @cli.group()
 def daemon() -> None:
-    """Control the controller (it starts on demand; you rarely need these)."""
+    """Control the controller (it starts on demand).
+
+    One controller per tmux server serves every instance; you rarely need these.
+    """
 
 
 @daemon.command("start")
 def daemon_start() -> None:
+    """Start the controller for this tmux server.
+
+    Every command starts it when needed; this only does it ahead of time.
+    """
     paths = Paths.current()
     if client.controller_running(paths):
         click.echo("controller already running")
@@ -329,14 +408,18 @@ def daemon_start() -> None:
 
 @daemon.command("stop")
 def daemon_stop() -> None:
+    """Stop the controller; windows and Claudes stay.
+
+    Its lock files go; the next command starts it again and it serves every instance on its old port.
+    """
     stopped = client.stop_controller(Paths.current())
     click.echo("controller stopped" if stopped else "controller was not running")
 
 
 @daemon.command("status")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output, with recent events.")
 def daemon_status(as_json: bool) -> None:
-    """Exit 0 when the controller runs, 1 when it does not."""
+    """Whether the controller runs (exit 0) or not (exit 1)."""
     try:
         status = client.request("status", autostart=False)
     except TmuxClaudeError:

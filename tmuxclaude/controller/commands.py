@@ -30,7 +30,8 @@ class NvimForm:
 
     args: Callable[[str, dict[str, Any]], dict[str, Any]]
     """(instance id of the asking Neovim, its payload ``{cmd, arg, path}``) -> the command's args."""
-    text: Callable[[Any], str]
+    text: Callable[[Any], Any]
+    """The answer Neovim gets: the text it shows, or data the shim reads (the picker's instances)."""
 
 
 @dataclass(frozen=True)
@@ -148,10 +149,17 @@ def _name(item: Any) -> str:
     return str(item["name"])
 
 
+def _picker_items(items: Any) -> list[dict[str, Any]]:
+    """What :ClaudeCodeSwitch's picker and name completion need of each instance."""
+    keys = ("n", "name", "branch", "state", "port", "active")
+    return [{k: item.get(k) for k in keys} for item in items]
+
+
 TABLE: dict[str, Command] = {
     "ping": Command(_ping),
     "status": Command(_status),
     "ls": Command(_ls, nvim=("list", NvimForm(lambda iid, p: {}, _lines))),
+    "instances": Command(_ls, nvim=("instances", NvimForm(lambda iid, p: {}, _picker_items))),
     "new": Command(_new),
     "open": Command(_open, nvim=("open", NvimForm(lambda iid, p: {"path": p.get("path") or ""}, _name))),
     "switch": Command(_switch, nvim=("switch", NvimForm(lambda iid, p: {"ref": str(p.get("arg") or "")}, _name))),

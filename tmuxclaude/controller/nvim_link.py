@@ -13,6 +13,7 @@ from typing import Any
 from tmuxclaude.controller.launch import write_lock
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, NvimError, TmuxClaudeError, WorktreeError
+from tmuxclaude.model.states import GLYPHS
 
 __all__ = ["send", "start_link", "stop_link"]
 
@@ -60,12 +61,16 @@ async def _supervise(rt: Runtime, instance_id: str) -> None:
                     on_event=functools.partial(_on_event, rt, instance_id),
                     on_request=functools.partial(_on_request, rt, instance_id),
                     debounce_ms=rt.config.ide.debounce_ms,
+                    status=(inst.state.value, GLYPHS[inst.state]),
                 )
             except (NvimError, OSError) as exc:
                 log.debug("attach to %s failed: %s", address, exc)
             else:
                 rt.bridges[instance_id] = bridge
                 server.set_nvim(bridge)
+                current = rt.registry.get(instance_id)
+                if current is not None and current.state is not inst.state:
+                    bridge.push_status(current.state.value, GLYPHS[current.state])  # changed while attaching
                 current = rt.registry.get(instance_id)
                 if current is not None and current.nvim_pid != bridge.pid:
                     current = rt.update(current, nvim_pid=bridge.pid)
@@ -107,7 +112,11 @@ def _on_event(rt: Runtime, instance_id: str, event: dict[str, Any]) -> None:
         rt.background(_auto_start(rt, instance_id, str(event.get("filePath", ""))))
     elif kind == "mention":
         to = event.get("to")
-        target = rt.registry.find(str(to)) if to else rt.registry.get(instance_id)
+        try:
+            target = rt.registry.find(str(to)) if to else rt.registry.get(instance_id)
+        except InstanceError as exc:  # an ambiguous name
+            log.warning("mention dropped: %s", exc)
+            return
         if target is None or target.id not in rt.servers:
             log.warning("mention for unknown instance %r dropped", to)
             return

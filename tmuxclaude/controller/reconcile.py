@@ -10,8 +10,8 @@ import secrets
 from typing import Any
 
 from tmuxclaude.adapters.netports import bind_port
-from tmuxclaude.adapters.paths import ensure_private_dir
 from tmuxclaude.adapters.procs import pid_alive
+from tmuxclaude.controller.exits import notice_lost_exits
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.serving import serve, stop_serving
 from tmuxclaude.controller.spawn import spawn
@@ -32,7 +32,7 @@ def _live_windows(rt: Runtime) -> dict[str, str]:
 
 async def start(rt: Runtime) -> None:
     """Load state and take back every instance whose window still exists, on its old port and token."""
-    ensure_private_dir(rt.paths.runtime_dir)
+    rt.paths.ensure_runtime_dir()
     rt.registry = rt.state.load()
     async with rt.lock:
         live = _live_windows(rt)
@@ -58,6 +58,7 @@ async def start(rt: Runtime) -> None:
             for window_id, instance_id in live.items():
                 if instance_id and instance_id not in rt.registry:
                     await _adopt(rt, window_id, instance_id)
+            notice_lost_exits(rt)
         rt.save()
         _reap_foreign_locks(rt)
         if tmux_up:

@@ -95,7 +95,9 @@ class StatusState:
 class MonitorState:
     """What the periodic tick remembers between runs."""
 
-    proc_cache: dict[int, Any] = field(default_factory=dict)
+    proc_cache: dict[str, dict[int, Any]] = field(default_factory=dict)
+    """Process objects by instance id: CPU% compares with the previous reading of the same object, so one
+    instance's sampling must never drop another's (one shared cache read 0.0% for all as soon as there were two)."""
     offered: dict[str, str] = field(default_factory=dict)
     last_rss_check: float = 0.0
     rss_warned: set[str] = field(default_factory=set)

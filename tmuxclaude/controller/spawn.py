@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from tmuxclaude.adapters.formatter import resolve_formatter
 from tmuxclaude.adapters.git import WorktreeInfo
 from tmuxclaude.adapters.netports import bind_free_port, bind_port
-from tmuxclaude.controller.bootstrap import bootstrap_worktree, post_create
+from tmuxclaude.adapters.paths import check_private_socket
+from tmuxclaude.controller.bootstrap import bootstrap_worktree, include_patterns, post_create
 from tmuxclaude.controller.launch import create_panes, kill_panes, remove_hook_files
 from tmuxclaude.controller.nvim_link import start_link
 from tmuxclaude.controller.runtime import ClientContext, Runtime
@@ -35,35 +36,48 @@ __all__ = ["check_limit", "new", "open_worktree", "spawn"]
 log = logging.getLogger(__name__)
 
 
-def _resolve_callable(spec: str) -> Callable[..., object]:
-    module, _, attr = spec.partition(":")
-    func = getattr(importlib.import_module(module), attr)
-    if not callable(func):
-        raise InstanceError(f"{spec} is not callable")
-    return func  # type: ignore[no-any-return]
-
-
 def check_limit(rt: Runtime) -> None:
+    """Refuse a start past the limit, naming what runs (the one to kill, with multi_instance off)."""
     limit = rt.config.effective_max_instances
     active = [i for i in rt.registry.ordered() if i.state is not InstanceState.DEAD]
     if len(active) >= limit:
+        names = ", ".join(i.name for i in active)
         if not rt.config.multi_instance.enabled:
-            raise LimitError("multi_instance.enabled is false: one instance at a time; kill it first")
-        raise LimitError(f"max_instances ({limit}) reached; kill an instance or raise multi_instance.max_instances")
+            raise LimitError(
+                f"multi_instance.enabled is false and {names} is running: one instance at a time"
+                f" (`tmuxclaude kill {active[0].name}` first, or `tmuxclaude switch {active[0].name}`)"
+            )
+        raise LimitError(
+            f"max_instances ({limit}) reached ({names}); kill an instance or raise multi_instance.max_instances"
+        )
 
 
 def _name_for(rt: Runtime, info: WorktreeInfo) -> str:
     parts = NameParts(repo=info.repo_name, branch=info.branch, worktree=Path(info.root).name, n=len(rt.registry) + 1)
-    return rt.registry.unique_name(instance_name(rt.config.instance_naming, parts, _resolve_callable))
+    wanted = instance_name(rt.config.instance_naming, parts, resolve_formatter)
+    return rt.registry.unique_name(wanted, repo=info.repo_name)
+
+
+def _refuse_existing_branch(rt: Runtime, info: WorktreeInfo, branch: str) -> None:
+    """``new BRANCH`` for a branch that already has a worktree: point at its instance (or at `open`)."""
+    path = rt.git.worktree_for_branch(info, branch)
+    inst = rt.registry.by_worktree(path) if path else None
+    if inst is not None:
+        raise InstanceError(
+            f"{branch} already has an instance, {inst.name} ({path}): `tmuxclaude switch {inst.name}` goes there"
+        )
 
 
 async def new(rt: Runtime, branch: str, base: str | None, client: ClientContext, focus: bool = True) -> dict[str, Any]:
     info = rt.git.resolve_worktree(client.cwd)
     location = rt.git.worktree_location(rt.config.worktrees.dir, info, branch)
+    # A bad include pattern (or a hostile .worktreeinclude) is refused before anything is created.
+    patterns = await asyncio.to_thread(include_patterns, rt.config, Path(info.main_root))
     async with rt.lock:
+        _refuse_existing_branch(rt, info, branch)
         check_limit(rt)
         created = await asyncio.to_thread(rt.git.create_worktree, info, branch, base=base, location=location)
-        await asyncio.to_thread(bootstrap_worktree, rt.config, Path(info.main_root), Path(created.root))
+        await asyncio.to_thread(bootstrap_worktree, rt.config, Path(info.main_root), Path(created.root), patterns)
         inst = await spawn(rt, created, client, focus=focus)
     await post_create(rt.config, inst)
     return describe(rt, inst)
@@ -83,8 +97,20 @@ async def open_worktree(
                 rt.tmux.select(existing.window_id, existing.claude_pane, client.pane or None)
             return describe(rt, existing) | {"existing": True}
         check_limit(rt)
+        _check_nvim_server(nvim_server)
         inst = await spawn(rt, info, client, focus=focus, nvim_server=nvim_server)
     return describe(rt, inst)
+
+
+def _check_nvim_server(address: str) -> None:
+    """A user's Neovim to join must be the user's: a socket another user serves is refused up front (its peer
+    is checked again on every connect; a ``host:port`` one only then)."""
+    if "/" not in address:
+        return
+    try:
+        check_private_socket(Path(address))
+    except OSError as exc:
+        raise InstanceError(f"no Neovim listens at {address}: {exc.strerror or exc}") from None
 
 
 def _quietly(step: Callable[[], object]) -> Callable[[], None]:

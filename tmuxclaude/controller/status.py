@@ -13,7 +13,7 @@ from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.model.states import GLYPHS, next_state, summary_text
 from tmuxclaude.protocol.lockfile import token_matches
 
-__all__ = ["glyph", "on_hook_http", "publish_summary", "set_state", "tag_window"]
+__all__ = ["glyph", "on_hook_http", "publish_summary", "push_to_nvim", "refresh_all", "set_state", "tag_window"]
 
 
 def glyph(rt: Runtime, state: InstanceState) -> str:
@@ -32,6 +32,7 @@ def set_state(rt: Runtime, instance_id: str, state: InstanceState) -> None:
     if state in kept or previous in kept:
         rt.save()
     tag_window(rt, inst)
+    push_to_nvim(rt, inst)
     publish_summary(rt)
     if state is InstanceState.WAITING:
         notify_waiting(rt, inst)
@@ -42,6 +43,23 @@ def tag_window(rt: Runtime, inst: Instance) -> None:
         rt.tmux.set_window_options(
             inst.window_id, {"state": inst.state.value, "glyph": glyph(rt, inst.state)}, check=False
         )
+
+
+def push_to_nvim(rt: Runtime, inst: Instance) -> None:
+    """The state for ``require('tmuxclaude').statusline()`` in the instance's Neovim: pushed (a notification) on
+    every change, so the statusline reads a cached value. It shows whatever instance_indicator says: the user put
+    the component there."""
+    bridge = rt.bridges.get(inst.id)
+    if bridge is not None:
+        bridge.push_status(inst.state.value, GLYPHS.get(inst.state, ""))
+
+
+def refresh_all(rt: Runtime) -> None:
+    """Every window's tags and the summary again, for the current config (after a reload that changed
+    instance_indicator the glyphs must go, or come back)."""
+    for inst in rt.registry.ordered():
+        tag_window(rt, inst)
+    publish_summary(rt)
 
 
 def publish_summary(rt: Runtime) -> None:
@@ -69,9 +87,9 @@ def notify_waiting(rt: Runtime, inst: Instance) -> None:
         rt.tmux.message_clients(f"tmuxclaude: {inst.name} is waiting for input")
     if rt.config.status.bell_on_waiting and inst.claude_pane:
         # A BEL written to the pane's terminal makes tmux flag the window (monitor-bell) like any bell.
-        tty = rt.tmux.run("display-message", "-p", "-t", inst.claude_pane, "#{pane_tty}", check=False)
-        if tty and tty[0].startswith("/dev/"):
-            with contextlib.suppress(OSError), open(tty[0], "w") as f:
+        tty = rt.tmux.pane_tty(inst.claude_pane)
+        if tty.startswith("/dev/"):
+            with contextlib.suppress(OSError), open(tty, "w") as f:
                 f.write("\a")
 
 

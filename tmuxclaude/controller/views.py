@@ -50,7 +50,7 @@ def describe(
         for pane, info in (panes if panes is not None else rt.tmux.panes()).items():
             if pane in (inst.nvim_pane, inst.claude_pane) and info["pid"].isdigit():
                 pids.append(int(info["pid"]))
-        tree = tree_stats(pids, rt.monitor.proc_cache)
+        tree = tree_stats(pids, rt.monitor.proc_cache.setdefault(inst.id, {}))
         data["stats"] = {
             "rss_mb": tree.rss_mb,
             "cpu_percent": tree.cpu_percent,
@@ -73,6 +73,9 @@ def _active_windows(rt: Runtime, client: ClientContext) -> set[str]:
 def list_instances(rt: Runtime, client: ClientContext, *, stats: bool = False) -> list[dict[str, Any]]:
     active = _active_windows(rt, client)
     panes = rt.tmux.panes() if stats else None
+    if stats:
+        for gone in set(rt.monitor.proc_cache) - {i.id for i in rt.registry.ordered()}:
+            del rt.monitor.proc_cache[gone]
     out = []
     for inst in rt.registry.ordered():
         data = describe(rt, inst, stats=stats, panes=panes)
@@ -86,7 +89,8 @@ def render_ls(rt: Runtime, client: ClientContext) -> list[str]:
 
 
 def find(rt: Runtime, ref: str | None, client: ClientContext) -> Instance:
-    """The instance ``ref`` names (number, id, name, branch) or, without one, the caller's pane or directory."""
+    """The instance ``ref`` names (number, id, name, repo/branch, branch, repo name: ``Registry.find``) or,
+    without one, the caller's pane or directory."""
     if ref:
         inst = rt.registry.find(ref)
         if inst is None:

@@ -140,6 +140,10 @@ def _check(key: str, value: Any, default: Any) -> Any:
     if isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"config key {key!r}: expected a number, got {value!r}")
+        if not value >= 0:  # also NaN; and inf is no duration
+            raise ConfigError(f"config key {key!r}: must be a number of at least 0, got {value!r}")
+        if value == float("inf"):
+            raise ConfigError(f"config key {key!r}: must be finite, got {value!r}")
         return float(value)
     if isinstance(default, str):
         if not isinstance(value, str):

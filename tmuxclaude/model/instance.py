@@ -6,6 +6,9 @@ import enum
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from tmuxclaude.errors import InstanceError
+from tmuxclaude.model.naming import unique_name
+
 __all__ = ["STATE_VERSION", "Instance", "InstanceState", "Registry"]
 
 STATE_VERSION = 1
@@ -70,6 +73,14 @@ class Instance:
         return replace(self, **changes)
 
 
+def _repo_name(inst: Instance) -> str:
+    return inst.repo.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _choices(items: list[Instance]) -> str:
+    return ", ".join(i.name for i in items) + " (name one)"
+
+
 class Registry:
     """Ordered instances by id; numbering (1-based) follows creation order."""
 
@@ -106,17 +117,34 @@ class Registry:
         return 0
 
     def find(self, ref: str) -> Instance | None:
-        """Look up by 1-based number, id, name or branch, in that order."""
+        """Look up by 1-based number, id, name, ``repo/branch``, branch or repo name, in that order.
+
+        A branch or repo name several instances share is ambiguous (InstanceError naming them), except that a repo
+        name means its main worktree's instance when there is one.
+        """
         items = self.ordered()
         if ref.isdigit():
             n = int(ref)
             if 1 <= n <= len(items):
                 return items[n - 1]
-        for key in ("id", "name", "branch"):
+        for key in ("id", "name"):
             for inst in items:
                 if getattr(inst, key) == ref:
                     return inst
-        return None
+        repo_branch = [i for i in items if f"{_repo_name(i)}/{i.branch}" == ref]
+        if repo_branch:
+            return repo_branch[0]
+        by_branch = [i for i in items if i.branch == ref]
+        if len(by_branch) > 1:
+            raise InstanceError(f"{ref!r} is ambiguous: {_choices(by_branch)}")
+        if by_branch:
+            return by_branch[0]
+        by_repo = [i for i in items if _repo_name(i) == ref]
+        main = [i for i in by_repo if i.worktree == i.repo]
+        if len(by_repo) > 1 and not main:
+            raise InstanceError(f"{ref!r} is ambiguous: {_choices(by_repo)}")
+        found = main or by_repo
+        return found[0] if found else None
 
     def by_worktree(self, path: str) -> Instance | None:
         for inst in self._items.values():
@@ -133,14 +161,9 @@ class Registry:
     def ports(self) -> set[int]:
         return {inst.port for inst in self._items.values()}
 
-    def unique_name(self, wanted: str, *, exclude: str = "") -> str:
-        names = {i.name for i in self._items.values() if i.id != exclude}
-        if wanted not in names:
-            return wanted
-        n = 2
-        while f"{wanted}-{n}" in names:
-            n += 1
-        return f"{wanted}-{n}"
+    def unique_name(self, wanted: str, *, exclude: str = "", repo: str = "") -> str:
+        """``wanted`` if free, else qualified by ``repo`` (``shop/main``), else numbered (see naming.unique_name)."""
+        return unique_name(wanted, {i.name for i in self._items.values() if i.id != exclude}, repo=repo)
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": STATE_VERSION, "instances": [i.to_dict() for i in self._items.values()]}

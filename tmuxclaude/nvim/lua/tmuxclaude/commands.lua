@@ -195,26 +195,41 @@ function M.setup()
     end, true),
     { desc = 'List Claude Code instances' }
   )
-  def(
-    'ClaudeCodeSwitch',
-    controller_or_cli('switch', function(arg)
-      return { 'switch', arg }
-    end),
-    { nargs = 1, desc = 'Switch to a Claude Code instance (number or name)' }
-  )
+  local switch = controller_or_cli('switch', function(arg)
+    return { 'switch', arg }
+  end)
+  local picker = require('tmuxclaude.picker')
+  def('ClaudeCodeSwitch', function(o)
+    if o.args ~= '' then
+      switch(o)
+    else
+      -- No argument: choose with vim.ui.select (the user's picker, when they have one).
+      picker.pick(function(item)
+        switch({ args = tostring(item.name) })
+      end)
+    end
+  end, {
+    nargs = '?',
+    complete = picker.complete,
+    desc = 'Switch to a Claude Code instance (number or name; none: pick one)',
+  })
   def(
     'ClaudeCodeKill',
     controller_or_cli('kill', function(arg)
       return arg and { 'kill', arg } or { 'kill' }
     end),
-    { nargs = '?', desc = 'Kill a Claude Code instance (this one by default)' }
+    { nargs = '?', complete = picker.complete, desc = 'Kill a Claude Code instance (this one by default)' }
   )
   def(
     'ClaudeCodeResume',
     controller_or_cli('resume', function(arg)
       return arg and { 'resume', arg } or { 'resume' }
     end),
-    { nargs = '?', desc = 'Start Claude Code again in its pane after it exited or was paused (this one by default)' }
+    {
+      nargs = '?',
+      complete = picker.complete,
+      desc = 'Start Claude Code again in its pane after it exited or was paused (this one by default)',
+    }
   )
   def(
     'ClaudeCodeKillAll',
@@ -228,7 +243,12 @@ function M.setup()
   end, { range = true, desc = 'Mention this file (or the range) to Claude Code' })
   def('ClaudeCodeSendTo', function(o)
     send_range(o, o.args)
-  end, { range = true, nargs = 1, desc = 'Mention this file (or the range) to the named instance' })
+  end, {
+    range = true,
+    nargs = 1,
+    complete = picker.complete,
+    desc = 'Mention this file (or the range) to the named instance',
+  })
   def('ClaudeCodeAdd', function(o)
     add(o.fargs)
   end, { nargs = '+', complete = 'file', desc = 'Mention {file} [start] [end] to Claude Code' })

@@ -48,6 +48,8 @@ function M.attach(opts)
     instance_id = opts.instance_id,
     name = opts.name,
     worktree = opts.worktree,
+    status = opts.state,
+    glyph = opts.glyph,
   }
   local debounce = opts.debounce_ms or require('tmuxclaude.config').options.debounce_ms
   require('tmuxclaude.selection').enable(debounce)
@@ -55,6 +57,39 @@ function M.attach(opts)
   require('tmuxclaude.reload').enable()
   M.watch_worktree()
   return info
+end
+
+--- This Neovim's instance for a statusline: name and state glyph (`feat-x ●`); '' outside an instance.
+--- Called on every redraw, so it only reads what the controller last pushed (set_status): no RPC, no error.
+---@return string
+function M.statusline()
+  local ok, text = pcall(function()
+    local s = M.state
+    if not s.name or not M.is_attached() then
+      return ''
+    end
+    if s.glyph and s.glyph ~= '' then
+      return s.name .. ' ' .. s.glyph
+    end
+    return s.name
+  end)
+  return ok and text or ''
+end
+
+--- Called by the controller (an RPC notification) when this instance's state changes.
+---@param status {state: string, glyph: string}
+function M.set_status(status)
+  if type(status) ~= 'table' or not M.state.name then
+    return
+  end
+  if M.state.status == status.state and M.state.glyph == status.glyph then
+    return
+  end
+  M.state.status = status.state
+  M.state.glyph = status.glyph
+  -- A plain 'statusline' redraws now; lualine and friends may also listen for this event.
+  pcall(vim.cmd, 'redrawstatus!')
+  pcall(vim.api.nvim_exec_autocmds, 'User', { pattern = 'TmuxclaudeStatus', modeline = false })
 end
 
 --- Tell the controller when a file outside this instance's worktree is entered: with

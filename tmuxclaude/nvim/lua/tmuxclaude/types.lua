@@ -12,12 +12,16 @@
 ---@field name string
 ---@field worktree string
 ---@field debounce_ms? integer
+---@field state? string the instance's state at attach time (later ones come through set_status)
+---@field glyph? string its state glyph for the statusline
 
 ---@class tmuxclaude.State
 ---@field channel? integer
 ---@field instance_id? string
 ---@field name? string
 ---@field worktree? string
+---@field status? string last state the controller pushed
+---@field glyph? string glyph of that state
 
 ---@class tmuxclaude.Position
 ---@field line integer 0-based

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# One key press: run one tmuxclaude command and show what it printed, or its error, as a tmux message.
+#
+#   run.sh PANE CLIENT COMMAND      (what the plugin's key bindings run, through run-shell -b)
+#
+# Nothing here is evaluated by a shell or expanded as a tmux format: the pane's directory is asked from tmux,
+# a prompt answer is read from the pane option the prompt stored it in, both reach the CLI as arguments, and the
+# CLI's output has every # doubled before display-message sees it. Nothing is printed: run-shell would show
+# any output in view mode, and a non-zero exit as "'...' returned N" without the error text.
+pane=$1 client=$2 cmd=$3
+
+message() {  # text, delay (ms; empty: the user's display-time)
+  local text=$1
+  text=${text//$'\n'/; }
+  text=${text//[[:cntrl:]]/?}  # no terminal escape from a file name reaches the client's screen
+  text=${text//\#/\#\#}
+  case "$text" in tmuxclaude:*) ;; *) text="tmuxclaude: $text" ;; esac
+  if [ -n "$2" ]; then
+    tmux display-message -c "$client" -d "$2" -- "$text" || tmux display-message -d "$2" -- "$text"
+  else
+    tmux display-message -c "$client" -- "$text" || tmux display-message -- "$text"
+  fi
+}
+
+main() {
+  local bin dir input out code delay
+  local -a args
+  bin=$(tmux show-option -gqv @tmuxclaude-bin)
+  case "$cmd" in
+    new | send)
+      input=$(tmux show-option -pqv -t "$pane" @tmuxclaude-input)
+      tmux set-option -pqu -t "$pane" @tmuxclaude-input
+      [ -n "$input" ] || return 0  # an empty answer (or Escape): nothing to do
+      args=("$cmd" -- "$input") ;;
+    pick) args=(pick --client "$client") ;;
+    kill | next | open) args=("$cmd") ;;
+    *) message "unknown key action: $cmd" 5000; return 0 ;;
+  esac
+  if [ -z "$bin" ]; then
+    message "the tmuxclaude command is not on PATH (set @tmuxclaude-bin)" 5000
+    return 0
+  fi
+  # The command runs where the key was pressed: that pane's directory, and TMUX_PANE naming it.
+  dir=$(tmux display-message -p -t "$pane" '#{pane_current_path}')
+  cd -- "${dir:-/}" 2>/dev/null || cd -- "${HOME:-/}" || cd /
+  out=$(TMUX_PANE=$pane "$bin" "${args[@]}" 2>&1 </dev/null)
+  code=$?
+  if [ "$code" -ne 0 ]; then
+    delay=$(tmux show-option -gqv display-time)
+    [ "${delay:-0}" -ge 5000 ] 2>/dev/null || delay=5000  # an error stays long enough to be read
+    message "${out:-"tmuxclaude $cmd failed (exit $code)"}" "$delay"
+  elif [ -n "$out" ]; then
+    message "$out" ""
+  fi
+}
+
+main >/dev/null 2>&1
+exit 0
