@@ -12,7 +12,8 @@
     ├── NvimError              Neovim RPC failed
     │   └── NvimGone           the Neovim process or its socket is gone
     ├── ProtocolError          JSON-RPC / MCP error with a code (protocol layer)
-    └── ControllerError        control socket unreachable, daemon failed to start
+    ├── ControllerError        control socket unreachable, daemon failed to start
+    └── InsecurePathError      a dir, socket or file we would use is not ours alone (owner, symlink, mode)
 
 The CLI turns any TmuxClaudeError into one clear line and an exit code (``exit_code``); the IDE server turns
 ProtocolError into a JSON-RPC error response. Nothing else crosses those boundaries.
@@ -23,6 +24,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "ControllerError",
+    "InsecurePathError",
     "InstanceError",
     "LimitError",
     "LockFileError",
@@ -110,6 +112,13 @@ class ControllerError(TmuxClaudeError):
     kind = "controller"
 
 
+class InsecurePathError(TmuxClaudeError):
+    """Another user could control it: refuse rather than trust it (like tmux with /tmp/tmux-UID)."""
+
+    exit_code = 13
+    kind = "insecure-path"
+
+
 KINDS: dict[str, type[TmuxClaudeError]] = {
     cls.kind: cls
     for cls in (
@@ -125,5 +134,6 @@ KINDS: dict[str, type[TmuxClaudeError]] = {
         NvimError,
         NvimGone,
         ControllerError,
+        InsecurePathError,
     )
 }

@@ -157,8 +157,14 @@ class FakeTmux:
     def select(self, window: str, pane: str | None = None, client_pane: str | None = None) -> None:
         pass
 
-    def message_clients(self, text: str) -> None:
+    def message_clients(self, text: str, *, seconds: float = 0) -> None:
         self.messages.append(text)
+
+    def show_message(self, pane: str, text: str) -> None:
+        self.messages.append(text)
+
+    def pane_tty(self, pane: str) -> str:
+        return ""
 
 
 class FakeGit:

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -284,3 +285,60 @@ def test_tmux_server_killed(world: Env, repo: Path) -> None:
             pass
     status = daemon_status(env)
     assert status["pid"] == pid and pid_alive(pid)  # the controller survived
+
+
+# -- the controller's log under pressure: rotation keeps every file private, floods and forged lines are tamed ----
+
+
+@pytest.fixture
+def controller_logging(env: Env) -> Iterator[Path]:
+    """The controller's own logging set-up (``daemon._setup_logging``), in this process, undone afterwards."""
+    import logging
+
+    from tmuxclaude.controller.daemon import _setup_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    old_umask = os.umask(0o022)  # what a user's shell usually has: new files 0644 unless we say otherwise
+    paths = Paths.current()
+    _setup_logging(paths)
+    try:
+        yield paths.log_file
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        os.umask(old_umask)
+
+
+def test_rotated_controller_logs_stay_private(controller_logging: Path) -> None:
+    import logging
+    import stat
+
+    log_path = controller_logging
+    # An older version's backup, left 0644 by the umask: tightened when rotation moves it along.
+    log_path.with_name(log_path.name + ".1").write_text("old\n")
+    os.chmod(log_path.with_name(log_path.name + ".1"), 0o644)
+    log = logging.getLogger("tmuxclaude.test")
+    filler = "x" * 1000
+    for n in range(5000):  # ~5 MB: two rotations at 2 MB
+        log.warning(f"line {n} {filler}")
+    files = sorted(log_path.parent.glob(log_path.name + "*"))
+    assert [f.name for f in files] == [log_path.name, log_path.name + ".1", log_path.name + ".2"]
+    modes = {f.name: stat.S_IMODE(f.stat().st_mode) for f in files}
+    assert set(modes.values()) == {0o600}, modes
+
+
+def test_log_floods_are_summarised_and_forged_lines_escaped(controller_logging: Path) -> None:
+    import logging
+
+    log = logging.getLogger("asyncio")
+    for _ in range(1000):
+        log.error("socket.accept() out of system resource")
+    logging.getLogger("tmuxclaude.test").warning("opened %s", "/repo/x\n2026-12-01 00:00:00 INFO forged line\x1b[31m")
+    text = controller_logging.read_text()
+    assert text.count("out of system resource") <= 10
+    lines = text.splitlines()
+    assert not any(line.startswith("2026-12-01 00:00:00 INFO forged") for line in lines)
+    assert "/repo/x\\x0a2026-12-01 00:00:00 INFO forged line\\x1b[31m" in text

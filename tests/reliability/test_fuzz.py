@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import random
 import secrets
 import socket
@@ -734,3 +735,86 @@ async def test_daemon_survives_hostile_frames_and_refuses_bad_handshakes(two: tu
     assert status["servers"][b["id"]]["refused"] == {}
     for item in (a, b):
         assert_loopback_only(item["port"], pid)
+
+
+# -- tmux formats: what ``literal`` escapes reaches tmux exactly as given ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def plain_tmux() -> Iterator[str]:
+    import shutil
+    import subprocess
+    import tempfile
+
+    short = tempfile.mkdtemp(prefix="tc-fz-", dir="/tmp")
+    sock = f"{short}/tmux.sock"
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+    subprocess.run(["tmux", "-S", sock, "-f", "/dev/null", "new-session", "-d", "-s", "fz"], check=True, env=env)
+    try:
+        yield sock
+    finally:
+        subprocess.run(["tmux", "-S", sock, "kill-server"], check=False, env=env)
+        shutil.rmtree(short, ignore_errors=True)
+
+
+format_text = st.text(alphabet="#{}()[],;:?=!<>&|$`'\" \\-abcxyz019_/", min_size=1, max_size=40)
+
+
+def _expanded(sock: str, value: str) -> str:
+    import subprocess
+
+    out = subprocess.run(
+        ["tmux", "-S", sock, "display-message", "-p", "-t", "fz:", "--", value],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.removesuffix("\n")
+
+
+@settings(max_examples=120, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+@given(value=format_text)
+def test_literal_and_shown_values_reach_tmux_unexpanded(plain_tmux: str, value: str) -> None:
+    """Format syntax of every shape (``#{...}``, ``#(...)``, ``#[...]``, ``##``, conditionals, a leading ``-``,
+    a trailing ``;`` that would split the command line): through ``literal``, tmux's expansion gives back the
+    value itself; through ``shown``, the value with each ``#`` before a ``[`` doubled (which tmux then draws as
+    a plain ``#``, not a style)."""
+    import re
+
+    from tmuxclaude.adapters.tmux import literal, shown
+
+    assert _expanded(plain_tmux, literal(value)) == value
+    assert _expanded(plain_tmux, shown(value)) == re.sub(r"#+(?=\[)", lambda m: m.group() * 2, value)
+    COUNT.add("tmux-literal", 2)
+
+
+@settings(max_examples=200, derandomize=True, database=None, deadline=None)
+@given(
+    items=st.lists(
+        st.fixed_dictionaries(
+            {
+                "n": st.integers(-3, 30) | st.text(max_size=3),
+                "name": format_text,
+                "branch": format_text,
+                "state": format_text,
+                "port": st.integers(0, 70000) | format_text,
+                "window_id": st.sampled_from(["@1", "@23"]) | format_text,
+                "claude_pane": st.sampled_from(["%1", "%42"]) | format_text,
+            }
+        ),
+        max_size=8,
+    )
+)
+def test_pick_menu_commands_hold_only_tmux_ids(items: list[dict[str, Any]]) -> None:
+    """Whatever a controller replies: every menu label has its ``#`` escaped, and every command is exactly the
+    three switch commands over ids that are ids."""
+    import re
+
+    from tmuxclaude.cli.pick import menu_args
+
+    args = menu_args(items)
+    assert len(args) % 3 == 0
+    for label, key, command in zip(args[::3], args[1::3], args[2::3], strict=True):
+        assert re.fullmatch(r"(?:[^#]|##)*", label), label
+        assert key in ("", *map(str, range(1, 10)))
+        assert re.fullmatch(r"switch-client -t @\d+ ; select-window -t @\d+ ; select-pane -t %\d+", command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import logging
 import os
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from tmuxclaude.errors import UnsafeRemovalError, WorktreeError
 __all__ = [
     "WorktreeInfo",
     "create_worktree",
+    "ignored_files",
     "prune_worktrees",
     "remove_worktree",
     "resolve_worktree",
@@ -155,14 +157,69 @@ def _git_message(exc: git.GitCommandError) -> str:
     return lines[-1].strip() if lines else str(exc.status)
 
 
+_SHOWN = 5
+_COMPARE_BUDGET = 2000
+"""Files compared with the main worktree's before an ignored directory counts as unique (bounded work)."""
+
+
+def _same_as_main(here: Path, there: Path, budget: list[int]) -> bool:
+    """``here`` (in the worktree) is what the bootstrap made of ``there`` (in the main one): a link to it, or
+    the same bytes (a directory: the same entries, recursively, within the budget)."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        return False
+    try:
+        if here.is_symlink():
+            return os.path.realpath(here) == os.path.realpath(there) or os.readlink(here) == os.readlink(there)
+        if there.is_symlink():
+            return False
+        if here.is_dir():
+            if not there.is_dir():
+                return False
+            names = sorted(os.listdir(here))
+            return names == sorted(os.listdir(there)) and all(_same_as_main(here / n, there / n, budget) for n in names)
+        if here.is_file() and there.is_file():
+            return here.stat().st_size == there.stat().st_size and filecmp.cmp(here, there, shallow=False)
+    except OSError:
+        return False
+    return False
+
+
+def ignored_files(path: str, main_root: str) -> list[str]:
+    """Gitignored files and directories of a worktree (``dir/`` for a wholly ignored one) that are not copies of
+    the main worktree's (the bootstrap's ``.env`` copies are not work; notes, local data and builds are)."""
+    with git.Repo(path) as repo:
+        out = repo.git.ls_files("--others", "--ignored", "--exclude-standard", "--directory", "-z")
+    budget = [_COMPARE_BUDGET]
+    found = []
+    for rel in (e for e in out.split("\0") if e):
+        name = rel.rstrip("/")
+        if os.path.realpath(path) != os.path.realpath(main_root) and _same_as_main(
+            Path(path, name), Path(main_root, name), budget
+        ):
+            continue
+        found.append(rel)
+    return found
+
+
+def _listed(names: list[str]) -> str:
+    shown = ", ".join(names[:_SHOWN])
+    return shown + (f", ... ({len(names) - _SHOWN} more)" if len(names) > _SHOWN else "")
+
+
 def unsafe_reasons(path: str) -> list[str]:
-    """Why removing this worktree could lose work: uncommitted changes, untracked files, unpushed commits."""
+    """Why removing this worktree could lose work: uncommitted changes, untracked or ignored files (named),
+    unpushed commits."""
     reasons: list[str] = []
+    main_root = resolve_worktree(path).main_root
     with git.Repo(path) as repo:
         if repo.is_dirty(untracked_files=False):
             reasons.append("uncommitted changes")
         if repo.untracked_files:
-            reasons.append(f"{len(repo.untracked_files)} untracked file(s)")
+            reasons.append(f"{len(repo.untracked_files)} untracked file(s) ({_listed(repo.untracked_files)})")
+        ignored = ignored_files(path, main_root)
+        if ignored:
+            reasons.append(f"{len(ignored)} ignored file(s) ({_listed(ignored)})")
         try:
             args = ["--count", "HEAD", "--not", "--remotes"]
             if not repo.head.is_detached:

@@ -22,7 +22,8 @@ from typing import Any, Final
 
 import msgpack
 
-from tmuxclaude.errors import NvimError, NvimGone, ProtocolError
+from tmuxclaude.adapters.peercred import require_own_peer
+from tmuxclaude.errors import InsecurePathError, NvimError, NvimGone, ProtocolError
 
 __all__ = ["MAX_MESSAGE_SIZE", "NvimBridge", "NvimClient", "runtime_dir"]
 
@@ -116,7 +117,8 @@ class NvimClient:
 
         Raises:
             NvimGone: nothing listens at ``address`` or it went away during the handshake.
-            NvimError: the handshake did not finish within ``timeout``.
+            NvimError: the handshake did not finish within ``timeout``, or another user serves ``address`` (a
+                fake Neovim would answer Claude's tool calls and could send the controller requests).
         """
         target = _parse_address(address)
         try:
@@ -129,6 +131,11 @@ class NvimClient:
             raise NvimError(f"timed out connecting to Neovim at {address}") from exc
         except OSError as exc:
             raise NvimGone(f"cannot connect to Neovim at {address}: {exc.strerror or exc}") from exc
+        try:
+            require_own_peer(writer.get_extra_info("socket"), f"Neovim at {address}")
+        except (InsecurePathError, OSError) as exc:
+            writer.close()
+            raise NvimError(str(exc)) from None
         client = cls(reader, writer, address=address, on_notification=on_notification, on_request=on_request)
         try:
             api_info = await client.request("nvim_get_api_info", timeout=timeout)
@@ -417,6 +424,13 @@ class NvimBridge:
         """
         result = await self.client.exec_lua("return require('tmuxclaude.diff').close(...)", tab_name)
         return bool(_unwrap(result))
+
+    async def check_file(self, path: str, by: str) -> None:
+        """Have Neovim look at ``path`` now (it was just written): an unmodified buffer of it reloads, a modified
+        one is kept and the user told (reload.lua). Bounded: a busy Neovim's own file watcher covers it."""
+        await self.client.request(
+            "nvim_exec_lua", "return require('tmuxclaude.reload').check(...)", [path, by], timeout=2.0
+        )
 
     def push_status(self, state: str, glyph: str) -> None:
         """Tell Neovim its instance's state (for ``require('tmuxclaude').statusline()``): a notification, so

@@ -1,23 +1,28 @@
 """tmux through libtmux: one server (by socket path), windows and panes by id, ``@tmuxclaude_*`` user options.
 
 Every command names its target by id (``$1``, ``@2``, ``%3``), never by name, so a user renaming a window
-cannot confuse us. No environment is ever passed here (``-e KEY=VALUE`` would put the user's proxy and gateway
-credentials on the argv of the tmux client, and of a server it starts, for every local user to read): a pane's
-program is a launcher that reads its environment from a private file (``adapters/launcher.py``).
+cannot confuse us. tmux expands formats (``#(cmd)`` runs a shell command, ``#{...}`` reads variables) in start
+directories (-c), window and session names (-n, -s, rename-window), display-message texts and menus: every such
+value goes through ``literal`` (data) or ``shown`` (text) inside this adapter, so no caller can forget it (a
+branch or a path is hostile), and every value through ``arg`` (tmux splits commands at a trailing ``;``).
+Option values (set-option without -F), targets and pane commands are not expanded.
+
+No environment is ever passed here (``-e KEY=VALUE`` would put the user's proxy and gateway credentials on the
+argv of the tmux client, and of a server it starts, for every local user to read): a pane's program is a
+launcher that reads its environment from a private file (``adapters/launcher.py``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import libtmux
-
 from tmuxclaude.errors import TmuxError
 
-__all__ = ["OPTION_PREFIX", "InstanceWindow", "Tmux", "WindowRow"]
+__all__ = ["OPTION_PREFIX", "InstanceWindow", "Tmux", "WindowRow", "arg", "literal", "shown"]
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +30,36 @@ OPTION_PREFIX = "@tmuxclaude_"
 WINDOW_OPTIONS = ("id", "name", "port", "state", "glyph", "worktree", "branch", "warn")
 """Every ``@tmuxclaude_*`` window option we set, so a user's own window can be untagged completely."""
 SEP = "\x1f"
+
+
+def arg(value: str) -> str:
+    """``value`` as one argument of a tmux command line, kept whole.
+
+    tmux splits its argv into commands at every argument that *ends* with ``;`` (the ``;`` is dropped): a path
+    or a name ending in ``;`` would cut the command short and make the next argument a command of its own.
+    ``\\;`` at the end is tmux's escape for a literal one.
+    """
+    return value[:-1] + "\\;" if value.endswith(";") else value
+
+
+_HASH_RUN = re.compile(r"#+(?![#\[])")
+
+
+def literal(value: str) -> str:
+    """``value`` for a place where tmux expands formats and uses the result as data (a start directory, a window
+    name): after expansion it is exactly ``value`` again, and nothing in it ran (``#(``) or was read (``#{``).
+
+    Every ``#`` is doubled, except a run of them right before ``[``: tmux leaves ``#[`` (a style) as it is, and
+    ``##[`` too, so doubling those would change the value. A trailing ``;`` is escaped (see ``arg``); a
+    positional value also goes after ``--`` at the call, so a leading ``-`` is not a flag.
+    """
+    return arg(_HASH_RUN.sub(lambda m: m.group() * 2, value))
+
+
+def shown(value: str) -> str:
+    """``value`` for a text tmux expands and then draws (display-message, menu labels): every ``#`` doubled, so
+    nothing runs and ``#[`` is drawn as text, not taken as a style."""
+    return arg(value.replace("#", "##"))
 
 
 def _chain(commands: list[list[str]]) -> list[str]:
@@ -56,6 +91,9 @@ class WindowRow:
 
 class Tmux:
     def __init__(self, socket_path: str) -> None:
+        # Imported here: the CLI's stdlib-only fast path (tmuxclaude pick) uses ``literal`` from this module.
+        import libtmux
+
         self.socket_path = socket_path
         self._server = libtmux.Server(socket_path=socket_path)
 
@@ -120,12 +158,13 @@ class Tmux:
         target = f"{target_session}:={temp}"
         args = _chain(
             [
-                [*first, "-n", temp, "-c", cwd, *nvim_cmd],
-                *([ "set-option", "-w", "-t", target, f"{OPTION_PREFIX}{k}", v] for k, v in options.items()),
+                [*first, "-n", temp, "-c", literal(cwd), *map(arg, nvim_cmd)],
+                *([ "set-option", "-w", "-t", target, f"{OPTION_PREFIX}{k}", arg(v)] for k, v in options.items()),
                 # automatic-rename would replace the instance name with "nvim"; the name is the user's handle.
                 ["set-option", "-w", "-t", target, "automatic-rename", "off"],
-                ["split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", target, "-c", cwd, *claude_cmd],
-                ["rename-window", "-t", target, name],
+                ["split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", target, "-c", literal(cwd),
+                 *map(arg, claude_cmd)],
+                ["rename-window", "-t", target, "--", literal(name)],
             ]
         )  # fmt: skip
         out: list[str] = []
@@ -157,13 +196,17 @@ class Tmux:
         return [SEP.join(panes[0][:3]), panes[1][2]]
 
     def split(self, pane: str, *, cwd: str, cmd: Sequence[str]) -> str:
-        out = self.run("split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", pane, "-c", cwd, *cmd)
+        out = self.run(
+            "split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", pane, "-c", literal(cwd), *map(arg, cmd)
+        )  # fmt: skip
         return out[0]
 
     def set_window_options(self, window: str, options: Mapping[str, str], *, check: bool = True) -> None:
         if options:
             self.run(
-                *_chain([["set-option", "-w", "-t", window, f"{OPTION_PREFIX}{k}", v] for k, v in options.items()]),
+                *_chain(
+                    [["set-option", "-w", "-t", window, f"{OPTION_PREFIX}{k}", arg(v)] for k, v in options.items()]
+                ),
                 check=check,
             )
 
@@ -174,7 +217,7 @@ class Tmux:
 
     def respawn(self, pane: str, *, cwd: str, cmd: Sequence[str]) -> None:
         """Replace the program running in ``pane`` (the pane id stays)."""
-        self.run("respawn-pane", "-k", "-t", pane, "-c", cwd, *cmd)
+        self.run("respawn-pane", "-k", "-t", pane, "-c", literal(cwd), *map(arg, cmd))
 
     def pane_paths(self) -> dict[str, str]:
         """Every pane's current directory, by pane id."""
@@ -186,13 +229,17 @@ class Tmux:
         return found
 
     def window_options(self, window: str) -> dict[str, str]:
-        """Our ``@tmuxclaude_*`` options of a window, without the prefix."""
-        found: dict[str, str] = {}
-        for line in self.run("show-options", "-w", "-t", window, check=False):
-            key, _, value = line.partition(" ")
-            if key.startswith(OPTION_PREFIX):
-                found[key[len(OPTION_PREFIX) :]] = value.strip().strip('"')
-        return found
+        """Our ``@tmuxclaude_*`` options of a window, without the prefix (unset ones left out).
+
+        Read through a format, which substitutes the raw values: ``show-options`` quotes and escapes them
+        (``$``, ``"``, ``\\``), and a worktree path must come back exactly as it was set.
+        """
+        fmt = SEP.join(f"#{{?{OPTION_PREFIX}{k},1,0}}#{{{OPTION_PREFIX}{k}}}" for k in WINDOW_OPTIONS)
+        out = self.run("display-message", "-p", "-t", window, fmt, check=False)
+        values = "\n".join(out).split(SEP)
+        if len(values) != len(WINDOW_OPTIONS):
+            return {}
+        return {k: v[1:] for k, v in zip(WINDOW_OPTIONS, values, strict=True) if v[:1] == "1"}
 
     def window_panes(self, window: str) -> list[str]:
         return [p for p in self.run("list-panes", "-t", window, "-F", "#{pane_id}", check=False) if p]
@@ -251,7 +298,16 @@ class Tmux:
                     if sid == info["session_id"]:
                         self.run("switch-client", "-c", tty, "-t", target["session_id"], check=False)
 
-    def message_clients(self, text: str) -> None:
-        """Show ``text`` (literally: ``#`` is not a format here) on every attached client."""
+    def message_clients(self, text: str, *, seconds: float = 0) -> None:
+        """Show ``text`` (literally) on every attached client, for ``seconds`` (0: the user's display-time)."""
+        duration = ["-d", str(int(seconds * 1000))] if seconds > 0 else []
         for client in self.clients():
-            self.run("display-message", "-c", client, text.replace("#", "##"), check=False)
+            self.run("display-message", "-c", client, *duration, "--", shown(text), check=False)
+
+    def show_message(self, pane: str, text: str) -> None:
+        """Show ``text`` (literally) on the clients looking at ``pane``."""
+        self.run("display-message", "-t", pane, "--", shown(text), check=False)
+
+    def pane_tty(self, pane: str) -> str:
+        out = self.run("display-message", "-p", "-t", pane, "#{pane_tty}", check=False)
+        return out[0] if out else ""

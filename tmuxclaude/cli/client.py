@@ -10,7 +10,8 @@ import sys
 import time
 from typing import Any
 
-from tmuxclaude.adapters.paths import Paths, ensure_private_dir
+from tmuxclaude.adapters.paths import Paths, check_private_dir, check_private_socket
+from tmuxclaude.adapters.peercred import require_own_peer
 from tmuxclaude.errors import ControllerError
 from tmuxclaude.protocol.control import Request, decode_reply, encode_request
 
@@ -26,11 +27,26 @@ def client_context() -> dict[str, str]:
 
 
 def _connect(paths: Paths, timeout: float) -> socket.socket:
+    # Another local user who made the runtime dir (or a parent) could serve a fake controller: every directory
+    # and the socket must be ours, and so must the process behind it. A missing dir or socket: not running.
+    if not check_private_dir(paths.runtime_dir, paths.runtime_root):
+        raise FileNotFoundError(str(paths.runtime_dir))
+    check_private_socket(paths.control_socket)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        sock.connect(str(paths.control_socket))
-    except OSError:
+        deadline = time.monotonic() + min(timeout, 2.0)
+        while True:
+            try:
+                sock.connect(str(paths.control_socket))
+                break
+            except BlockingIOError:
+                # EAGAIN: the listen backlog is full (a flood of connections); the controller drains it fast.
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+        require_own_peer(sock, f"control socket {paths.control_socket}")
+    except BaseException:
         sock.close()
         raise
     return sock
@@ -49,7 +65,8 @@ def start_controller(paths: Paths) -> None:
     from tmuxclaude.adapters.configfile import load_config
 
     load_config()  # a broken config is reported here, naming the key, not as "controller failed to start"
-    ensure_private_dir(paths.state_dir)
+    paths.ensure_state_dir()
+    paths.ensure_runtime_dir()
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
     errfile = paths.state_dir / "controller.stderr"
     with open(os.open(errfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as err:

@@ -2,42 +2,50 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from typing import Any
 
 from tmuxclaude.adapters.paths import Paths
+from tmuxclaude.adapters.tmux import shown
 from tmuxclaude.cli import client
 from tmuxclaude.errors import InstanceError, TmuxError
 
 __all__ = ["menu_args", "pick"]
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "'\\''") + "'"
+_WINDOW_ID = re.compile(r"@[0-9]+")
+_PANE_ID = re.compile(r"%[0-9]+")
 
 
 def menu_args(items: list[dict[str, Any]]) -> list[str]:
-    """``display-menu`` items: label, key, command. Selecting runs tmux commands only (no process)."""
+    """``display-menu`` items: label, key, command. Selecting runs tmux commands only (no process).
+
+    tmux expands formats in both the label and the command (``#(...)`` would run a shell): labels go through
+    ``shown``, and the command holds nothing but tmux ids, checked to be ids; an item carrying anything else
+    is left out (the reply may come from a controller that is not ours, or a name from a hostile repository).
+    """
     args: list[str] = []
     for item in items:
-        n = int(item["n"])
-        label = f"{item['name']}  [{item['branch']}]  {item['state']}  :{item['port']}"
+        window, pane = str(item.get("window_id", "")), str(item.get("claude_pane", ""))
+        if not (_WINDOW_ID.fullmatch(window) and _PANE_ID.fullmatch(pane)):
+            continue
+        n = item.get("n")
+        label = f"{item.get('name')}  [{item.get('branch')}]  {item.get('state')}  :{item.get('port')}"
         if item.get("active"):
             label += "  *"
-        key = str(n) if n < 10 else ""
+        key = str(n) if isinstance(n, int) and 0 < n < 10 else ""
         # The window's own session is switched to first, then the window and its Claude pane selected.
-        command = (
-            f"switch-client -t {_quote(str(item['window_id']))} ; "
-            f"select-window -t {_quote(str(item['window_id']))} ; "
-            f"select-pane -t {_quote(str(item['claude_pane']))}"
-        )
-        args += [label.replace("#", "##"), key, command]
+        command = f"switch-client -t {window} ; select-window -t {window} ; select-pane -t {pane}"
+        # A label starting with "-" is shown disabled, an empty one is a separator: keep it an item.
+        args += [" " + shown(label) if label.startswith("-") else shown(label), key, command]
     return args
 
 
 def pick(client_name: str = "") -> None:
     items = client.request("ls")
-    if not items:
+    entries = menu_args(items if isinstance(items, list) else [])
+    if not entries:
         raise InstanceError("no instances (start one with `tmuxclaude new BRANCH` or `tmuxclaude open`)")
     socket = Paths.current().tmux_socket
     cmd = ["tmux", "-S", socket, "display-menu", "-T", "#[align=centre]tmuxclaude", "-x", "C", "-y", "C"]
@@ -46,7 +54,7 @@ def pick(client_name: str = "") -> None:
     # display-menu returns only when the menu closes: leave it open and return once tmux has accepted it (an
     # immediate exit means an error, such as no client to show it on).
     proc = subprocess.Popen(
-        [*cmd, *menu_args(items)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [*cmd, *entries], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True,
     )  # fmt: skip
     try:

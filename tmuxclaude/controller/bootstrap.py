@@ -1,5 +1,6 @@
 """What a new worktree gets before its instance starts: the gitignored files it needs (config list plus
-``.worktreeinclude``), and afterwards the user's ``post_create`` command."""
+``.worktreeinclude``, copied by ``adapters.bootstrap``, which never writes outside the worktree), and afterwards
+the user's ``post_create`` command."""
 
 from __future__ import annotations
 
@@ -7,41 +8,27 @@ import asyncio
 import logging
 import os
 import shlex
-import shutil
 from pathlib import Path
 
+from tmuxclaude.adapters import bootstrap as files
 from tmuxclaude.model.config import Config
 from tmuxclaude.model.instance import Instance
 
-__all__ = ["bootstrap_worktree", "post_create"]
+__all__ = ["bootstrap_worktree", "include_patterns", "post_create"]
 
 log = logging.getLogger(__name__)
 
 
-def bootstrap_worktree(config: Config, main_root: Path, root: Path) -> None:
-    """Copy (or link) the gitignored files a worktree needs to run: config list plus .worktreeinclude."""
-    patterns = list(config.worktrees.include)
-    include_file = main_root / ".worktreeinclude"
-    if include_file.is_file():
-        for line in include_file.read_text(encoding="utf-8").splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                patterns.append(line)
-    for pattern in patterns:
-        for src in main_root.glob(pattern):
-            rel = src.relative_to(main_root)
-            if ".git" in rel.parts:
-                continue
-            dst = root / rel
-            if dst.exists() or dst.is_symlink():
-                continue
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            if config.worktrees.symlink:
-                dst.symlink_to(src)
-            elif src.is_dir():
-                shutil.copytree(src, dst, symlinks=True)
-            else:
-                shutil.copy2(src, dst)
+def include_patterns(config: Config, main_root: Path) -> list[str]:
+    """The include patterns of a new worktree (config list, then ``.worktreeinclude``), every one checked to stay
+    inside the worktree: WorktreeError naming the pattern and where it came from. Call before creating it."""
+    return files.include_patterns(main_root, config.worktrees.include)
+
+
+def bootstrap_worktree(config: Config, main_root: Path, root: Path, patterns: list[str]) -> None:
+    """Copy (or link) the gitignored files the new worktree needs; nothing is ever written outside ``root``.
+    What could not be copied safely is logged and left out (the instance still starts)."""
+    files.copy_includes(main_root, root, patterns, symlink=config.worktrees.symlink)
 
 
 async def post_create(config: Config, inst: Instance) -> None:

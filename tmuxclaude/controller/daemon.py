@@ -9,8 +9,8 @@ import asyncio
 import contextlib
 import fcntl
 import logging
-import logging.handlers
 import os
+import resource
 import signal
 import socket
 import sys
@@ -20,12 +20,14 @@ from typing import Any
 from tmuxclaude import __version__
 from tmuxclaude.adapters.configfile import config_mtime, load_config
 from tmuxclaude.adapters.fsutil import write_private
-from tmuxclaude.adapters.paths import Paths, ensure_private_dir
+from tmuxclaude.adapters.logfile import PrivateRotatingFileHandler, RateLimitFilter, SafeFormatter
+from tmuxclaude.adapters.paths import Paths
+from tmuxclaude.adapters.peercred import require_own_peer
 from tmuxclaude.adapters.tmux import Tmux
 from tmuxclaude.controller import monitor, reconcile, status
 from tmuxclaude.controller.commands import Commands
 from tmuxclaude.controller.runtime import ClientContext, Runtime
-from tmuxclaude.errors import TmuxClaudeError
+from tmuxclaude.errors import InsecurePathError, TmuxClaudeError
 from tmuxclaude.model.config import Config
 from tmuxclaude.protocol.control import MAX_LINE, decode_request, encode_error, encode_reply
 
@@ -34,6 +36,10 @@ __all__ = ["Controller", "run"]
 log = logging.getLogger(__name__)
 
 MONITOR_INTERVAL = 2.0
+REQUEST_TIMEOUT = 5.0
+"""Seconds a control connection may stay open without sending a request line (the CLI sends at once)."""
+MAX_WAITING_CLIENTS = 64
+"""Control connections waiting to send a request: a newcomer beyond this closes the oldest waiting one."""
 
 
 class Controller:
@@ -45,14 +51,15 @@ class Controller:
         self._stop = asyncio.Event()
         self._server: asyncio.AbstractServer | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
+        self._waiting: dict[asyncio.StreamWriter, None] = {}
 
     async def serve(self) -> None:
         await reconcile.start(self.rt)
-        ensure_private_dir(self.paths.runtime_dir)
+        self.paths.ensure_runtime_dir()
         sock_path = self.paths.control_socket
         with contextlib.suppress(FileNotFoundError):
             sock_path.unlink()  # a killed controller's socket; we hold the controller flock, so it is stale
-        self._server = await asyncio.start_unix_server(self._client, path=str(sock_path), limit=MAX_LINE)
+        self._server = await asyncio.start_unix_server(self._client, path=str(sock_path), limit=MAX_LINE, backlog=512)
         os.chmod(sock_path, 0o600)
         ticker = asyncio.create_task(self._monitor())
         log.info("controller %s serving %s (tmux %s)", __version__, sock_path, self.paths.tmux_socket)
@@ -90,13 +97,29 @@ class Controller:
             self._handlers.add(task)
             task.add_done_callback(self._handlers.discard)
         try:
+            # The socket's dir is ours alone, so only we (or root) can connect: check the peer all the same.
+            require_own_peer(writer.get_extra_info("socket"), "control client")
+        except (InsecurePathError, OSError) as exc:
+            log.warning("refused a control connection: %s", exc)
+            writer.transport.abort()
+            return
+        try:
             while True:
+                if len(self._waiting) >= MAX_WAITING_CLIENTS:
+                    oldest = next(iter(self._waiting))
+                    del self._waiting[oldest]
+                    oldest.transport.abort()
+                self._waiting[writer] = None
                 try:
-                    line = await reader.readline()
+                    line = await asyncio.wait_for(reader.readline(), REQUEST_TIMEOUT)
+                except TimeoutError:
+                    return
                 except ValueError:
                     writer.write(encode_error("error", "request too large"))
                     await writer.drain()
                     return
+                finally:
+                    self._waiting.pop(writer, None)
                 if not line:
                     return
                 writer.write(await self.handle_line(line))
@@ -142,13 +165,11 @@ class Controller:
 
 
 def _setup_logging(paths: Paths) -> None:
-    ensure_private_dir(paths.state_dir)
+    paths.ensure_state_dir()
     # Not through umask: a tmux server the controller starts would hand it to every shell of the user's session.
-    fd = os.open(paths.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.close(fd)
-    os.chmod(paths.log_file, 0o600)
-    handler = logging.handlers.RotatingFileHandler(paths.log_file, maxBytes=2_000_000, backupCount=2)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler = PrivateRotatingFileHandler(paths.log_file, maxBytes=2_000_000, backupCount=2)
+    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RateLimitFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     level = os.environ.get("TMUXCLAUDE_LOG_LEVEL", "INFO").upper()
@@ -189,14 +210,27 @@ def _take_controller_lock(fd: int, paths: Paths, wait: float = 10.0) -> bool:
             time.sleep(0.02)
 
 
+def _raise_fd_limit() -> None:
+    """Every instance costs descriptors (its server, clients, Neovim): use what the hard limit allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def run(tmux_socket: str | None = None) -> int:
     """Run the controller in the foreground (the CLI daemonises it). Exit 0 if another one already runs."""
     # Never act on the tmux server of whoever started us: only the one named by the socket path.
     for var in ("TMUX", "TMUX_PANE"):
         os.environ.pop(var, None)
     paths = Paths.current(tmux_socket)
-    ensure_private_dir(paths.runtime_dir)
-    lock_fd = os.open(paths.runtime_dir / "controller.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        paths.ensure_runtime_dir()
+    except TmuxClaudeError as exc:
+        print(f"tmuxclaude: {exc}", file=sys.stderr)
+        return exc.exit_code
+    lock_fd = os.open(paths.runtime_dir / "controller.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     if not _take_controller_lock(lock_fd, paths):
         os.close(lock_fd)
         return 0
@@ -208,6 +242,7 @@ def run(tmux_socket: str | None = None) -> int:
         print(f"tmuxclaude: {exc}", file=sys.stderr)
         return exc.exit_code
     write_private(paths.pid_file, str(os.getpid()))
+    _raise_fd_limit()
     controller = Controller(paths, config)
 
     async def main() -> None:

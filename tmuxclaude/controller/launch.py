@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shlex
 from importlib.resources import files
@@ -15,7 +16,6 @@ from typing import Any
 
 from tmuxclaude.adapters import launcher
 from tmuxclaude.adapters.fsutil import write_private
-from tmuxclaude.adapters.paths import ensure_private_dir
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.status import glyph
 from tmuxclaude.errors import InstanceError
@@ -36,6 +36,8 @@ __all__ = [
     "write_hook_files",
     "write_lock",
 ]
+
+log = logging.getLogger(__name__)
 
 FALLBACK_SESSION = "tmuxclaude"
 """The session instance windows go to when the caller is not inside tmux."""
@@ -64,13 +66,24 @@ def pane_env(rt: Runtime, inst: Instance) -> dict[str, str]:
 
 
 def claude_command(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]:
+    """The command that starts (or resumes, or restarts) this instance's Claude.
+
+    The settings file it names holds hooks Claude runs, so it is rewritten here, at every launch, with the
+    hook token it reads: what is on disk is never trusted (a file swapped meanwhile is replaced, not used).
+    The permission mode is the user's if they chose one anywhere, else the one that asks before each edit
+    (model/claude.py).
+    """
+    write_hook_files(rt, inst)
     # --settings adds a layer: the user's own settings and hooks stay in force.
-    return [*rt.config.commands.claude, "--settings", str(rt.paths.settings_file(inst.id)), *extra]
+    command = rt.config.commands.claude
+    mode = rt.claude_cli.permission_choice(command, rt.config.claude.permission_mode, inst.worktree, pane_env(rt, inst))
+    log.info("%s: permission mode: %s", inst.name, mode.reason)
+    return [*command, *mode.args, "--settings", str(rt.paths.settings_file(inst.id)), *extra]
 
 
 def claude_pane_argv(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]:
     """What the Claude pane runs: the launcher, after its environment file is (re)written for this start."""
-    ensure_private_dir(rt.paths.runtime_dir)
+    rt.paths.ensure_runtime_dir()
     env_path = launcher.env_file(rt.paths.runtime_dir, inst.id, "claude")
     launcher.write_env_file(env_path, pane_env(rt, inst))
     return launcher.claude_pane_command(
@@ -89,8 +102,10 @@ def _nvim_pane_argv(rt: Runtime, inst: Instance) -> list[str]:
 
 
 def write_hook_files(rt: Runtime, inst: Instance) -> None:
-    """The per-instance Claude settings (our hooks) and the hook token they read, both 0600."""
-    ensure_private_dir(rt.paths.runtime_dir)
+    """The per-instance Claude settings (our hooks) and the hook token they read, both 0600, in a runtime dir
+    checked to be ours alone; each written through a fresh temp file and a rename (a symlink planted at the name
+    is replaced, never followed)."""
+    rt.paths.ensure_runtime_dir()
     script = str(files("tmuxclaude") / "hooks" / "hook.sh")
     token_file = rt.paths.hook_token_file(inst.id)
     hooks: dict[str, Any] = {}
@@ -162,7 +177,7 @@ def create_panes(rt: Runtime, inst: Instance, client: ClientContext, focus: bool
     if client.pane:
         info = rt.tmux.pane_info(client.pane)
         session = info["session_id"] if info else None
-    ensure_private_dir(rt.paths.runtime_dir)
+    rt.paths.ensure_runtime_dir()
     with contextlib.suppress(FileNotFoundError):
         os.unlink(inst.nvim_socket)
     window = rt.tmux.create_instance_window(

@@ -77,5 +77,5 @@ async def _offer_worktrees(rt: Runtime) -> None:
             continue
         if info.main_root in repos and rt.registry.by_worktree(info.root) is None:
             text = f"tmuxclaude: {info.root} has no instance; `tmuxclaude open` (the plugin's o key) starts one"
-            rt.tmux.run("display-message", "-t", pane, text, check=False)
+            rt.tmux.show_message(pane, text)
             rt.event(f"offered an instance for {info.root} (pane {pane})")

@@ -9,8 +9,8 @@ import os
 import secrets
 from typing import Any
 
-from tmuxclaude.adapters.paths import ensure_private_dir
 from tmuxclaude.adapters.procs import pid_alive
+from tmuxclaude.controller.exits import notice_lost_exits
 from tmuxclaude.controller.launch import respawn_claude, resume_args
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.serving import reserve_free_port, serve, stop_serving
@@ -60,7 +60,7 @@ async def _apply(rt: Runtime, inst: Instance, event: Event, seen: Seen) -> None:
 async def start(rt: Runtime) -> None:
     """Load state and take back every instance whose window still exists, on its old port and token; keep the
     others as restorable records unless their window was closed in this same tmux server."""
-    ensure_private_dir(rt.paths.runtime_dir)
+    rt.paths.ensure_runtime_dir()
     rt.registry = rt.state.load()
     async with rt.lock:
         tmux_up = rt.tmux.alive()
@@ -82,6 +82,7 @@ async def start(rt: Runtime) -> None:
             for window_id, instance_id in live.items():
                 if instance_id and instance_id not in rt.registry:
                     await _adopt(rt, window_id, instance_id, server)
+            notice_lost_exits(rt)
         rt.save()
         _reap_foreign_locks(rt)
         _reap_foreign_files(rt)

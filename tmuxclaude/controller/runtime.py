@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tmuxclaude.adapters import git as gitx
 from tmuxclaude.adapters import netports
+from tmuxclaude.adapters.claude_cli import ClaudeCliPort, LocalClaudeCli
 from tmuxclaude.adapters.lockfiles import LockDir
 from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.statefile import StateFile
+from tmuxclaude.controller.edits import EditTracker
 from tmuxclaude.controller.ports import (
     Clock,
     GitPort,
@@ -150,6 +152,9 @@ class Runtime:
         self.offered_restore = ""
         """The tmux server (``server_id``) we last told that orphaned instances can be restored."""
         self.ticker = SharedTick()
+        self.claude_cli: ClaudeCliPort = LocalClaudeCli()
+        self.edits = EditTracker(self.bridges.get)
+        """Claude's file writes per instance: pre-images for :ClaudeCodeReview, reloads in its Neovim."""
         self.commands: CommandTable | None = None
         """The command table, set by ``controller.commands.Commands``: Neovim requests and auto-start use it."""
         self._background: set[asyncio.Task[Any]] = set()

@@ -18,7 +18,8 @@ from typing import Any
 
 from tmuxclaude.adapters.formatter import resolve_formatter
 from tmuxclaude.adapters.git import WorktreeInfo
-from tmuxclaude.controller.bootstrap import bootstrap_worktree, post_create
+from tmuxclaude.adapters.paths import check_private_socket
+from tmuxclaude.controller.bootstrap import bootstrap_worktree, include_patterns, post_create
 from tmuxclaude.controller.launch import create_panes, kill_panes, remove_hook_files, resume_args
 from tmuxclaude.controller.nvim_link import start_link
 from tmuxclaude.controller.runtime import ClientContext, Runtime
@@ -70,11 +71,13 @@ def _refuse_existing_branch(rt: Runtime, info: WorktreeInfo, branch: str) -> Non
 async def new(rt: Runtime, branch: str, base: str | None, client: ClientContext, focus: bool = True) -> dict[str, Any]:
     info = rt.git.resolve_worktree(client.cwd)
     location = rt.git.worktree_location(rt.config.worktrees.dir, info, branch)
+    # A bad include pattern (or a hostile .worktreeinclude) is refused before anything is created.
+    patterns = await asyncio.to_thread(include_patterns, rt.config, Path(info.main_root))
     async with rt.lock:
         _refuse_existing_branch(rt, info, branch)
         check_limit(rt)
         created = await asyncio.to_thread(rt.git.create_worktree, info, branch, base=base, location=location)
-        await asyncio.to_thread(bootstrap_worktree, rt.config, Path(info.main_root), Path(created.root))
+        await asyncio.to_thread(bootstrap_worktree, rt.config, Path(info.main_root), Path(created.root), patterns)
         inst = await spawn(rt, created, client, focus=focus)
     await post_create(rt.config, inst)
     return describe(rt, inst)
@@ -100,8 +103,20 @@ async def open_worktree(
                 rt.tmux.select(existing.window_id, existing.claude_pane, client.pane or None)
             return describe(rt, existing) | {"existing": True}
         check_limit(rt)
+        _check_nvim_server(nvim_server)
         inst = await spawn(rt, info, client, focus=focus, nvim_server=nvim_server)
     return describe(rt, inst)
+
+
+def _check_nvim_server(address: str) -> None:
+    """A user's Neovim to join must be the user's: a socket another user serves is refused up front (its peer
+    is checked again on every connect; a ``host:port`` one only then)."""
+    if "/" not in address:
+        return
+    try:
+        check_private_socket(Path(address))
+    except OSError as exc:
+        raise InstanceError(f"no Neovim listens at {address}: {exc.strerror or exc}") from None
 
 
 def _quietly(step: Callable[[], object]) -> Callable[[], None]:

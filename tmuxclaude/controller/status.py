@@ -59,7 +59,7 @@ def push_to_nvim(rt: Runtime, inst: Instance) -> None:
     the component there."""
     bridge = rt.bridges.get(inst.id)
     if bridge is not None:
-        bridge.push_status(inst.state.value, GLYPHS[inst.state])
+        bridge.push_status(inst.state.value, GLYPHS.get(inst.state, ""))
 
 
 def refresh_all(rt: Runtime) -> None:
@@ -95,9 +95,9 @@ def notify_waiting(rt: Runtime, inst: Instance) -> None:
         rt.tmux.message_clients(f"tmuxclaude: {inst.name} is waiting for input")
     if rt.config.status.bell_on_waiting and inst.claude_pane:
         # A BEL written to the pane's terminal makes tmux flag the window (monitor-bell) like any bell.
-        tty = rt.tmux.run("display-message", "-p", "-t", inst.claude_pane, "#{pane_tty}", check=False)
-        if tty and tty[0].startswith("/dev/"):
-            with contextlib.suppress(OSError), open(tty[0], "w") as f:
+        tty = rt.tmux.pane_tty(inst.claude_pane)
+        if tty.startswith("/dev/"):
+            with contextlib.suppress(OSError), open(tty, "w") as f:
                 f.write("\a")
 
 
@@ -110,6 +110,8 @@ def on_hook_http(rt: Runtime, instance_id: str, connection: Any, request: Any) -
     query = parse_qs(urlsplit(request.path).query)
     event = (query.get("event") or [""])[0]
     session = (query.get("session") or [""])[0]
+    # Before answering: a PreToolUse of a file tool keeps the file's old text before the tool writes it.
+    rt.edits.on_hook(instance_id, event, session, (query.get("tool") or [""])[0], (query.get("path") or [""])[0])
     if session and session != inst.claude_session_id:
         # Claude's own conversation id: `restore` resumes exactly this conversation.
         inst = rt.update(inst, claude_session_id=session)
