@@ -203,3 +203,19 @@ def test_port_taken_while_the_controller_was_down_moves_the_instance(world: Env,
         assert rec["env"]["CLAUDE_CODE_SSE_PORT"] == str(moved["port"])
         assert rec["argv"][-2:] == ["--resume", "sid-a"]
         assert env.tmux("display-message", "-p", "-t", moved["window_id"], "#{@tmuxclaude_port}") == str(moved["port"])
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_first_demo_starts_the_tmux_server_itself(env: Env, tmp_path: Path, attempt: int) -> None:
+    """No tmux server and no controller (a fresh machine): the demo's first window starts the server."""
+    env.use_recorder()
+    assert not Path(env.socket).exists()
+    out = env.cli("demo", "--dir", str(tmp_path / "d"), "--no-attach", check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("started ") == 2
+    items = ls_json(env)
+    assert sorted(i["branch"] for i in items) == ["feature-a", "feature-b"]
+    panes = env.tmux("list-panes", "-a", "-F", "#{window_id} #{pane_id} #{@tmuxclaude_id}").splitlines()
+    for item in items:
+        assert f"{item['window_id']} {item['nvim_pane']} {item['id']}" in panes
+        assert f"{item['window_id']} {item['claude_pane']} {item['id']}" in panes
