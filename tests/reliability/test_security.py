@@ -197,6 +197,8 @@ def test_runtime_dir_made_by_another_user_is_refused(
             assert out.returncode == 13, (args, out.returncode, out.stdout, out.stderr)
             assert out.stderr.count("\n") == 1 and str(root) in out.stderr, out.stderr
             assert ("symlink" if plant == "symlink" else "not by you") in out.stderr
+        doctor = env.cli("doctor", check=False)
+        assert doctor.returncode == 1 and f"[!!] runtime dir: {root}" in doctor.stdout, doctor.stdout
         assert got.read_bytes() == b"", "the CLI talked to another user's controller"
     assert not (env.home / "pwned").exists()
     assert "evil-b" not in subprocess.run(["git", "branch"], cwd=repo, capture_output=True, text=True).stdout
@@ -662,3 +664,15 @@ def test_connection_flood_leaves_every_handshake_working(env: Env, repo: Path) -
     lines = log.read_text().splitlines()
     assert len(lines) < 400, f"{len(lines)} log lines for one flood"
     print(f"\n[security] flood of {2 * FLOOD} connections: {len(lines)} log lines; servers {status['servers']}")
+
+
+def test_terminal_escapes_in_a_repository_path_are_not_printed(world: Env) -> None:
+    """A repository directory whose name carries terminal escape sequences (retitle the window, write the
+    clipboard with OSC 52): the CLI prints them escaped, never raw, in its lines and in its errors."""
+    env = world
+    name = "evil\x1b]52;c;cHduZWQ=\x07\x1b[2J"
+    repo = env.make_repo(name)
+    for out in (env.cli("open", "-d", cwd=repo), env.cli("ls")):
+        assert "\x1b" not in out.stdout and "\\x1b]52" in out.stdout, repr(out.stdout)
+    failed = env.cli("open", "-d", str(repo / "missing"), check=False)
+    assert failed.returncode != 0 and "\x1b" not in failed.stderr and "\\x1b" in failed.stderr, repr(failed.stderr)
