@@ -240,6 +240,23 @@ async def test_neovim_served_by_another_uid_is_not_spoken_to(attacker: Attacker,
     assert b"nvim_get_api_info" not in got.read_bytes()
 
 
+def test_tcp_peer_uid_is_read_from_the_kernel(attacker: Attacker) -> None:
+    """A Neovim on ``--listen 127.0.0.1:PORT``: its uid comes from the kernel's socket table (IPv4 here), ours
+    passes and another user's is refused before any RPC."""
+    import socket as socketlib
+
+    from tests.reliability.attacker import serving_tcp
+    from tmuxclaude.adapters.peercred import peer_uid, require_own_peer
+    from tmuxclaude.errors import InsecurePathError
+
+    for owner, uid in ((None, os.getuid()), (attacker, attacker.uid)):
+        with serving_tcp(owner) as port, socketlib.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            assert peer_uid(sock) == uid
+            if owner is not None:
+                with pytest.raises(InsecurePathError, match=f"uid {uid}"):
+                    require_own_peer(sock, f"Neovim at 127.0.0.1:{port}")
+
+
 def test_existing_private_dirs_pass_and_loose_ones_of_ours_are_tightened(env: Env, tmp_path: Path) -> None:
     """Our own dir left 0755 by an older version is tightened to 0700; a group/world-writable one is refused."""
     from tmuxclaude.adapters.paths import ensure_private_dir
