@@ -693,3 +693,36 @@ def test_terminal_escapes_in_a_repository_path_are_not_printed(world: Env) -> No
         assert "\x1b" not in out.stdout and "\\x1b]52" in out.stdout, repr(out.stdout)
     failed = env.cli("open", "-d", str(repo / "missing"), check=False)
     assert failed.returncode != 0 and "\x1b" not in failed.stderr and "\\x1b" in failed.stderr, repr(failed.stderr)
+
+
+def test_finding_a_worktree_runs_no_git_of_the_repository(tmp_path: Path) -> None:
+    """A repository (unpacked from an archive, say) whose git config runs a command on every status: finding
+    its worktree (what offers, auto-start and `open` do for any path) starts no git process at all."""
+    from tmuxclaude.adapters.git import resolve_worktree
+
+    repo = tmp_path / "unpacked"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    marker = tmp_path / "pwned-fsmonitor"
+    _git(repo, "config", "core.fsmonitor", f"touch {marker}; false")
+    _git(
+        repo,
+        "-c",
+        "core.fsmonitor=",
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.com",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    )
+    (repo / "sub").mkdir()
+    assert resolve_worktree(str(repo / "sub")).root == str(repo)
+    subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, check=False)
+    assert marker.exists(), "the fsmonitor command is real: git itself runs it"
+    marker.unlink()
+    resolve_worktree(str(repo))
+    assert not marker.exists()
