@@ -34,13 +34,18 @@ tell_once() {
 }
 
 bind_keys() {
-  local key explicit next_key
+  local key explicit next_key previous
   explicit=$(tmux show-option -gqv "$key_option")
   key=${explicit:-$key_default}
+  previous=$(tmux show-option -gqv @tmuxclaude-bound-key)
+  if [ -n "$previous" ] && [ "$previous" != "$key" ] && prefix_key_ours "$previous"; then
+    tmux unbind-key -- "$previous"  # @tmuxclaude-key changed since the last load: our old key goes
+  fi
   if [ -z "$explicit" ] && prefix_key_taken "$key"; then
     tell_once "tmuxclaude: prefix $key is already bound, so it was left alone; set $key_option to choose tmuxclaude's key"
   else
     tmux bind-key -- "$key" switch-client -T tmuxclaude
+    tmux set-option -gq @tmuxclaude-bound-key "$key"
   fi
   # Every action: run.sh with the pane and client the key was pressed in (tmux ids, quoted for sh all the same).
   # Prompt answers are stored in a pane option first (%%% escapes quotes for tmux's parser; set-option expands no

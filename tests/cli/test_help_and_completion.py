@@ -74,5 +74,7 @@ def test_completion_without_a_controller_is_silent_and_starts_nothing(world: Env
     out = complete(env, "bash", "tmuxclaude switch ")
     assert (out.returncode, out.stdout.strip(), out.stderr) == (0, "", "")
     assert env.cli("daemon", "status", check=False).returncode == 1  # still not running
-    # Commands and options still complete (click's own part).
+    # Commands and options still complete (click's own part), and paths as paths.
     assert "plain,switch" in complete(env, "bash", "tmuxclaude sw").stdout.splitlines()
+    for words in ("tmuxclaude open ", "tmuxclaude send --to x "):
+        assert complete(env, "bash", words).stdout.splitlines() == ["file,"], words

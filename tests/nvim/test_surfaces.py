@@ -73,7 +73,7 @@ async def test_picker_with_no_instances_says_so(bridge: NvimBridge, recorder: Re
 
 async def test_instance_names_complete(bridge: NvimBridge, recorder: Recorder) -> None:
     recorder.replies["instances"] = ITEMS
-    for cmd in ("ClaudeCodeSwitch", "ClaudeCodeKill", "ClaudeCodeSendTo"):
+    for cmd in ("ClaudeCodeSwitch", "ClaudeCodeKill", "ClaudeCodeSendTo", "ClaudeCodeResume"):
         got = await bridge.client.request("nvim_call_function", "getcompletion", [f"{cmd} feat", "cmdline"])
         assert got == ["feat-b", "feat-c"], cmd
     got = await bridge.client.request("nvim_call_function", "getcompletion", ["ClaudeCodeSwitch ", "cmdline"])

@@ -59,6 +59,7 @@ def test_default_key_is_free_and_tmux_defaults_are_kept(world: Env) -> None:
     env.tmux("set-option", "-g", "@tmuxclaude-key", "C")
     load_plugin(env)
     assert "switch-client -T tmuxclaude" in env.tmux("list-keys", "-T", "prefix", "C")
+    assert env.tmux("list-keys", "-T", "prefix", "A", check=False) == ""  # the key it had before is given back
 
 
 def test_a_users_binding_is_kept_and_they_are_told_once(world: Env) -> None:

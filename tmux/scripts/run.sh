@@ -12,6 +12,7 @@ pane=$1 client=$2 cmd=$3
 message() {  # text, delay (ms; empty: the user's display-time)
   local text=$1
   text=${text//$'\n'/; }
+  text=${text//[[:cntrl:]]/?}  # no terminal escape from a file name reaches the client's screen
   text=${text//\#/\#\#}
   case "$text" in tmuxclaude:*) ;; *) text="tmuxclaude: $text" ;; esac
   if [ -n "$2" ]; then

@@ -72,14 +72,14 @@ def new(branch: str, base: str | None, detached: bool) -> None:
     """Create a worktree + branch and start its instance.
 
     The worktree goes beside the repo (see [worktrees] dir in the config); an existing BRANCH is checked out.
-    When BRANCH already has an instance, that instance is named instead.
+    A BRANCH that already has an instance is refused, naming that instance (`switch` goes there).
     """
     item = client.request("new", {"branch": branch, "base": base, "detached": detached})
     _print_instance(item, "started")
 
 
 @cli.command("open")
-@click.argument("path", required=False, default="")
+@click.argument("path", required=False, default="", type=click.Path())
 @click.option("--nvim-server", default="", help="Join this running Neovim (its v:servername) instead of a new one.")
 @click.option("-d", "--detached", is_flag=True, help="Do not switch to the window.")
 def open_(path: str, nvim_server: str, detached: bool) -> None:
@@ -145,7 +145,7 @@ _FILE_RANGE = re.compile(r"^(?P<file>.+?):(?P<l1>\d+)(?:-(?P<l2>\d+))?$")
 
 
 @cli.command()
-@click.argument("target")
+@click.argument("target", type=click.Path())  # completes as a file
 @click.option(
     "--to", "to", metavar="NAME", shell_complete=_complete_instance,
     help="Instance to send to (default: this pane's or directory's).",
@@ -245,7 +245,12 @@ def gc() -> None:
     from tmuxclaude.cli.demo import remove_unused_demo
 
     result = client.request("gc")
-    click.echo(f"removed {len(result['removed_locks'])} stale lock file(s), {len(result['removed_sockets'])} socket(s)")
+    click.echo(
+        f"removed {len(result['removed_locks'])} stale lock file(s), {len(result['removed_sockets'])} socket(s), "
+        f"{len(result.get('removed_files', []))} hook file(s)"
+    )
+    for name in result.get("dropped", []):
+        click.echo(f"dropped {name}: all its panes had exited")
     if remove_unused_demo():
         click.echo("removed the unused demo repo")
 
@@ -260,6 +265,31 @@ def _version(cmd: list[str]) -> str | None:
         return None
     text = (out.stdout or out.stderr).strip().splitlines()
     return text[0] if text else "?"
+
+
+def _claude_check(command: list[str]) -> tuple[bool, str, bool]:
+    """The Claude CLI's version against the tested range, and whether the CLI answered at all; bounded even when
+    the CLI never answers."""
+    from tmuxclaude.adapters.claude_cli import probe_version, supported_range
+    from tmuxclaude.model.claude import format_version
+
+    tested = supported_range()
+    probe = probe_version(command, timeout=3.0)
+    if probe.status == "not_found":
+        return False, f"{probe.command} not found on PATH (tested with Claude Code {tested.describe()})", False
+    if probe.status == "no_answer":
+        return False, f"{probe.command} did not answer --version within 3 s", False
+    if probe.status == "failed" or probe.version is None:
+        return False, f"{probe.command} --version failed: {probe.text or 'no version in its output'}", True
+    if not tested.contains(probe.version):
+        side = "older" if probe.version < tested.oldest else "newer"
+        return (
+            False,
+            f"{probe.text} is {side} than the tested range {tested.describe()}"
+            f" (current: {format_version(tested.current)})",
+            True,
+        )
+    return True, f"{probe.text} (tested range {tested.describe()})", True
 
 
 @cli.command()
@@ -289,15 +319,17 @@ def doctor() -> None:
     for label, cmd in (
         ("tmux", ["tmux", "-V"]),
         ("nvim", [*config.commands.nvim[:1], "--version"]),
-        ("claude", [*config.commands.claude[:1], "--version"]),
         ("git", ["git", "--version"]),
     ):
         version = _version(cmd)
         report(version is not None, label, version or f"{cmd[0]} not found on PATH")
+    ok, detail, answered = _claude_check(config.commands.claude)
+    report(ok, "claude", detail)
     from tmuxclaude.adapters.claudecheck import claude_start_checks
 
     pane_env = {**config.commands.shell_env, **config.commands.claude_env}
-    for finding in claude_start_checks(config.commands.claude, pane_env):
+    # A CLI that is missing or does not answer --version would not answer these either: no second wait.
+    for finding in claude_start_checks(config.commands.claude, pane_env) if answered else []:
         report(finding.ok, finding.label, finding.detail)
     report(True, "tmux socket", paths.tmux_socket)
     from tmuxclaude.adapters.paths import check_private_dir

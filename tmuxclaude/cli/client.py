@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import subprocess
@@ -124,7 +125,18 @@ def stop_controller(paths: Paths) -> bool:
         return False
     with sock:
         exchange(sock, Request("stop"))
+    # Gone means exited (its flock released), not just its socket unlinked: a command right after must not
+    # find a controller that is still shutting down.
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and paths.control_socket.exists():
-        time.sleep(0.02)
+    fd = os.open(paths.runtime_dir / "controller.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while time.monotonic() < deadline:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                break
+            except BlockingIOError:
+                time.sleep(0.02)
+    finally:
+        os.close(fd)
     return True

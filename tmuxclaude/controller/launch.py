@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shlex
 from importlib.resources import files
@@ -30,9 +31,13 @@ __all__ = [
     "kill_panes",
     "pane_env",
     "remove_hook_files",
+    "respawn_claude",
+    "resume_args",
     "write_hook_files",
     "write_lock",
 ]
+
+log = logging.getLogger(__name__)
 
 FALLBACK_SESSION = "tmuxclaude"
 """The session instance windows go to when the caller is not inside tmux."""
@@ -65,10 +70,15 @@ def claude_command(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]:
 
     The settings file it names holds hooks Claude runs, so it is rewritten here, at every launch, with the
     hook token it reads: what is on disk is never trusted (a file swapped meanwhile is replaced, not used).
+    The permission mode is the user's if they chose one anywhere, else the one that asks before each edit
+    (model/claude.py).
     """
     write_hook_files(rt, inst)
     # --settings adds a layer: the user's own settings and hooks stay in force.
-    return [*rt.config.commands.claude, "--settings", str(rt.paths.settings_file(inst.id)), *extra]
+    command = rt.config.commands.claude
+    mode = rt.claude_cli.permission_choice(command, rt.config.claude.permission_mode, inst.worktree, pane_env(rt, inst))
+    log.info("%s: permission mode: %s", inst.name, mode.reason)
+    return [*command, *mode.args, "--settings", str(rt.paths.settings_file(inst.id)), *extra]
 
 
 def claude_pane_argv(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]:
@@ -161,6 +171,7 @@ def create_panes(rt: Runtime, inst: Instance, client: ClientContext, focus: bool
             window_id=info["window_id"],
             nvim_pane=client.pane,
             claude_pane=claude_pane,
+            tmux_server=rt.tmux.server_id(),
         )
     session = None
     if client.pane:
@@ -186,7 +197,18 @@ def create_panes(rt: Runtime, inst: Instance, client: ClientContext, focus: bool
         window_id=window.window_id,
         nvim_pane=window.nvim_pane,
         claude_pane=window.claude_pane,
+        tmux_server=rt.tmux.server_id(),
     )
+
+
+def resume_args(inst: Instance) -> list[str]:
+    """How Claude continues this instance's own conversation (its session id comes from its hooks)."""
+    return ["--resume", inst.claude_session_id] if inst.claude_session_id else ["--continue"]
+
+
+def respawn_claude(rt: Runtime, inst: Instance, extra: list[str]) -> None:
+    """Run Claude again in the instance's Claude pane (same pane id), with the instance's current port/env."""
+    rt.tmux.respawn(inst.claude_pane, cwd=inst.worktree, cmd=claude_pane_argv(rt, inst, extra))
 
 
 def kill_panes(rt: Runtime, inst: Instance) -> None:

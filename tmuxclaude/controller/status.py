@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.model.instance import Instance, InstanceState
+from tmuxclaude.model.lifecycle import Phase, phase_of
 from tmuxclaude.model.states import GLYPHS, next_state, summary_text
 from tmuxclaude.protocol.lockfile import token_matches
 
 __all__ = ["glyph", "on_hook_http", "publish_summary", "push_to_nvim", "refresh_all", "set_state", "tag_window"]
+
+log = logging.getLogger(__name__)
 
 
 def glyph(rt: Runtime, state: InstanceState) -> str:
@@ -26,10 +30,14 @@ def set_state(rt: Runtime, instance_id: str, state: InstanceState) -> None:
     if inst is None or inst.state is state:
         return
     previous = inst.state
+    if phase_of(previous) in (Phase.ORPHANED, Phase.DEAD) and phase_of(state) not in (Phase.ORPHANED, Phase.DEAD):
+        # Only restore (or a re-serve at start-up) brings an orphan back, and it does so by writing the record.
+        log.info("%s is %s; %s ignored", inst.name, previous, state)
+        return
     inst = inst.with_(state=state, state_since=rt.clock.time())
     rt.registry.put(inst)
-    kept = (InstanceState.PAUSED, InstanceState.EXITED, InstanceState.DEAD)
-    if state in kept or previous in kept:
+    if phase_of(state) is not phase_of(previous):
+        # Activity (idle/busy/waiting) is not worth a write; a lifecycle move is.
         rt.save()
     tag_window(rt, inst)
     push_to_nvim(rt, inst)
@@ -51,7 +59,7 @@ def push_to_nvim(rt: Runtime, inst: Instance) -> None:
     the component there."""
     bridge = rt.bridges.get(inst.id)
     if bridge is not None:
-        bridge.push_status(inst.state.value, GLYPHS[inst.state])
+        bridge.push_status(inst.state.value, GLYPHS.get(inst.state, ""))
 
 
 def refresh_all(rt: Runtime) -> None:
@@ -102,6 +110,8 @@ def on_hook_http(rt: Runtime, instance_id: str, connection: Any, request: Any) -
     query = parse_qs(urlsplit(request.path).query)
     event = (query.get("event") or [""])[0]
     session = (query.get("session") or [""])[0]
+    # Before answering: a PreToolUse of a file tool keeps the file's old text before the tool writes it.
+    rt.edits.on_hook(instance_id, event, session, (query.get("tool") or [""])[0], (query.get("path") or [""])[0])
     if session and session != inst.claude_session_id:
         # Claude's own conversation id: `restore` resumes exactly this conversation.
         inst = rt.update(inst, claude_session_id=session)

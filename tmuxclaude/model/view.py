@@ -29,7 +29,9 @@ def shorten_home(path: str) -> str:
 def ls_line(item: dict[str, Any]) -> str:
     """``1. [main] ~/projects/myapp (port: 10001) *active*``"""
     line = f"{item['n']}. [{item['name']}] {shorten_home(item['worktree'])} (port: {item['port']})"
-    if item.get("state") in ("paused", "exited", "dead"):
+    if item.get("worktree_missing"):
+        line += " (worktree deleted)"
+    elif item.get("state") in ("paused", "exited", "orphaned", "dead"):
         line += f" ({item['state']})"
     if item.get("active"):
         line += " *active*"
