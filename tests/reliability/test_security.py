@@ -286,10 +286,22 @@ def _flush_format_jobs(env: Env) -> None:
     """tmux runs #() jobs in the background: once one of ours, started after those under test, has run, theirs
     would have too."""
     control = env.home / f"control-{os.urandom(4).hex()}"
-    # A start dir is expanded (and its job run) every time; display-message -p runs no jobs at all. The window
-    # closes by itself (its command exits).
-    env.tmux("new-window", "-d", "-t", "main:", "-c", f"#(touch {control})", "true")
-    retry_until(control.exists, 10, "tmux to run our own format job")
+
+    def ours_ran() -> bool:
+        # A start dir is expanded (and its job run) every time; display-message -p runs no jobs at all. tmux
+        # kills a job when the command client that started it exits first, so a lost one is simply started
+        # again. The window closes by itself (its command exits).
+        env.tmux("new-window", "-d", "-t", "main:", "-c", f"#(touch {control})", "true")
+        return _appeared(control)
+
+    retry_until(ours_ran, 15, "tmux to run our own format job", interval=0.0)
+
+
+def _appeared(path: Path, seconds: float = 0.5) -> bool:
+    try:
+        return bool(retry_until(path.exists, seconds, str(path)))
+    except AssertionError:
+        return False
 
 
 def _assert_not_pwned(env: Env) -> None:
