@@ -53,7 +53,7 @@ def _fast(argv: list[str]) -> int | None:
             pick(argv[2] if len(argv) == 3 else "")
             return 0
     except TmuxClaudeError as exc:
-        print(f"tmuxclaude: {exc}", file=sys.stderr)
+        print(render.printable(f"tmuxclaude: {exc}"), file=sys.stderr)
         return exc.exit_code
     return None
 

@@ -46,10 +46,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except TmuxClaudeError as exc:
-            click.echo(f"tmuxclaude: {exc}", err=True)
+            click.echo(render.printable(f"tmuxclaude: {exc}"), err=True)
             ctx.exit(exc.exit_code)
         except ExceptionGroup as group:
-            click.echo(f"tmuxclaude: {'; '.join(str(e) for e in group.exceptions)}", err=True)
+            click.echo(render.printable(f"tmuxclaude: {'; '.join(str(e) for e in group.exceptions)}"), err=True)
             ctx.exit(1)
 
 
@@ -365,12 +365,21 @@ def doctor(app: App) -> None:
     for finding in claude_start_checks(config.commands.claude, pane_env) if answered else []:
         report(finding.ok, finding.label, finding.detail)
     report(True, "tmux socket", paths.tmux_socket)
-    for label, path in (
-        ("runtime dir", paths.runtime_dir),
-        ("state dir", paths.state_dir),
-        ("lock dir", paths.lock_dir),
+    from tmuxclaude.adapters.paths import check_private_dir
+
+    for label, path, root in (
+        ("runtime dir", paths.runtime_dir, paths.runtime_root),
+        ("state dir", paths.state_dir, paths.state_root),
+        ("lock dir", paths.lock_dir, None),
     ):
-        if path.exists():
+        try:
+            # Owner, symlinks and write bits of every component from the top of our chain (what the CLI and the
+            # controller refuse), then the mode of the dir itself.
+            exists = check_private_dir(path, root)
+        except TmuxClaudeError as exc:
+            report(False, label, str(exc))
+            continue
+        if exists:
             mode = stat.S_IMODE(path.stat().st_mode)
             report(mode & 0o077 == 0, label, f"{path} (mode {mode:04o})")
         else:
