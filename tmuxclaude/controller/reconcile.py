@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from tmuxclaude.adapters.procs import pid_alive
@@ -31,18 +32,33 @@ def _live_windows(rt: Runtime) -> dict[str, str]:
     return {row.window_id: row.instance_id for row in rt.tmux.windows()}
 
 
-def _seen(rt: Runtime, inst: Instance, *, tmux_up: bool, server: str, live: dict[str, str],
-          panes: dict[str, dict[str, str]]) -> Seen:  # fmt: skip
-    pane = panes.get(inst.nvim_pane)
-    return Seen(
-        tmux_up=tmux_up,
-        # A record made before server identities were kept cannot tell: keep it (restorable) rather than drop it.
-        same_server=bool(inst.tmux_server) and inst.tmux_server == server,
-        window=bool(inst.window_id) and live.get(inst.window_id) == inst.id,
-        # With remain-on-exit on, a quit Neovim leaves its pane behind, dead.
-        nvim_alive=inst.external_nvim or (pane is not None and pane.get("dead") != "1"),
-        worktree=os.path.isdir(inst.worktree),
-    )
+@dataclass(frozen=True)
+class _Look:
+    """One look at the tmux server: whether it runs, which one it is, its tagged windows and its panes."""
+
+    tmux_up: bool
+    server: str
+    live: dict[str, str]
+    panes: dict[str, dict[str, str]]
+
+    @classmethod
+    def of(cls, rt: Runtime) -> _Look:
+        up = rt.tmux.alive()
+        if not up:
+            return cls(False, "", {}, {})
+        return cls(True, rt.tmux.server_id(), _live_windows(rt), rt.tmux.panes())
+
+    def seen(self, inst: Instance) -> Seen:
+        pane = self.panes.get(inst.nvim_pane)
+        return Seen(
+            tmux_up=self.tmux_up,
+            # A record made before server identities were kept cannot tell: keep it (restorable), never drop it.
+            same_server=bool(inst.tmux_server) and inst.tmux_server == self.server,
+            window=bool(inst.window_id) and self.live.get(inst.window_id) == inst.id,
+            # With remain-on-exit on, a quit Neovim leaves its pane behind, dead.
+            nvim_alive=inst.external_nvim or (pane is not None and pane.get("dead") != "1"),
+            worktree=os.path.isdir(inst.worktree),
+        )
 
 
 async def _apply(rt: Runtime, inst: Instance, event: Event, seen: Seen) -> None:
@@ -63,13 +79,11 @@ async def start(rt: Runtime) -> None:
     rt.paths.ensure_runtime_dir()
     rt.registry = rt.state.load()
     async with rt.lock:
-        tmux_up = rt.tmux.alive()
-        server = rt.tmux.server_id() if tmux_up else ""
-        live = _live_windows(rt) if tmux_up else {}
-        panes = rt.tmux.panes() if tmux_up else {}
+        look = _Look.of(rt)
+        server = look.server
         errors: list[Exception] = []
         for inst in rt.registry.ordered():
-            seen = _seen(rt, inst, tmux_up=tmux_up, server=server, live=live, panes=panes)
+            seen = look.seen(inst)
             try:
                 if seen.window:
                     await _reserve(rt, inst, server)
@@ -78,15 +92,15 @@ async def start(rt: Runtime) -> None:
             except Exception as exc:
                 log.exception("start-up of %s failed", inst.name)
                 errors.append(exc)
-        if tmux_up:
-            for window_id, instance_id in live.items():
+        if look.tmux_up:
+            for window_id, instance_id in look.live.items():
                 if instance_id and instance_id not in rt.registry:
                     await _adopt(rt, window_id, instance_id, server)
             notice_lost_exits(rt)
         rt.save()
         _reap_foreign_locks(rt)
         _reap_foreign_files(rt)
-        if tmux_up:
+        if look.tmux_up:
             publish_summary(rt)
         _offer_restore(rt, server)
     if errors:
@@ -206,15 +220,13 @@ async def reconcile(rt: Runtime) -> None:
             _offer_restore(rt, rt.tmux.server_id())
         return
     async with rt.lock:
-        tmux_up = rt.tmux.alive()
-        server = rt.tmux.server_id() if tmux_up else ""
-        live = _live_windows(rt) if tmux_up else {}
-        panes = rt.tmux.panes() if tmux_up else {}
+        look = _Look.of(rt)
+        server = look.server
         errors: list[Exception] = []
         for inst in rt.registry.ordered():
             if inst.id not in rt.servers:
                 continue
-            seen = _seen(rt, inst, tmux_up=tmux_up, server=server, live=live, panes=panes)
+            seen = look.seen(inst)
             event = judge(inst.state, seen, cleanup_on_exit=rt.config.multi_instance.cleanup_on_exit)
             if event is None:
                 continue
