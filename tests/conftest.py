@@ -16,6 +16,15 @@ import pytest
 from tests.helpers.env import Env, make_env
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--claude-version",
+        action="append",
+        metavar="X.Y.Z",
+        help="run the e2e tests on this Claude Code version only (repeatable; default: every tested version)",
+    )
+
+
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Env]:
     # Unix sockets have a ~108 byte path limit: keep runtime dirs short, outside pytest's long tmp paths.

@@ -145,6 +145,21 @@ def test_restart_key_resumes_the_recorded_session_in_the_same_pane(world: Env, r
     retry_until(lambda: not psutil.pid_exists(second["pid"]) and not psutil.pid_exists(launcher), 10, "no process left")
 
 
+def test_exit_while_the_controller_is_down_is_noticed_when_it_starts(world: Env, repo: Path) -> None:
+    env = world
+    env.cli("new", "feat-a", "-d", cwd=repo)
+    item = only(env)
+    first = env.record(item["id"])
+    env.cli("daemon", "stop")
+    fail_next(env)
+    os.kill(first["pid"], signal.SIGUSR1)
+    footer(env, item["claude_pane"])  # the launcher's report found nobody; its footer shows anyway
+    gone = exited(env)  # ls starts the controller again
+    assert gone["exit"]["status"] == 1 and gone["exit"]["headline"] == "Unable to connect to Anthropic services"
+    env.tmux("send-keys", "-t", item["claude_pane"], "r")
+    retry_until(lambda: len(runs(env, item["id"])) == 2, 10, "restarted by the key")
+
+
 def test_kill_key_kills_the_instance(world: Env, repo: Path) -> None:
     env = world
     fail_next(env)
@@ -166,13 +181,26 @@ def test_claude_code_resume_from_neovim(world: Env, repo: Path) -> None:
     env.cli("new", "feat-a", "-d", cwd=repo)
     item = exited(env)
     retry_until(lambda: only(env)["nvim_attached"], 15, "Neovim attached")
-    out = subprocess.run(
-        ["nvim", "--server", item["nvim_socket"], "--remote-expr", "execute('ClaudeCodeResume')"],
-        capture_output=True, text=True, timeout=20, check=False,
-    )  # fmt: skip
+    nvim = ["nvim", "--server", item["nvim_socket"], "--remote-expr"]
+
+    def lua(expr: str) -> str:
+        out = subprocess.run([*nvim, f"luaeval({json.dumps(expr)})"], capture_output=True, text=True, timeout=20)
+        return out.stdout + out.stderr  # where --remote-expr prints depends on the Neovim version
+
+    # What reaches vim.notify (where notification plugins hook in; headless 0.7 keeps no :messages).
+    lua("(function() _G.seen = {} vim.notify = function(m) table.insert(_G.seen, m) end return 1 end)()")
+    # The exit happened before Neovim attached: a second one, while attached, is told there too.
+    subprocess.run([*nvim, "execute('ClaudeCodeResume')"], capture_output=True, text=True, timeout=20, check=True)
+    retry_until(lambda: only(env)["state"] == "idle", 10, "resumed from Neovim")
+    fail_next(env)
+    os.kill(env.record(item["id"])["pid"], signal.SIGUSR1)
+    exited(env)
+    told = "tmuxclaude: Claude exited with status 1: Unable to connect to Anthropic services; :ClaudeCodeResume"
+    retry_until(lambda: told in lua("table.concat(_G.seen, '|')"), 10, "told in Neovim")
+    out = subprocess.run([*nvim, "execute('ClaudeCodeResume')"], capture_output=True, text=True, timeout=20)
     assert out.returncode == 0, out.stderr
     retry_until(lambda: only(env)["state"] == "idle", 10, "resumed from Neovim")
-    assert len(runs(env, item["id"])) == 2
+    assert len(runs(env, item["id"])) == 3
 
 
 def _tmux_shim(env: Env, log: Path) -> Path:

@@ -21,13 +21,13 @@ __all__ = [
     "REPO_ROOT",
     "SpawnClaude",
     "claude_binary",
-    "claude_version",
+    "claude_versions",
     "prepare_claude_home",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-claude"
-VERSION_FILE = Path(__file__).resolve().parent / "CLAUDE_CODE_VERSION"
+VERSIONS_FILE = REPO_ROOT / "tmuxclaude" / "claude-code-versions"
 
 #: Sent as ``x-api-key``; any string works against the mock. Its last 20 chars are pre-approved.
 FAKE_API_KEY = "sk-ant-api03-tmuxclaude-e2e-fake-key-0123456789abcdefghij"
@@ -50,21 +50,22 @@ class SpawnClaude(Protocol):
     ) -> Pane: ...
 
 
-def claude_version() -> str:
-    """The pinned CLI version (tests/e2e/CLAUDE_CODE_VERSION)."""
-    return VERSION_FILE.read_text().strip()
+def claude_versions() -> list[str]:
+    """The tested CLI versions, oldest first (tmuxclaude/claude-code-versions: the one file that lists them)."""
+    lines = (line.split("#", 1)[0].strip() for line in VERSIONS_FILE.read_text().splitlines())
+    return [line for line in lines if line]
 
 
 @functools.cache
-def claude_binary() -> Path:
-    """Install (or find cached) the pinned CLI via ``scripts/install-claude`` and return its path.
+def claude_binary(version: str) -> Path:
+    """Install (or find cached) CLI ``version`` via ``scripts/install-claude`` and return its path.
 
-    Runs the script once per test session. Raises ``RuntimeError`` when the CLI cannot be installed: e2e
-    tests must fail, never silently skip.
+    Runs the script once per version and test session. Raises ``RuntimeError`` when the CLI cannot be
+    installed: e2e tests must fail, never silently skip.
     """
     try:
         proc = subprocess.run(
-            [str(INSTALL_SCRIPT)],
+            [str(INSTALL_SCRIPT), version],
             capture_output=True,
             text=True,
             timeout=600,
@@ -103,12 +104,14 @@ def prepare_claude_home(
     *,
     api_url: str,
     trusted_dirs: Iterable[Path],
+    version: str | None = None,
     api_key: str = FAKE_API_KEY,
     extra_config: Mapping[str, Any] | None = None,
     extra_env: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Write ``$home/.claude/.claude.json`` and return the complete environment for the CLI.
 
+    ``version`` is the CLI's (release notes and onboarding are marked seen for it; default: the current one).
     ``trusted_dirs`` get ``hasTrustDialogAccepted`` (keyed by their realpath, as the CLI looks them up).
     ``extra_config`` is merged (shallowly) into ``.claude.json``, e.g. ``{"autoConnectIde": True}``;
     ``extra_env`` is added to the returned environment, e.g. ``{"CLAUDE_CODE_SSE_PORT": "1234"}``.
@@ -117,7 +120,7 @@ def prepare_claude_home(
     home = Path(home)
     config_dir = home / ".claude"
     config_dir.mkdir(parents=True, exist_ok=True)
-    version = claude_version() if VERSION_FILE.exists() else "2.1.197"
+    version = version or claude_versions()[-1]
 
     config: dict[str, Any] = {
         "hasCompletedOnboarding": True,
@@ -133,6 +136,8 @@ def prepare_claude_home(
         "hasUsedBackslashReturn": True,
         "shiftEnterKeyBindingInstalled": True,
         "bypassPermissionsModeAccepted": True,
+        # 2.1.332: no "Try the new fullscreen renderer?" dialog at start-up (it counts how often it was shown).
+        "fullscreenUpsellSeenCount": 100,
         "isQualifiedForDataSharing": False,
         "customApiKeyResponses": {"approved": [api_key[-20:]], "rejected": []},
         "projects": {os.path.realpath(d): _project_entry() for d in trusted_dirs},

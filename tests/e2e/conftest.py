@@ -11,15 +11,30 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.claude_env import SpawnClaude, claude_binary, prepare_claude_home
+from tests.e2e.claude_env import SpawnClaude, claude_binary, claude_versions, prepare_claude_home
 from tests.e2e.mock_api import MockApi
 from tests.e2e.screen import Pane, TmuxServer
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every e2e test runs once per tested CLI version (``--claude-version`` picks some): one pytest run covers
+    the whole supported range. Session scope groups the tests by version."""
+    if "claude_version" not in metafunc.fixturenames:
+        return
+    versions = claude_versions()
+    picked = metafunc.config.getoption("claude_version") or []
+    if picked:
+        unknown = sorted(set(picked) - set(versions))
+        if unknown:
+            raise pytest.UsageError(f"--claude-version {', '.join(unknown)}: not in {versions}")
+        versions = [v for v in versions if v in picked]
+    metafunc.parametrize("claude_version", versions, scope="session", ids=[f"claude-{v}" for v in versions])
+
+
 @pytest.fixture(scope="session")
-def claude_bin() -> Path:
-    """The pinned ``claude`` binary (installed on first use; raises, never skips, if that fails)."""
-    return claude_binary()
+def claude_bin(claude_version: str) -> Path:
+    """That version's ``claude`` binary (installed on first use; raises, never skips, if that fails)."""
+    return claude_binary(claude_version)
 
 
 @pytest.fixture
@@ -47,7 +62,7 @@ def workdir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def spawn_claude(
-    claude_bin: Path, mock_api: MockApi, tmux_server: TmuxServer, tmp_path: Path, workdir: Path
+    claude_bin: Path, claude_version: str, mock_api: MockApi, tmux_server: TmuxServer, tmp_path: Path, workdir: Path
 ) -> SpawnClaude:
     """Start ``claude *args`` in a new pane of the private tmux server, against ``mock_api``.
 
@@ -65,6 +80,7 @@ def spawn_claude(
         env = prepare_claude_home(
             tmp_path / f"home{next(counter)}",
             api_url=mock_api.url,
+            version=claude_version,
             trusted_dirs=[run_dir],
             extra_config=extra_config,
             extra_env=extra_env,

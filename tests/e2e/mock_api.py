@@ -5,7 +5,7 @@ tests. Each ``POST /v1/messages`` that is not a side query consumes the next scr
 
     with MockApi() as api:
         api.script([ToolUse("Write", {"file_path": "/abs/x.txt", "content": "hi\\n"}), Text("done")])
-        env = prepare_claude_home(home, api_url=api.url, trusted_dirs=[cwd])
+        env = prepare_claude_home(home, api_url=api.url, version="2.1.332", trusted_dirs=[cwd])
         ...
         req = api.wait_for_request(lambda r: "hello" in r.request_text)
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,8 @@ class World:
     api: MockApi
     a: Side
     b: Side
+    dialogs: dict[str, str] = field(default_factory=dict)
+    """Start-up dialogs seen (and dismissed with Escape), by instance name."""
 
     def status(self) -> dict[str, Any]:
         return json.loads(self.env.cli("daemon", "status", "--json").stdout)  # type: ignore[no-any-return]
@@ -107,7 +111,38 @@ def requests_of(api: MockApi, side: Side) -> list[RecordedRequest]:
 
 
 @pytest.fixture
-def world(env: Env, repo: Path, claude_bin: Path, mock_api: MockApi) -> Iterator[World]:
+def user_settings() -> dict[str, Any] | None:
+    """The user's own Claude settings.json (None: they have none). Tests of a user's choices override this."""
+    return None
+
+
+@pytest.fixture
+def user_config() -> str:
+    """Extra tmuxclaude config.toml text (tests of the [claude] keys override this)."""
+    return ""
+
+
+# 2.1.332 asks a user whose own settings choose the ask mode, once, at start-up (wrapped in a narrow pane).
+AUTO_MODE_DIALOG = re.compile(r"Make auto mode your default\s+permission mode\?")
+
+
+@pytest.fixture
+def startup_dialog() -> re.Pattern[str] | None:
+    """A dialog the CLI is expected to show at start-up (dismissed with Escape); tests that expect one override."""
+    return None
+
+
+@pytest.fixture
+def world(
+    env: Env,
+    repo: Path,
+    claude_bin: Path,
+    claude_version: str,
+    mock_api: MockApi,
+    user_settings: dict[str, Any] | None,
+    user_config: str,
+    startup_dialog: re.Pattern[str] | None,
+) -> Iterator[World]:
     (repo / "calc.py").write_text(CALC)
     subprocess.run(["git", "add", "."], cwd=repo, check=True)
     subprocess.run(["git", "commit", "-qm", "calc"], cwd=repo, check=True)
@@ -116,11 +151,13 @@ def world(env: Env, repo: Path, claude_bin: Path, mock_api: MockApi) -> Iterator
         wt = repo.parent / f"myapp-{branch}"
         subprocess.run(["git", "worktree", "add", "-q", "-b", branch, str(wt)], cwd=repo, check=True)
         worktrees.append(wt)
-    claude_env = prepare_claude_home(env.home, api_url=mock_api.url, trusted_dirs=worktrees)
+    claude_env = prepare_claude_home(env.home, api_url=mock_api.url, version=claude_version, trusted_dirs=worktrees)
+    if user_settings is not None:
+        (Path(env.vars["CLAUDE_CONFIG_DIR"]) / "settings.json").write_text(json.dumps(user_settings))
     table = ", ".join(f"{k} = {json.dumps(claude_env[k])}" for k in CLAUDE_VARS if k in claude_env)
     env.write_config(
         f"[commands]\nclaude = {json.dumps([str(claude_bin)])}\nclaude_env = {{ {table} }}\n"
-        f'nvim = ["nvim", "--clean"]\n'
+        f'nvim = ["nvim", "--clean"]\n{user_config}'
     )
     env.start_tmux()
     sides = []
@@ -144,6 +181,20 @@ def world(env: Env, repo: Path, claude_bin: Path, mock_api: MockApi) -> Iterator
         )
     w = World(env, mock_api, sides[0], sides[1])
     for side in sides:
+        if startup_dialog is not None:
+            # It comes a moment after the input box: wait for it, or a later keystroke would land in it. An Escape
+            # that arrives while it is still being drawn is lost: press again until it is gone.
+            w.dialogs[side.name] = wait_for_screen(side.claude, startup_dialog, timeout=40)
+
+            def dismissed(side: Side = side, dialog: re.Pattern[str] = startup_dialog) -> bool:
+                press(side.claude, "Escape")
+                try:
+                    retry_until(lambda: not dialog.search(capture(side.claude)), 1.5, "dialog gone")
+                except AssertionError:
+                    return False
+                return True
+
+            retry_until(dismissed, 20, "the start-up dialog dismissed with Escape", interval=0)
         wait_ready(side.claude, timeout=40)
 
         # Connected, server-side: one client on this instance's own server.
@@ -158,6 +209,7 @@ def world(env: Env, repo: Path, claude_bin: Path, mock_api: MockApi) -> Iterator
     for side in sides:
         try:
             print(f"--- {side.name} claude pane\n" + capture(side.claude))
+            print(f"--- {side.name} nvim pane\n" + capture(side.nvim_pane))
         except RuntimeError as exc:  # the test killed it
             print(f"--- {side.name} claude pane: {exc}")
 
@@ -297,3 +349,216 @@ def test_controller_sigkill_and_restart_b_reconnects(world: World) -> None:
     retry_until(lambda: tabs(w.b) == 2, 30, "diff tab in Neovim B")
     nvim_keys(w.b, ":ClaudeCodeDiffAccept")
     retry_until(lambda: "a ** b" in w.b.calc.read_text(), 30, "edit written")
+
+
+# ==============================================================================================================
+# Every edit seen in its own Neovim, whatever the permission mode (issue 10).
+
+NEW_LINE = "    return a + b + 1"
+
+
+def newer(version: str) -> bool:
+    return tuple(map(int, version.split("."))) >= (2, 1, 332)
+
+
+def claude_argv(w: World, side: Side) -> list[str]:
+    """The command line of the CLI in that Claude pane (the pane's process, or a launcher's child)."""
+    pane = psutil.Process(int(w.env.tmux("display-message", "-p", "-t", side.claude.target, "#{pane_pid}")))
+    for proc in [pane, *pane.children(recursive=True)]:
+        argv: list[str] = proc.cmdline()
+        if "--settings" in argv:
+            return argv
+    raise AssertionError(f"no claude process under pane {side.claude.target}")
+
+
+def buffer_lines(side: Side, path: Path) -> list[str] | None:
+    lines: list[str] | None = nvim(
+        side,
+        "local b = require('tmuxclaude.util').find_buf(...); "
+        "return b and vim.api.nvim_buf_get_lines(b, 0, -1, false) or nil",
+        str(path),
+    )
+    return lines
+
+
+def messages(side: Side) -> str:
+    return str(nvim(side, "return vim.fn.execute('messages')"))
+
+
+def shown(side: Side) -> str:
+    """What tmuxclaude's floating message window in that Neovim shows ('' when none)."""
+    return str(nvim(side, "return require('tmuxclaude.reload').shown()"))
+
+
+def open_in(side: Side, path: Path) -> None:
+    nvim_keys(side, f":edit {path}")
+    retry_until(lambda: buffer_lines(side, path) is not None, 10, f"{path.name} open in {side.name}")
+
+
+def script_edit(w: World, side: Side, old: str, new: str, done: str) -> None:
+    w.api.script(
+        [
+            ToolUse("Read", {"file_path": str(side.calc)}),
+            ToolUse("Edit", {"file_path": str(side.calc), "old_string": old, "new_string": new}),
+            Text(done),
+        ]
+    )
+
+
+def review_of(side: Side, scope: str) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = nvim(
+        side, "local ok, r = require('tmuxclaude').request({cmd = 'review', arg = ...}); return r", scope
+    )
+    return result
+
+
+# -- no choice of the user's: the ask mode, diffs in Neovim -----------------------------------------------------
+
+
+def test_no_user_choice_starts_the_ask_mode_by_its_versions_name(world: World, claude_version: str) -> None:
+    w = world
+    mode = "manual" if newer(claude_version) else "default"
+    for side in (w.a, w.b):
+        argv = claude_argv(w, side)
+        assert argv[argv.index("--permission-mode") + 1] == mode
+    assert w.dialogs == {}
+    if newer(claude_version):
+        assert "manual mode on" in capture(w.b.claude)
+    # The diff flow itself (B only, accept writes, deny leaves the file byte-identical) is test_two_claudes.py's.
+
+
+# -- the user's own ask mode ----------------------------------------------------------------------------------
+
+
+class TestUsersAskMode:
+    @pytest.fixture
+    def user_settings(self) -> dict[str, Any]:
+        return {"permissions": {"defaultMode": "default"}}
+
+    @pytest.fixture
+    def startup_dialog(self, claude_version: str) -> re.Pattern[str] | None:
+        return AUTO_MODE_DIALOG if newer(claude_version) else None
+
+    def test_their_settings_are_kept_and_edits_open_diffs_in_b_only(self, world: World, claude_version: str) -> None:
+        w = world
+        settings = Path(w.env.vars["CLAUDE_CONFIG_DIR"]) / "settings.json"
+        before = settings.read_bytes()
+        # Their choice: tmuxclaude adds no --permission-mode of its own.
+        assert "--permission-mode" not in claude_argv(w, w.b)
+        # 2.1.332 asks such a user once whether auto mode should become the default; Escape dismissed it.
+        if newer(claude_version):
+            assert set(w.dialogs) == {w.a.name, w.b.name}
+        else:
+            assert w.dialogs == {}
+        calc_before = w.b.calc.read_bytes()
+        script_edit(w, w.b, "a + b", "a + b + 1", "edit finished")
+        prompt(w.b, "please edit")
+        retry_until(lambda: tabs(w.b) == 2, 30, "diff tab in Neovim B")
+        assert tabs(w.a) == 1
+        nvim_keys(w.b, ":ClaudeCodeDiffDeny")
+        wait_for_screen(w.b.claude, r"(?i)rejected", timeout=30)
+        assert w.b.calc.read_bytes() == calc_before
+        assert settings.read_bytes() == before
+
+
+# -- the user's auto mode: nothing asked, nothing hidden --------------------------------------------------------
+
+
+class TestUsersAutoMode:
+    @pytest.fixture
+    def user_settings(self, claude_version: str) -> dict[str, Any]:
+        # 2.1.197 has no auto mode; its mode that applies edits without asking is acceptEdits.
+        return {"permissions": {"defaultMode": "auto" if newer(claude_version) else "acceptEdits"}}
+
+    def test_edit_shows_in_b_at_once_unsaved_work_survives_and_review_shows_it(self, world: World) -> None:
+        w = world
+        assert "--permission-mode" not in claude_argv(w, w.b)
+        open_in(w.a, w.a.calc)
+        open_in(w.b, w.b.calc)
+        nvim(w.b, "vim.api.nvim_win_set_cursor(0, {2, 4})")
+
+        # 1. An edit applied without asking: B's unmodified buffer shows it within 1 s of the write.
+        script_edit(w, w.b, "a + b", "a + b + 1", "first edit done")
+        prompt(w.b, "edit without asking")
+        retry_until(lambda: NEW_LINE in w.b.calc.read_text(), 30, "Claude B's edit on disk")
+        written = os.stat(w.b.calc).st_mtime
+        retry_until(lambda: (buffer_lines(w.b, w.b.calc) or [""])[1:2] == [NEW_LINE], 2, "B's buffer reloaded")
+        seen = time.time()
+        assert seen - written < 1.0, f"buffer showed the edit {seen - written:.2f}s after the write"
+        assert nvim(w.b, "return vim.api.nvim_win_get_cursor(0)") == [2, 4]
+        assert nvim(w.b, "return vim.bo.modified") is False
+        assert tabs(w.b) == 1  # no diff: nothing was asked
+        wait_for_screen(w.b.claude, "first edit done", timeout=30)
+
+        # 2. :ClaudeCodeReview in B: the change as a diff against the text from before.
+        nvim_keys(w.b, ":ClaudeCodeReview turn")
+        retry_until(lambda: tabs(w.b) == 2, 10, "review tab in Neovim B")
+        panes = nvim(
+            w.b,
+            "local out = {} for _, win in ipairs(vim.api.nvim_tabpage_list_wins(0)) do "
+            "if vim.api.nvim_win_get_config(win).relative == '' then "
+            "local b = vim.api.nvim_win_get_buf(win) out[#out + 1] = {vim.api.nvim_buf_get_name(b), "
+            "vim.wo[win].diff, vim.api.nvim_buf_get_lines(b, 1, 2, false)[1]} end end return out",
+        )
+        assert panes == [
+            [f"tmuxclaude://before/{w.b.calc}", True, "    return a + b"],
+            [str(w.b.calc), True, NEW_LINE],
+        ]
+        nvim_keys(w.b, ":ClaudeCodeReview close")
+        retry_until(lambda: tabs(w.b) == 1, 10, "review closed")
+
+        # 3. Unsaved work in B's buffer, then another edit: the user's text stays, the file has Claude's edit,
+        #    and Neovim B says so, naming the file and how to compare.
+        nvim(w.b, "vim.api.nvim_buf_set_lines(0, 0, 1, false, {'def add(a, b):  # mine, unsaved'})")
+        script_edit(w, w.b, "a + b + 1", "a + b + 2", "second edit done")
+        prompt(w.b, "edit again")
+        retry_until(lambda: "a + b + 2" in w.b.calc.read_text(), 30, "second edit on disk")
+        told = "calc.py changed on disk by Claude; your unsaved text is kept: :ClaudeCodeCompare"
+        retry_until(lambda: told in shown(w.b), 2, "the message in Neovim B")
+        # The command line of this narrow pane shows it cut in the middle (never a "Press ENTER" prompt).
+        assert messages(w.b).splitlines()[-1].startswith("calc.py chan")
+        assert buffer_lines(w.b, w.b.calc) == ["def add(a, b):  # mine, unsaved", NEW_LINE]
+        assert nvim(w.b, "return vim.bo.modified") is True
+        assert w.b.calc.read_text() == CALC.replace("a + b", "a + b + 2")
+        wait_for_screen(w.b.claude, "second edit done", timeout=30)
+        assert [i["path"] for i in review_of(w.b, "session")] == [str(w.b.calc)]
+
+        # Neovim A was untouched throughout: its file, its buffer, its messages, its review.
+        assert w.a.calc.read_text() == CALC
+        assert buffer_lines(w.a, w.a.calc) == CALC.splitlines()
+        assert "changed on disk" not in messages(w.a) and shown(w.a) == ""
+        assert tabs(w.a) == 1 and review_of(w.a, "session") == []
+
+
+# -- a Bash command's write, in the mode the user set in tmuxclaude's config -------------------------------------
+
+
+class TestBashWriteInConfiguredMode:
+    # (bypassPermissions would be the obvious mode, but the CLI refuses it for root, as the CI machine runs.)
+    @pytest.fixture
+    def user_config(self) -> str:
+        return '\n[claude]\npermission_mode = "acceptEdits"\n'
+
+    @pytest.fixture
+    def user_settings(self) -> dict[str, Any]:
+        return {"permissions": {"allow": ["Bash"]}}
+
+    def test_a_shell_write_reloads_b_and_is_reviewable(self, world: World) -> None:
+        w = world
+        argv = claude_argv(w, w.b)
+        assert argv[argv.index("--permission-mode") + 1] == "acceptEdits"
+        notes = w.b.worktree / "notes.txt"
+        notes.write_text("old note\n")
+        open_in(w.b, notes)
+        w.api.script(
+            [ToolUse("Bash", {"command": f"printf 'new note\\n' > {json.dumps(str(notes))}"}), Text("bash done")]
+        )
+        prompt(w.b, "write with the shell")
+        retry_until(lambda: notes.read_text() == "new note\n", 30, "the shell write")
+        written = os.stat(notes).st_mtime
+        retry_until(lambda: buffer_lines(w.b, notes) == ["new note"], 2, "B's buffer reloaded")
+        assert time.time() - written < 1.0
+        wait_for_screen(w.b.claude, "bash done", timeout=30)
+        items = retry_until(lambda: review_of(w.b, "turn") or None, 5, "the shell write in B's review")
+        assert [(i["path"], i["old"]) for i in items] == [(str(notes), "old note\n")]
+        assert review_of(w.a, "session") == []

@@ -6,7 +6,7 @@ import pytest
 
 from tmuxclaude.errors import ConfigError
 from tmuxclaude.model.config import Config
-from tmuxclaude.model.exits import ClaudeExit, error_headline, last_lines
+from tmuxclaude.model.exits import ClaudeExit, error_headline, last_lines, read_footer
 
 # As the real CLI 2.1.332 leaves its screen when it cannot reach its service (capture-pane, trailing blanks kept).
 OFFLINE = """\
@@ -62,6 +62,14 @@ def test_headline_rejoins_what_the_tui_wrapped() -> None:
     assert error_headline(["Unable to connect to Anthropic services", "Failed to connect"], width=39) == (
         "Unable to connect to Anthropic services"
     )
+
+
+def test_read_footer_finds_the_launchers_last_footer() -> None:
+    first = [" Unable to connect to Anthropic services", "", " tmuxclaude  Claude Code exited with status 1."]
+    later = ["Error: boom", " tmuxclaude  Claude Code was stopped by signal 9.", "  r or Enter: start Claude again"]
+    assert read_footer([*first, "restarting...", *later]) == (137, [*first, "restarting...", "Error: boom"])
+    assert read_footer(first) == (1, first[:2])
+    assert read_footer(["Claude Code exited with status 1."]) is None  # not the launcher's line
 
 
 def test_last_lines_skips_blanks() -> None:

@@ -425,6 +425,13 @@ class NvimBridge:
         result = await self.client.exec_lua("return require('tmuxclaude.diff').close(...)", tab_name)
         return bool(_unwrap(result))
 
+    async def check_file(self, path: str, by: str) -> None:
+        """Have Neovim look at ``path`` now (it was just written): an unmodified buffer of it reloads, a modified
+        one is kept and the user told (reload.lua). Bounded: a busy Neovim's own file watcher covers it."""
+        await self.client.request(
+            "nvim_exec_lua", "return require('tmuxclaude.reload').check(...)", [path, by], timeout=2.0
+        )
+
     def push_status(self, state: str, glyph: str) -> None:
         """Tell Neovim its instance's state (for ``require('tmuxclaude').statusline()``): a notification, so
         the statusline reads a cached value and the controller never waits on Neovim for it."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import psutil
 
-__all__ = ["TreeStats", "pid_alive", "tree_stats"]
+__all__ = ["TreeStats", "has_children", "pid_alive", "tree_stats"]
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -17,6 +17,14 @@ def pid_alive(pid: int | None) -> bool:
         return bool(proc.status() != psutil.STATUS_ZOMBIE)
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
+
+
+def has_children(pid: int) -> bool | None:
+    """Whether process ``pid`` has a live child (None: no such process, or not ours to look at)."""
+    try:
+        return any(c.status() != psutil.STATUS_ZOMBIE for c in psutil.Process(pid).children())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
 
 
 @dataclass(frozen=True)

@@ -262,6 +262,31 @@ def _version(cmd: list[str]) -> str | None:
     return text[0] if text else "?"
 
 
+def _claude_check(command: list[str]) -> tuple[bool, str, bool]:
+    """The Claude CLI's version against the tested range, and whether the CLI answered at all; bounded even when
+    the CLI never answers."""
+    from tmuxclaude.adapters.claude_cli import probe_version, supported_range
+    from tmuxclaude.model.claude import format_version
+
+    tested = supported_range()
+    probe = probe_version(command, timeout=3.0)
+    if probe.status == "not_found":
+        return False, f"{probe.command} not found on PATH (tested with Claude Code {tested.describe()})", False
+    if probe.status == "no_answer":
+        return False, f"{probe.command} did not answer --version within 3 s", False
+    if probe.status == "failed" or probe.version is None:
+        return False, f"{probe.command} --version failed: {probe.text or 'no version in its output'}", True
+    if not tested.contains(probe.version):
+        side = "older" if probe.version < tested.oldest else "newer"
+        return (
+            False,
+            f"{probe.text} is {side} than the tested range {tested.describe()}"
+            f" (current: {format_version(tested.current)})",
+            True,
+        )
+    return True, f"{probe.text} (tested range {tested.describe()})", True
+
+
 @cli.command()
 def doctor() -> None:
     """Check tools, directories, config and lock files.
@@ -289,15 +314,17 @@ def doctor() -> None:
     for label, cmd in (
         ("tmux", ["tmux", "-V"]),
         ("nvim", [*config.commands.nvim[:1], "--version"]),
-        ("claude", [*config.commands.claude[:1], "--version"]),
         ("git", ["git", "--version"]),
     ):
         version = _version(cmd)
         report(version is not None, label, version or f"{cmd[0]} not found on PATH")
+    ok, detail, answered = _claude_check(config.commands.claude)
+    report(ok, "claude", detail)
     from tmuxclaude.adapters.claudecheck import claude_start_checks
 
     pane_env = {**config.commands.shell_env, **config.commands.claude_env}
-    for finding in claude_start_checks(config.commands.claude, pane_env):
+    # A CLI that is missing or does not answer --version would not answer these either: no second wait.
+    for finding in claude_start_checks(config.commands.claude, pane_env) if answered else []:
         report(finding.ok, finding.label, finding.detail)
     report(True, "tmux socket", paths.tmux_socket)
     for label, path in (

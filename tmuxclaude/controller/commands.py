@@ -128,6 +128,19 @@ async def _status(rt: Runtime, args: dict[str, Any], client: ClientContext) -> A
     }
 
 
+async def _review(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    """What an instance's Claude changed (its Neovim renders the diffs): ``{instance, scope: turn|session}``."""
+    inst = rt.registry.get(str(args.get("instance") or ""))
+    if inst is None:
+        raise TmuxClaudeError("review: no such instance")
+    return rt.edits.review(inst.id, "session" if args.get("scope") == "session" else "turn")
+
+
+def _data(value: Any) -> Any:
+    """The answer as it is (a list the Neovim side renders itself)."""
+    return value
+
+
 def _lines(items: Any) -> str:
     return "\n".join(ls_line(item) for item in items) or "no instances"
 
@@ -163,6 +176,9 @@ TABLE: dict[str, Command] = {
     ),
     "restore": Command(_restore),
     "next_waiting": Command(_next_waiting),
+    "review": Command(
+        _review, nvim=("review", NvimForm(lambda iid, p: {"instance": iid, "scope": p.get("arg") or "turn"}, _data))
+    ),
 }
 """Every command, by the name the control socket uses (``stop`` is the daemon's own: see ``Commands``)."""
 

@@ -7,22 +7,27 @@ its pane (before the launcher prints its footer: the launcher waits for this ans
 ``ls --json`` and told to every attached client when it is a failure or came right after the start.
 ``GET /tmuxclaude/restart`` / ``/tmuxclaude/kill``: answered at once (202), then run in the background through
 the command table, exactly as the CLI's ``resume`` and ``kill`` (they replace or end the very process that asked).
+
+A Claude that exited while no controller ran (its report found nobody) is noticed when the controller starts: its
+launcher has no child left, and its footer says how Claude ended.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tmuxclaude.adapters.procs import has_children
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.status import on_hook_http, set_state
-from tmuxclaude.errors import TmuxClaudeError
-from tmuxclaude.model.exits import ClaudeExit, error_headline
+from tmuxclaude.errors import NvimError, TmuxClaudeError
+from tmuxclaude.model.exits import ClaudeExit, error_headline, read_footer
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.protocol.lockfile import token_matches
 
-__all__ = ["claude_exited", "on_pane_http"]
+__all__ = ["claude_exited", "notice_lost_exits", "on_pane_http"]
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +66,19 @@ def on_pane_http(rt: Runtime, instance_id: str, connection: Any, request: Any) -
     return connection.respond(404, "Not Found\n")
 
 
-def claude_exited(rt: Runtime, inst: Instance, status: int, elapsed: int) -> ClaudeExit:
-    screen = rt.tmux.run("capture-pane", "-p", "-J", "-t", inst.claude_pane, "-S", f"-{HISTORY_LINES}", check=False)
-    width = rt.tmux.run("display-message", "-p", "-t", inst.claude_pane, "#{pane_width}", check=False)
-    headline = error_headline(screen, int(width[0]) if width and width[0].isdigit() else 0)
+def _screen(rt: Runtime, pane: str) -> tuple[list[str], int]:
+    """The pane's text (with some history) and its width."""
+    screen = rt.tmux.run("capture-pane", "-p", "-J", "-t", pane, "-S", f"-{HISTORY_LINES}", check=False)
+    width = rt.tmux.run("display-message", "-p", "-t", pane, "#{pane_width}", check=False)
+    return screen, int(width[0]) if width and width[0].isdigit() else 0
+
+
+def claude_exited(
+    rt: Runtime, inst: Instance, status: int, elapsed: int, screen: list[str] | None = None
+) -> ClaudeExit:
+    """Mark ``inst`` exited, keep what its Claude said (read from ``screen``, default: its pane now), tell users."""
+    captured, width = _screen(rt, inst.claude_pane) if screen is None else (screen, 0)
+    headline = error_headline(captured, width)
     ended = ClaudeExit(status=status, elapsed_s=elapsed, headline=headline)
     record = {"status": status, "elapsed_s": elapsed, "headline": ended.headline, "at": rt.clock.time()}
     rt.update(inst, extra={**inst.extra, "exit": record})
@@ -76,7 +90,30 @@ def claude_exited(rt: Runtime, inst: Instance, status: int, elapsed: int) -> Cla
             f"tmuxclaude: {inst.name}: Claude {ended.summary()} (r in its pane, or: tmuxclaude resume {inst.name})",
             seconds=MESSAGE_S,
         )
+        bridge = rt.bridges.get(inst.id)
+        if bridge is not None:
+            # Its own Neovim too (the user is often there): a notification, the controller never waits on it.
+            level = 3 if ended.status else 2  # vim.log.levels.WARN / INFO
+            text = f"tmuxclaude: Claude {ended.summary()}; :ClaudeCodeResume starts it again"
+            with contextlib.suppress(NvimError):
+                bridge.client.notify("nvim_exec_lua", "require('tmuxclaude.util').notify(...)", [text, level])
     return ended
+
+
+def notice_lost_exits(rt: Runtime) -> None:
+    """Claudes that exited while no controller was running: their launcher waits alone, its footer shown."""
+    panes = rt.tmux.panes()
+    for inst in rt.registry.ordered():
+        pid = panes.get(inst.claude_pane, {}).get("pid", "")
+        if inst.state in (InstanceState.PAUSED, InstanceState.EXITED, InstanceState.DEAD) or not pid.isdigit():
+            continue
+        if has_children(int(pid)) is not False:
+            continue
+        screen, _ = _screen(rt, inst.claude_pane)
+        footer = read_footer(screen)
+        if footer is not None:
+            rt.event(f"{inst.name}: its Claude exited while the controller was down")
+            claude_exited(rt, inst, footer[0], 10**9, screen=footer[1])
 
 
 async def _command(rt: Runtime, cmd: str, inst: Instance) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shlex
 from importlib.resources import files
@@ -33,6 +34,8 @@ __all__ = [
     "write_hook_files",
     "write_lock",
 ]
+
+log = logging.getLogger(__name__)
 
 FALLBACK_SESSION = "tmuxclaude"
 """The session instance windows go to when the caller is not inside tmux."""
@@ -65,10 +68,15 @@ def claude_command(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]:
 
     The settings file it names holds hooks Claude runs, so it is rewritten here, at every launch, with the
     hook token it reads: what is on disk is never trusted (a file swapped meanwhile is replaced, not used).
+    The permission mode is the user's if they chose one anywhere, else the one that asks before each edit
+    (model/claude.py).
     """
     write_hook_files(rt, inst)
     # --settings adds a layer: the user's own settings and hooks stay in force.
-    return [*rt.config.commands.claude, "--settings", str(rt.paths.settings_file(inst.id)), *extra]
+    command = rt.config.commands.claude
+    mode = rt.claude_cli.permission_choice(command, rt.config.claude.permission_mode, inst.worktree, pane_env(rt, inst))
+    log.info("%s: permission mode: %s", inst.name, mode.reason)
+    return [*command, *mode.args, "--settings", str(rt.paths.settings_file(inst.id)), *extra]
 
 
 def claude_pane_argv(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]:

@@ -106,6 +106,8 @@ def _on_event(rt: Runtime, instance_id: str, event: dict[str, Any]) -> None:
         server.push_selection(event)
     elif kind == "diff":
         server.diff_event(event)
+    elif kind == "preimage" and isinstance(event.get("text"), str):
+        rt.edits.on_buffer_preimage(instance_id, str(event.get("filePath", "")), event["text"].encode())
     elif kind == "buffer" and rt.config.multi_instance.auto_start_for_worktree:
         rt.background(_auto_start(rt, instance_id, str(event.get("filePath", ""))))
     elif kind == "mention":

@@ -11,6 +11,7 @@ from typing import Any
 
 from tmuxclaude.adapters.netports import bind_port
 from tmuxclaude.adapters.procs import pid_alive
+from tmuxclaude.controller.exits import notice_lost_exits
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.serving import serve, stop_serving
 from tmuxclaude.controller.spawn import spawn
@@ -57,6 +58,7 @@ async def start(rt: Runtime) -> None:
             for window_id, instance_id in live.items():
                 if instance_id and instance_id not in rt.registry:
                     await _adopt(rt, window_id, instance_id)
+            notice_lost_exits(rt)
         rt.save()
         _reap_foreign_locks(rt)
         if tmux_up:

@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tmuxclaude.adapters import git as gitx
+from tmuxclaude.adapters.claude_cli import ClaudeCliPort, LocalClaudeCli
 from tmuxclaude.adapters.lockfiles import LockDir
 from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.statefile import StateFile
+from tmuxclaude.controller.edits import EditTracker
 from tmuxclaude.controller.ports import Clock, GitPort, LockStore, StateStore, TmuxPort
 from tmuxclaude.model.config import Config
 from tmuxclaude.model.instance import Instance, Registry
@@ -131,6 +133,9 @@ class Runtime:
         self.events: list[str] = []
         """Recent lifecycle events (bounded), shown by ``daemon status``."""
         self.ticker = SharedTick()
+        self.claude_cli: ClaudeCliPort = LocalClaudeCli()
+        self.edits = EditTracker(self.bridges.get)
+        """Claude's file writes per instance: pre-images for :ClaudeCodeReview, reloads in its Neovim."""
         self.commands: CommandTable | None = None
         """The command table, set by ``controller.commands.Commands``: Neovim requests and auto-start use it."""
         self._background: set[asyncio.Task[Any]] = set()

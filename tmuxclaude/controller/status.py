@@ -102,6 +102,8 @@ def on_hook_http(rt: Runtime, instance_id: str, connection: Any, request: Any) -
     query = parse_qs(urlsplit(request.path).query)
     event = (query.get("event") or [""])[0]
     session = (query.get("session") or [""])[0]
+    # Before answering: a PreToolUse of a file tool keeps the file's old text before the tool writes it.
+    rt.edits.on_hook(instance_id, event, session, (query.get("tool") or [""])[0], (query.get("path") or [""])[0])
     if session and session != inst.claude_session_id:
         # Claude's own conversation id: `restore` resumes exactly this conversation.
         inst = rt.update(inst, claude_session_id=session)

@@ -78,6 +78,7 @@ async def teardown(rt: Runtime, inst: Instance, *, kill_window: bool) -> None:
 def forget(rt: Runtime, inst: Instance) -> None:
     """Drop the record and every file that belonged to it."""
     rt.registry.remove(inst.id)
+    rt.edits.forget(inst.id)
     rt.save()
     publish_summary(rt)
     remove_hook_files(rt, inst.id)

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from tmuxclaude.errors import ConfigError
+from tmuxclaude.model.claude import valid_mode
 
 __all__ = [
+    "ClaudeConfig",
     "CommandsConfig",
     "Config",
     "IdeConfig",
@@ -64,6 +66,14 @@ class CommandsConfig:
 
 
 @dataclass(frozen=True)
+class ClaudeConfig:
+    permission_mode: str = ""
+    """The Claude pane's --permission-mode (auto, acceptEdits, manual, ...: passed through). Empty: the user's own
+    Claude settings decide, and when they choose nothing either, the mode that asks before each edit (every edit
+    opens as a diff in the instance's Neovim)."""
+
+
+@dataclass(frozen=True)
 class WorktreesConfig:
     dir: str = "{parent}/{repo}-{branch}"
     """Where ``tmuxclaude new`` puts a worktree: a template over {parent} (the main worktree's parent dir),
@@ -107,6 +117,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "instance_naming": NamingConfig,
     "ports": PortsConfig,
     "commands": CommandsConfig,
+    "claude": ClaudeConfig,
     "worktrees": WorktreesConfig,
     "ide": IdeConfig,
     "limits": LimitsConfig,
@@ -160,6 +171,7 @@ class Config:
     instance_naming: NamingConfig = field(default_factory=NamingConfig)
     ports: PortsConfig = field(default_factory=PortsConfig)
     commands: CommandsConfig = field(default_factory=CommandsConfig)
+    claude: ClaudeConfig = field(default_factory=ClaudeConfig)
     worktrees: WorktreesConfig = field(default_factory=WorktreesConfig)
     ide: IdeConfig = field(default_factory=IdeConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
@@ -202,6 +214,11 @@ class Config:
             raise ConfigError("config key 'multi_instance.max_instances': must be at least 1")
         if not self.commands.claude:
             raise ConfigError("config key 'commands.claude': must not be empty")
+        mode = self.claude.permission_mode
+        if mode and not valid_mode(mode):
+            raise ConfigError(
+                f"config key 'claude.permission_mode': expected a mode like manual, auto or acceptEdits, got {mode!r}"
+            )
         if not self.commands.nvim:
             raise ConfigError("config key 'commands.nvim': must not be empty")
         for section in ("claude_env", "shell_env"):

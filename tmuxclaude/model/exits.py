@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["EARLY_EXIT_S", "ClaudeExit", "error_headline", "last_lines"]
+__all__ = ["EARLY_EXIT_S", "ClaudeExit", "error_headline", "last_lines", "read_footer"]
 
 EARLY_EXIT_S = 10
 """A Claude that stops within this many seconds of starting never became usable: tell the user at once."""
@@ -33,6 +33,21 @@ _MAX = 200
 
 def _has_words(line: str) -> bool:
     return bool(_WORD.search(line))
+
+
+_FOOTER = re.compile(r"tmuxclaude .*Claude Code (?:exited with status (\d+)|was stopped by signal (\d+))\.\s*$")
+"""The launcher's (launch/claude.sh) first footer line, after its reverse-video " tmuxclaude " tag."""
+
+
+def read_footer(screen: Sequence[str]) -> tuple[int, list[str]] | None:
+    """The exit status the pane launcher's last footer shows and the screen above it (what Claude printed), or
+    None when the screen has no footer."""
+    for n in range(len(screen) - 1, -1, -1):
+        found = _FOOTER.search(screen[n])
+        if found:
+            status = int(found[1]) if found[1] is not None else 128 + int(found[2])
+            return status, list(screen[:n])
+    return None
 
 
 def last_lines(screen: Sequence[str], n: int = 5) -> list[str]:

@@ -258,6 +258,7 @@ function M.setup()
   def('ClaudeCodeDiffDeny', function()
     require('tmuxclaude.diff').reject_current()
   end, { desc = 'Reject the Claude Code diff in this tab' })
+  require('tmuxclaude.review').define(def)
 end
 
 return M

@@ -54,6 +54,7 @@ function M.attach(opts)
   local debounce = opts.debounce_ms or require('tmuxclaude.config').options.debounce_ms
   require('tmuxclaude.selection').enable(debounce)
   require('tmuxclaude.diff').enable()
+  require('tmuxclaude.reload').enable()
   M.watch_worktree()
   return info
 end
@@ -127,6 +128,7 @@ function M.detach(channel)
   require('tmuxclaude.selection').disable()
   pcall(vim.api.nvim_del_augroup_by_name, 'tmuxclaude_worktree')
   require('tmuxclaude.diff').close_all(false)
+  require('tmuxclaude.reload').disable()
   M.state = {}
   return true
 end

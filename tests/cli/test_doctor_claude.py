@@ -1,0 +1,49 @@
+"""`tmuxclaude doctor`'s Claude line: the version against the tested range, bounded on a CLI that hangs."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.env import Env
+
+
+def _fake_claude(env: Env, body: str) -> Path:
+    path = env.short / "fake-claude"
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    env.write_config(f"[commands]\nclaude = {json.dumps([str(path)])}\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "ok", "expect"),
+    [
+        ('echo "2.1.332 (Claude Code)"\n', True, "2.1.332 (Claude Code) (tested range 2.1.197 to 2.1.332)"),
+        ('echo "2.1.100 (Claude Code)"\n', False, "is older than the tested range 2.1.197 to 2.1.332"),
+        ('echo "2.2.0 (Claude Code)"\n', False, "is newer than the tested range 2.1.197 to 2.1.332"),
+    ],
+)
+def test_doctor_prints_the_version_and_the_range(env: Env, body: str, ok: bool, expect: str) -> None:
+    _fake_claude(env, body)
+    out = env.cli("doctor", check=False)
+    line = next(x for x in out.stdout.splitlines() if "] claude:" in x)
+    assert line.startswith("[ok]" if ok else "[!!]") and expect in line, line
+
+
+def test_doctor_does_not_wait_on_a_claude_that_never_answers(env: Env) -> None:
+    path = _fake_claude(env, "sleep 60 &\nsleep 60\n")
+    t0 = time.monotonic()
+    out = env.cli("doctor", check=False)
+    took = time.monotonic() - t0
+    assert f"[!!] claude: {path} did not answer --version within 3 s" in out.stdout
+    assert out.returncode == 1 and took < 10
+
+
+def test_doctor_says_not_found_when_it_is_not_found(env: Env) -> None:
+    env.write_config('[commands]\nclaude = ["no-such-claude-here"]\n')
+    out = env.cli("doctor", check=False)
+    assert "[!!] claude: no-such-claude-here not found on PATH" in out.stdout
