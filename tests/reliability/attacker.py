@@ -96,6 +96,37 @@ class Attacker:
             os.waitpid(pid, 0)
 
 
+@contextlib.contextmanager
+def serving_tcp(owner: Attacker | None) -> Iterator[int]:
+    """A TCP listener on 127.0.0.1 (port 0) that accepts and holds connections, run as ``owner`` (None: as the
+    victim, in a forked child too). Yields its port."""
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.close(ready_r)
+            if owner is not None:
+                owner._become()
+            server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            server.bind(("127.0.0.1", 0))
+            server.listen(16)
+            os.write(ready_w, str(server.getsockname()[1]).encode())
+            held = []
+            while True:
+                held.append(server.accept()[0])
+        finally:
+            os._exit(0)
+    os.close(ready_w)
+    try:
+        port = int(os.read(ready_r, 16) or b"0")
+        assert port, "listener did not start"
+        yield port
+    finally:
+        os.close(ready_r)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
 def create_attacker() -> Attacker | str:
     """The second user (created once, kept: it has no home and no login), or why it cannot exist here."""
     if os.geteuid() != 0:

@@ -277,7 +277,7 @@ def test_tmux_server_killed(world: Env, repo: Path) -> None:
     env.tmux("kill-server")
 
     items = ls_json(env)
-    assert all(i["state"] == "dead" for i in items), items  # nothing listed as live
+    assert all(i["state"] == "orphaned" for i in items), items  # nothing listed as live; kept for restore
     env.cli("gc")
     assert list(env.lock_dir.glob("*.lock")) == []
     for port in ports:

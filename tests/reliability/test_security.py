@@ -11,6 +11,7 @@ import math
 import os
 import stat
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -197,6 +198,8 @@ def test_runtime_dir_made_by_another_user_is_refused(
             assert out.returncode == 13, (args, out.returncode, out.stdout, out.stderr)
             assert out.stderr.count("\n") == 1 and str(root) in out.stderr, out.stderr
             assert ("symlink" if plant == "symlink" else "not by you") in out.stderr
+        doctor = env.cli("doctor", check=False)
+        assert doctor.returncode == 1 and f"[!!] runtime dir: {root}" in doctor.stdout, doctor.stdout
         assert got.read_bytes() == b"", "the CLI talked to another user's controller"
     assert not (env.home / "pwned").exists()
     assert "evil-b" not in subprocess.run(["git", "branch"], cwd=repo, capture_output=True, text=True).stdout
@@ -238,6 +241,23 @@ async def test_neovim_served_by_another_uid_is_not_spoken_to(attacker: Attacker,
     assert b"nvim_get_api_info" not in got.read_bytes()
 
 
+def test_tcp_peer_uid_is_read_from_the_kernel(attacker: Attacker) -> None:
+    """A Neovim on ``--listen 127.0.0.1:PORT``: its uid comes from the kernel's socket table (IPv4 here), ours
+    passes and another user's is refused before any RPC."""
+    import socket as socketlib
+
+    from tests.reliability.attacker import serving_tcp
+    from tmuxclaude.adapters.peercred import peer_uid, require_own_peer
+    from tmuxclaude.errors import InsecurePathError
+
+    for owner, uid in ((None, os.getuid()), (attacker, attacker.uid)):
+        with serving_tcp(owner) as port, socketlib.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            assert peer_uid(sock) == uid
+            if owner is not None:
+                with pytest.raises(InsecurePathError, match=f"uid {uid}"):
+                    require_own_peer(sock, f"Neovim at 127.0.0.1:{port}")
+
+
 def test_existing_private_dirs_pass_and_loose_ones_of_ours_are_tightened(env: Env, tmp_path: Path) -> None:
     """Our own dir left 0755 by an older version is tightened to 0700; a group/world-writable one is refused."""
     from tmuxclaude.adapters.paths import ensure_private_dir
@@ -266,10 +286,22 @@ def _flush_format_jobs(env: Env) -> None:
     """tmux runs #() jobs in the background: once one of ours, started after those under test, has run, theirs
     would have too."""
     control = env.home / f"control-{os.urandom(4).hex()}"
-    # A start dir is expanded (and its job run) every time; display-message -p runs no jobs at all. The window
-    # closes by itself (its command exits).
-    env.tmux("new-window", "-d", "-t", "main:", "-c", f"#(touch {control})", "true")
-    retry_until(control.exists, 10, "tmux to run our own format job")
+
+    def ours_ran() -> bool:
+        # A start dir is expanded (and its job run) every time; display-message -p runs no jobs at all. tmux
+        # kills a job when the command client that started it exits first, so a lost one is simply started
+        # again. The window closes by itself (its command exits).
+        env.tmux("new-window", "-d", "-t", "main:", "-c", f"#(touch {control})", "true")
+        return _appeared(control)
+
+    retry_until(ours_ran, 15, "tmux to run our own format job", interval=0.0)
+
+
+def _appeared(path: Path, seconds: float = 0.5) -> bool:
+    try:
+        return bool(retry_until(path.exists, seconds, str(path)))
+    except AssertionError:
+        return False
 
 
 def _assert_not_pwned(env: Env) -> None:
@@ -630,12 +662,16 @@ def test_connection_flood_leaves_every_handshake_working(env: Env, repo: Path) -
     tokens = {i["port"]: lock_token(env, i["port"]) for i in items}
     pid = daemon_status(env)["pid"]
 
+    slowest: list[float] = []
+
     def handshakes_within(seconds: float) -> None:
         async def all_answer() -> bool:
             results = await asyncio.gather(*(answers(port, token) for port, token in tokens.items()))
             return all(results)
 
+        started = time.monotonic()
         assert asyncio.run(asyncio.wait_for(all_answer(), seconds)), "an instance did not answer"
+        slowest.append(time.monotonic() - started)
 
     held: list[Any] = []
     try:
@@ -661,4 +697,50 @@ def test_connection_flood_leaves_every_handshake_working(env: Env, repo: Path) -
     assert not log.with_name(log.name + ".1").exists(), "the flood rotated the log away"
     lines = log.read_text().splitlines()
     assert len(lines) < 400, f"{len(lines)} log lines for one flood"
-    print(f"\n[security] flood of {2 * FLOOD} connections: {len(lines)} log lines; servers {status['servers']}")
+    print(f"\n[security] flood of {2 * FLOOD} connections: slowest handshake round {max(slowest):.3f}s, "
+          f"{len(lines)} log lines")  # fmt: skip
+
+
+def test_terminal_escapes_in_a_repository_path_are_not_printed(world: Env) -> None:
+    """A repository directory whose name carries terminal escape sequences (retitle the window, write the
+    clipboard with OSC 52): the CLI prints them escaped, never raw, in its lines and in its errors."""
+    env = world
+    name = "evil\x1b]52;c;cHduZWQ=\x07\x1b[2J"
+    repo = env.make_repo(name)
+    for out in (env.cli("open", "-d", cwd=repo), env.cli("ls")):
+        assert "\x1b" not in out.stdout and "\\x1b]52" in out.stdout, repr(out.stdout)
+    failed = env.cli("open", "-d", str(repo / "missing"), check=False)
+    assert failed.returncode != 0 and "\x1b" not in failed.stderr and "\\x1b" in failed.stderr, repr(failed.stderr)
+
+
+def test_finding_a_worktree_runs_no_git_of_the_repository(tmp_path: Path) -> None:
+    """A repository (unpacked from an archive, say) whose git config runs a command on every status: finding
+    its worktree (what offers, auto-start and `open` do for any path) starts no git process at all."""
+    from tmuxclaude.adapters.git import resolve_worktree
+
+    repo = tmp_path / "unpacked"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    marker = tmp_path / "pwned-fsmonitor"
+    _git(repo, "config", "core.fsmonitor", f"touch {marker}; false")
+    _git(
+        repo,
+        "-c",
+        "core.fsmonitor=",
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.com",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    )
+    (repo / "sub").mkdir()
+    assert resolve_worktree(str(repo / "sub")).root == str(repo)
+    subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, check=False)
+    assert marker.exists(), "the fsmonitor command is real: git itself runs it"
+    marker.unlink()
+    resolve_worktree(str(repo))
+    assert not marker.exists()

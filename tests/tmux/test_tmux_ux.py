@@ -276,7 +276,7 @@ def test_restore_after_tmux_server_restart(world: Env, repo: Path) -> None:
         run_hook(env, item, "SessionStart", {"session_id": f"sid-{item['name']}"})
         (env.records / f"{item['id']}.json").unlink(missing_ok=True)
     env.tmux("kill-server")
-    retry_until(lambda: all(i["state"] == "dead" for i in ls_json(env)), 15, "instances kept as dead")
+    retry_until(lambda: all(i["state"] == "orphaned" for i in ls_json(env)), 15, "instances kept as orphaned")
     assert list(env.lock_dir.glob("*.lock")) == []
     env.start_tmux()
     out = env.cli("restore")

@@ -16,6 +16,7 @@ __all__ = [
     "WorktreeInfo",
     "create_worktree",
     "ignored_files",
+    "prune_worktrees",
     "remove_worktree",
     "resolve_worktree",
     "unsafe_reasons",
@@ -230,6 +231,15 @@ def unsafe_reasons(path: str) -> list[str]:
         if count:
             reasons.append(f"{count} commit(s) on no remote or other branch")
     return reasons
+
+
+def prune_worktrees(repo_root: str) -> None:
+    """``git worktree prune`` in the repository: drops git's records of worktrees deleted from disk."""
+    try:
+        with git.Repo(repo_root) as repo:
+            repo.git.worktree("prune")
+    except (git.GitCommandError, git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise WorktreeError(f"git worktree prune in {repo_root} failed: {exc}") from None
 
 
 def remove_worktree(path: str, *, force: bool) -> None:

@@ -388,7 +388,7 @@ class NvimBridge:
         return self._client
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
-        """Run MCP tool ``name`` in Neovim and return its payload (protocol.md §5 shapes).
+        """Run MCP tool ``name`` in Neovim and return its payload (docs/protocol.md §5 shapes).
 
         Raises:
             ProtocolError: the tool failed in a way the MCP peer should see (unknown tool, missing file).

@@ -107,6 +107,12 @@ class Tmux:
     def alive(self) -> bool:
         return os.path.exists(self.socket_path) and self._server.cmd("list-sessions").returncode == 0
 
+    def server_id(self) -> str:
+        """``pid:start_time`` of the running server ("" when none runs): a server started again on the same
+        socket (killed, rebooted) has another, so its missing windows were not closed by the user."""
+        out = self.run("display-message", "-p", "#{pid}:#{start_time}", check=False)
+        return out[0] if out and ":" in out[0] else ""
+
     def pane_info(self, pane: str) -> dict[str, str] | None:
         fmt = SEP.join(["#{session_id}", "#{window_id}", "#{pane_id}", "#{pane_pid}", "#{pane_current_path}"])
         out = self.run("display-message", "-p", "-t", pane, fmt, check=False)
@@ -164,6 +170,10 @@ class Tmux:
         out: list[str] = []
         try:
             out = self.run(*args)
+            if len(out) < 2 or out[0].count(SEP) != 2:
+                # The -P lines are the client's stdout, which a client that had to start the server first has
+                # been seen to return empty; the window's tag names it just as well.
+                out = self._find_tagged(options.get("id", ""))
             session_id, window_id, nvim_pane = out[0].split(SEP)
             claude_pane = out[1]
             if focus:
@@ -175,6 +185,15 @@ class Tmux:
             self.run("kill-window", "-t", target, check=False)
             raise TmuxError(f"tmux new-window: unexpected output {out!r}") from None
         return InstanceWindow(session_id, window_id, nvim_pane, claude_pane)
+
+    def _find_tagged(self, instance_id: str) -> list[str]:
+        """``create_instance_window``'s output, rebuilt from the window tagged ``instance_id``."""
+        fmt = SEP.join(["#{session_id}", "#{window_id}", "#{pane_id}", "#{@tmuxclaude_id}"])
+        rows = [r.split(SEP) for r in self.run("list-panes", "-a", "-F", fmt, check=False)]
+        panes = [r for r in rows if len(r) == 4 and instance_id and r[3] == instance_id]
+        if len(panes) != 2:
+            return []
+        return [SEP.join(panes[0][:3]), panes[1][2]]
 
     def split(self, pane: str, *, cwd: str, cmd: Sequence[str]) -> str:
         out = self.run(

@@ -2,6 +2,7 @@
 
 What keybindings run (``ls``, ``switch``, ``next``, ``pick``, ``new BRANCH``, ``open [PATH]``) takes a stdlib-only
 fast path: no click, no libtmux, no GitPython. Everything else goes through the click application in ``cli.app``.
+tests/cli/test_fast_path_parity.py runs every fast-path argv through both and compares request and output.
 """
 
 from __future__ import annotations
@@ -33,14 +34,14 @@ def _fast(argv: list[str]) -> int | None:
         detached = "-d" in argv or "--detached" in argv
         words = [a for a in argv if a not in ("--", "-d", "--detached")]
         if len(words) == 2 and words[0] == "new" and not words[1].startswith("-"):
-            item = client.request("new", {"branch": words[1], "detached": detached})
+            item = client.request("new", {"branch": words[1], "base": None, "detached": detached})
             print(render.instance_line(item, "started"))
             return 0
         if words[:1] == ["open"] and len(words) <= 2 and not any(w.startswith("-") for w in words[1:]):
             import os
 
             path = os.path.abspath(words[1]) if len(words) == 2 else ""
-            item = client.request("open", {"path": path, "detached": detached})
+            item = client.request("open", {"path": path, "nvim_server": "", "detached": detached})
             print(render.instance_line(item, "focused" if item.get("existing") else "started"))
             return 0
         if argv == ["next"]:
@@ -52,7 +53,7 @@ def _fast(argv: list[str]) -> int | None:
             pick(argv[2] if len(argv) == 3 else "")
             return 0
     except TmuxClaudeError as exc:
-        print(f"tmuxclaude: {exc}", file=sys.stderr)
+        print(render.printable(f"tmuxclaude: {exc}"), file=sys.stderr)
         return exc.exit_code
     return None
 

@@ -9,6 +9,8 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
@@ -22,6 +24,21 @@ from tmuxclaude.errors import TmuxClaudeError
 __all__ = ["cli"]
 
 
+@dataclass
+class App:
+    """What every command shares, in ``ctx.obj`` (as click's examples/repo does): the controller client and
+    where this tmux server's files are. The root group builds it; ``pass_app`` hands it to a command."""
+
+    request: Callable[..., Any] = field(default=client.request)
+
+    @property
+    def paths(self) -> Paths:
+        return Paths.current()
+
+
+pass_app = click.make_pass_decorator(App, ensure=True)
+
+
 class _Group(click.Group):
     """The one place a TmuxClaudeError becomes a message and an exit code (no traceback)."""
 
@@ -29,10 +46,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except TmuxClaudeError as exc:
-            click.echo(f"tmuxclaude: {exc}", err=True)
+            click.echo(render.printable(f"tmuxclaude: {exc}"), err=True)
             ctx.exit(exc.exit_code)
         except ExceptionGroup as group:
-            click.echo(f"tmuxclaude: {'; '.join(str(e) for e in group.exceptions)}", err=True)
+            click.echo(render.printable(f"tmuxclaude: {'; '.join(str(e) for e in group.exceptions)}"), err=True)
             ctx.exit(1)
 
 
@@ -52,12 +69,14 @@ def _complete_instance(ctx: click.Context, param: click.Parameter, incomplete: s
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tmuxclaude")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Run many Claude Code sessions side by side, one per git worktree, each wired to its own Neovim.
 
     Shell completion (instance names included): see the README, or run
     `_TMUXCLAUDE_COMPLETE=bash_source tmuxclaude` (zsh_source, fish_source).
     """
+    ctx.obj = App(request=client.request)
 
 
 def _print_instance(item: dict[str, Any], verb: str) -> None:
@@ -68,13 +87,14 @@ def _print_instance(item: dict[str, Any], verb: str) -> None:
 @click.argument("branch")
 @click.option("--base", metavar="REF", help="Start the new branch from REF (default: HEAD).")
 @click.option("-d", "--detached", is_flag=True, help="Do not switch to the new window.")
-def new(branch: str, base: str | None, detached: bool) -> None:
+@pass_app
+def new(app: App, branch: str, base: str | None, detached: bool) -> None:
     """Create a worktree + branch and start its instance.
 
     The worktree goes beside the repo (see [worktrees] dir in the config); an existing BRANCH is checked out.
     A BRANCH that already has an instance is refused, naming that instance (`switch` goes there).
     """
-    item = client.request("new", {"branch": branch, "base": base, "detached": detached})
+    item = app.request("new", {"branch": branch, "base": base, "detached": detached})
     _print_instance(item, "started")
 
 
@@ -82,22 +102,24 @@ def new(branch: str, base: str | None, detached: bool) -> None:
 @click.argument("path", required=False, default="", type=click.Path())
 @click.option("--nvim-server", default="", help="Join this running Neovim (its v:servername) instead of a new one.")
 @click.option("-d", "--detached", is_flag=True, help="Do not switch to the window.")
-def open_(path: str, nvim_server: str, detached: bool) -> None:
+@pass_app
+def open_(app: App, path: str, nvim_server: str, detached: bool) -> None:
     """Focus the instance of a worktree, starting it if needed.
 
     PATH (default: the current directory) may be any file or directory inside the worktree.
     """
     args = {"path": os.path.abspath(path) if path else "", "nvim_server": nvim_server, "detached": detached}
-    item = client.request("open", args)
+    item = app.request("open", args)
     _print_instance(item, "focused" if item.get("existing") else "started")
 
 
 @cli.command("ls")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--stats", is_flag=True, help="Add memory and CPU of each instance's process tree.")
-def ls(as_json: bool, stats: bool) -> None:
+@pass_app
+def ls(app: App, as_json: bool, stats: bool) -> None:
     """List instances; the current window's is marked *active*."""
-    items = client.request("ls", {"stats": stats or as_json})
+    items = app.request("ls", {"stats": stats or as_json})
     if as_json:
         click.echo(json.dumps(items, indent=2))
         return
@@ -111,33 +133,36 @@ def ls(as_json: bool, stats: bool) -> None:
 
 @cli.command()
 @click.argument("ref", shell_complete=_complete_instance)
-def switch(ref: str) -> None:
+@pass_app
+def switch(app: App, ref: str) -> None:
     """Switch to an instance.
 
     REF is its number in `ls`, its name, its branch, its repo's name or REPO/BRANCH.
     """
-    client.request("switch", {"ref": ref})
+    app.request("switch", {"ref": ref})
 
 
 @cli.command()
 @click.argument("ref", required=False, shell_complete=_complete_instance)
 @click.option("--remove-worktree", is_flag=True, help="Also remove the worktree (never the branch).")
 @click.option("--force", is_flag=True, help="Remove the worktree even with uncommitted or unpushed work.")
-def kill(ref: str | None, remove_worktree: bool, force: bool) -> None:
+@pass_app
+def kill(app: App, ref: str | None, remove_worktree: bool, force: bool) -> None:
     """Stop an instance (default: this pane's or directory's).
 
     REF is a number, name, branch, repo name or REPO/BRANCH, as for `switch`. The worktree and the branch stay
     unless --remove-worktree is given; work that only lives there is never removed without --force.
     """
-    item = client.request("kill", {"ref": ref, "remove_worktree": remove_worktree, "force": force})
+    item = app.request("kill", {"ref": ref, "remove_worktree": remove_worktree, "force": force})
     suffix = " (worktree removed)" if item.get("worktree_removed") else ""
     click.echo(f"killed {item['name']}{suffix}")
 
 
 @cli.command("kill-all")
-def kill_all() -> None:
+@pass_app
+def kill_all(app: App) -> None:
     """Stop every instance (worktrees stay)."""
-    names = client.request("kill_all")
+    names = app.request("kill_all")
     click.echo(f"killed {len(names)} instance(s)" + (f": {', '.join(names)}" if names else ""))
 
 
@@ -150,7 +175,8 @@ _FILE_RANGE = re.compile(r"^(?P<file>.+?):(?P<l1>\d+)(?:-(?P<l2>\d+))?$")
     "--to", "to", metavar="NAME", shell_complete=_complete_instance,
     help="Instance to send to (default: this pane's or directory's).",
 )  # fmt: skip
-def send(target: str, to: str | None) -> None:
+@pass_app
+def send(app: App, target: str, to: str | None) -> None:
     """Mention FILE[:L1-L2] in a Claude's input box.
 
     Lines are 1-based and inclusive, like :ClaudeCodeSend in Neovim; the text lands in the input box as
@@ -166,7 +192,7 @@ def send(target: str, to: str | None) -> None:
         "line_start": l1 - 1 if match else None,
         "line_end": l2 - 1 if match else None,
     }
-    item = client.request("send", args)
+    item = app.request("send", args)
     click.echo(f"sent {render.shorten_home(item['file'])} to {item['name']}")
 
 
@@ -183,40 +209,44 @@ def pick(client_name: str) -> None:
 
 
 @cli.command("next")
-def next_waiting() -> None:
+@pass_app
+def next_waiting(app: App) -> None:
     """Switch to the next instance waiting for input."""
-    client.request("next_waiting")
+    app.request("next_waiting")
 
 
 @cli.command()
 @click.argument("ref", required=False, shell_complete=_complete_instance)
-def pause(ref: str | None) -> None:
+@pass_app
+def pause(app: App, ref: str | None) -> None:
     """Stop an instance's Claude; Neovim and the worktree stay.
 
     `resume` brings it back, continuing the same conversation.
     """
-    item = client.request("pause", {"ref": ref})
+    item = app.request("pause", {"ref": ref})
     click.echo(f"paused {item['name']}")
 
 
 @cli.command()
 @click.argument("ref", required=False, shell_complete=_complete_instance)
-def resume(ref: str | None) -> None:
+@pass_app
+def resume(app: App, ref: str | None) -> None:
     """Start a paused instance's Claude again.
 
     Claude continues the conversation it had when it was paused.
     """
-    item = client.request("resume", {"ref": ref})
+    item = app.request("resume", {"ref": ref})
     click.echo(f"resumed {item['name']}")
 
 
 @cli.command()
-def restore() -> None:
+@pass_app
+def restore(app: App) -> None:
     """Rebuild every instance after tmux or the machine restarted.
 
     Each window comes back on its old port; each Claude resumes its own conversation.
     """
-    items = client.request("restore")
+    items = app.request("restore")
     for item in items:
         _print_instance(item, "restored")
     if not items:
@@ -224,7 +254,8 @@ def restore() -> None:
 
 
 @cli.command()
-def status() -> None:
+@pass_app
+def status(app: App) -> None:
     """One status-bar line: instances by state.
 
     The tmux plugin does not need it (it reads @tmuxclaude_summary, no process per redraw).
@@ -232,20 +263,26 @@ def status() -> None:
     from tmuxclaude.model.instance import InstanceState
     from tmuxclaude.model.states import summary_text
 
-    items = client.request("ls", autostart=False)
+    items = app.request("ls", autostart=False)
     click.echo(summary_text(InstanceState(i["state"]) for i in items))
 
 
 @cli.command()
-def gc() -> None:
+@pass_app
+def gc(app: App) -> None:
     """Remove stale lock files and dead instances (only ours).
 
     Lock files of other IDEs are never touched.
     """
     from tmuxclaude.cli.demo import remove_unused_demo
 
-    result = client.request("gc")
-    click.echo(f"removed {len(result['removed_locks'])} stale lock file(s), {len(result['removed_sockets'])} socket(s)")
+    result = app.request("gc")
+    click.echo(
+        f"removed {len(result['removed_locks'])} stale lock file(s), {len(result['removed_sockets'])} socket(s), "
+        f"{len(result.get('removed_files', []))} hook file(s)"
+    )
+    for name in result.get("dropped", []):
+        click.echo(f"dropped {name}: all its panes had exited")
     if remove_unused_demo():
         click.echo("removed the unused demo repo")
 
@@ -288,7 +325,8 @@ def _claude_check(command: list[str]) -> tuple[bool, str, bool]:
 
 
 @cli.command()
-def doctor() -> None:
+@pass_app
+def doctor(app: App) -> None:
     """Check tools, directories, config and lock files.
 
     Exits 1 when something needs fixing.
@@ -302,7 +340,7 @@ def doctor() -> None:
         problems += 0 if ok else 1
         click.echo(f"[{'ok' if ok else '!!'}] {label}: {detail}")
 
-    paths = Paths.current()
+    paths = app.paths
     try:
         config = load_config()
         report(True, "config", str(config_path()) + ("" if config_path().exists() else " (defaults)"))
@@ -327,12 +365,21 @@ def doctor() -> None:
     for finding in claude_start_checks(config.commands.claude, pane_env) if answered else []:
         report(finding.ok, finding.label, finding.detail)
     report(True, "tmux socket", paths.tmux_socket)
-    for label, path in (
-        ("runtime dir", paths.runtime_dir),
-        ("state dir", paths.state_dir),
-        ("lock dir", paths.lock_dir),
+    from tmuxclaude.adapters.paths import check_private_dir
+
+    for label, path, root in (
+        ("runtime dir", paths.runtime_dir, paths.runtime_root),
+        ("state dir", paths.state_dir, paths.state_root),
+        ("lock dir", paths.lock_dir, None),
     ):
-        if path.exists():
+        try:
+            # Owner, symlinks and write bits of every component from the top of our chain (what the CLI and the
+            # controller refuse), then the mode of the dir itself.
+            exists = check_private_dir(path, root)
+        except TmuxClaudeError as exc:
+            report(False, label, str(exc))
+            continue
+        if exists:
             mode = stat.S_IMODE(path.stat().st_mode)
             report(mode & 0o077 == 0, label, f"{path} (mode {mode:04o})")
         else:
@@ -348,7 +395,7 @@ def doctor() -> None:
     )
     running = client.controller_running(paths)
     report(True, "controller", "running" if running else "not running (starts on demand)")
-    for item in client.request("ls", autostart=False) if running else []:
+    for item in app.request("ls", autostart=False) if running else []:
         if item.get("state") == "exited" and item.get("exit"):
             # What the CLI itself said when it stopped (the first error line its pane showed).
             ended = item["exit"]
@@ -393,12 +440,13 @@ def daemon() -> None:
 
 
 @daemon.command("start")
-def daemon_start() -> None:
+@pass_app
+def daemon_start(app: App) -> None:
     """Start the controller for this tmux server.
 
     Every command starts it when needed; this only does it ahead of time.
     """
-    paths = Paths.current()
+    paths = app.paths
     if client.controller_running(paths):
         click.echo("controller already running")
         return
@@ -407,21 +455,23 @@ def daemon_start() -> None:
 
 
 @daemon.command("stop")
-def daemon_stop() -> None:
+@pass_app
+def daemon_stop(app: App) -> None:
     """Stop the controller; windows and Claudes stay.
 
     Its lock files go; the next command starts it again and it serves every instance on its old port.
     """
-    stopped = client.stop_controller(Paths.current())
+    stopped = client.stop_controller(app.paths)
     click.echo("controller stopped" if stopped else "controller was not running")
 
 
 @daemon.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output, with recent events.")
-def daemon_status(as_json: bool) -> None:
+@pass_app
+def daemon_status(app: App, as_json: bool) -> None:
     """Whether the controller runs (exit 0) or not (exit 1)."""
     try:
-        status = client.request("status", autostart=False)
+        status = app.request("status", autostart=False)
     except TmuxClaudeError:
         click.echo("controller not running")
         sys.exit(1)

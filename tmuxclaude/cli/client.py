@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import subprocess
@@ -11,7 +12,7 @@ from typing import Any
 
 from tmuxclaude.adapters.paths import Paths, check_private_dir, check_private_socket
 from tmuxclaude.adapters.peercred import require_own_peer
-from tmuxclaude.errors import ControllerError
+from tmuxclaude.errors import ControllerError, InsecurePathError
 from tmuxclaude.protocol.control import Request, decode_reply, encode_request
 
 __all__ = ["client_context", "controller_running", "exchange", "request", "start_controller", "stop_controller"]
@@ -52,10 +53,11 @@ def _connect(paths: Paths, timeout: float) -> socket.socket:
 
 
 def controller_running(paths: Paths) -> bool:
+    """Whether our controller answers (a socket in a dir that is not ours alone is nobody we talk to)."""
     try:
         _connect(paths, 2.0).close()
         return True
-    except OSError:
+    except (OSError, InsecurePathError):
         return False
 
 
@@ -68,7 +70,7 @@ def start_controller(paths: Paths) -> None:
     paths.ensure_runtime_dir()
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
     errfile = paths.state_dir / "controller.stderr"
-    with open(os.open(errfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as err:
+    with open(os.open(errfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600), "wb") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tmuxclaude", "daemon", "run", "--tmux-socket", paths.tmux_socket],
             stdin=subprocess.DEVNULL,
@@ -123,7 +125,18 @@ def stop_controller(paths: Paths) -> bool:
         return False
     with sock:
         exchange(sock, Request("stop"))
+    # Gone means exited (its flock released), not just its socket unlinked: a command right after must not
+    # find a controller that is still shutting down.
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and paths.control_socket.exists():
-        time.sleep(0.02)
+    fd = os.open(paths.runtime_dir / "controller.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while time.monotonic() < deadline:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                break
+            except BlockingIOError:
+                time.sleep(0.02)
+    finally:
+        os.close(fd)
     return True

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tmuxclaude.model.view import instance_line, ls_line, shorten_home
+from tmuxclaude.model.view import instance_line, ls_line, printable, shorten_home
 
-__all__ = ["instance_line", "ls_line", "shorten_home"]
+__all__ = ["instance_line", "ls_line", "printable", "shorten_home"]

@@ -221,4 +221,7 @@ class Commands:
         args = form.args(instance_id, payload)
         if name == "open" and not args.get("path"):
             args["path"] = client.cwd
-        return form.text(await self.dispatch(name, args, client))
+        # Not in the RPC handler's own task: killing this Neovim's instance closes its link, which cancels the
+        # handler; the kill itself must run to the end regardless (shield), only its answer is lost.
+        task = self.rt.background(self.dispatch(name, args, client))
+        return form.text(await asyncio.shield(task))

@@ -12,7 +12,9 @@ import logging
 import os
 import resource
 import signal
+import socket
 import sys
+import time
 from typing import Any
 
 from tmuxclaude import __version__
@@ -65,6 +67,7 @@ class Controller:
             await self._stop.wait()
         finally:
             ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
             self._server.close()
             # Connected clients' handlers end with us, quietly (a pending request gets no answer, the CLI says so).
             for task in list(self._handlers):
@@ -123,6 +126,9 @@ class Controller:
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            # The controller is stopping (serve() cancels connected clients): end quietly, no traceback.
+            pass
         finally:
             writer.close()
             with contextlib.suppress(Exception):
@@ -139,7 +145,7 @@ class Controller:
         except TmuxClaudeError as exc:
             return encode_error(exc.kind, str(exc))
         except ExceptionGroup as group:
-            return encode_error("error", "; ".join(str(e) for e in group.exceptions))
+            return encode_error("error", "; ".join(str(e) for e in _leaves(group)))
         except Exception as exc:
             log.exception("command %s failed", request.cmd)
             return encode_error("error", f"internal error: {exc}")
@@ -172,6 +178,38 @@ def _setup_logging(paths: Paths) -> None:
     logging.getLogger("websockets").setLevel(logging.WARNING)
 
 
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    """The errors a group holds, nested groups flattened: what the user is told, one per failed step."""
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return out
+
+
+def _answers(paths: Paths) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        try:
+            sock.connect(str(paths.control_socket))
+        except OSError:
+            return False
+    return True
+
+
+def _take_controller_lock(fd: int, paths: Paths, wait: float = 10.0) -> bool:
+    """The controller flock: False when another controller serves. One that is still stopping (its socket
+    already gone, ``daemon stop`` then a command at once) is waited for, so the command gets a controller."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if _answers(paths) or time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+
+
 def _raise_fd_limit() -> None:
     """Every instance costs descriptors (its server, clients, Neovim): use what the hard limit allows."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -193,9 +231,8 @@ def run(tmux_socket: str | None = None) -> int:
         print(f"tmuxclaude: {exc}", file=sys.stderr)
         return exc.exit_code
     lock_fd = os.open(paths.runtime_dir / "controller.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if not _take_controller_lock(lock_fd, paths):
+        os.close(lock_fd)
         return 0
     _setup_logging(paths)
     try:

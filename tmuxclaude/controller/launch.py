@@ -31,6 +31,8 @@ __all__ = [
     "kill_panes",
     "pane_env",
     "remove_hook_files",
+    "respawn_claude",
+    "resume_args",
     "write_hook_files",
     "write_lock",
 ]
@@ -169,6 +171,7 @@ def create_panes(rt: Runtime, inst: Instance, client: ClientContext, focus: bool
             window_id=info["window_id"],
             nvim_pane=client.pane,
             claude_pane=claude_pane,
+            tmux_server=rt.tmux.server_id(),
         )
     session = None
     if client.pane:
@@ -194,7 +197,18 @@ def create_panes(rt: Runtime, inst: Instance, client: ClientContext, focus: bool
         window_id=window.window_id,
         nvim_pane=window.nvim_pane,
         claude_pane=window.claude_pane,
+        tmux_server=rt.tmux.server_id(),
     )
+
+
+def resume_args(inst: Instance) -> list[str]:
+    """How Claude continues this instance's own conversation (its session id comes from its hooks)."""
+    return ["--resume", inst.claude_session_id] if inst.claude_session_id else ["--continue"]
+
+
+def respawn_claude(rt: Runtime, inst: Instance, extra: list[str]) -> None:
+    """Run Claude again in the instance's Claude pane (same pane id), with the instance's current port/env."""
+    rt.tmux.respawn(inst.claude_pane, cwd=inst.worktree, cmd=claude_pane_argv(rt, inst, extra))
 
 
 def kill_panes(rt: Runtime, inst: Instance) -> None:

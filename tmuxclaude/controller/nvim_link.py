@@ -15,7 +15,7 @@ from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, NvimError, TmuxClaudeError, WorktreeError
 from tmuxclaude.model.states import GLYPHS
 
-__all__ = ["send", "start_link", "stop_link"]
+__all__ = ["send", "show_error", "start_link", "stop_link"]
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,9 @@ def _on_event(rt: Runtime, instance_id: str, event: dict[str, Any]) -> None:
             log.warning("mention dropped: %s", exc)
             return
         if target is None or target.id not in rt.servers:
-            log.warning("mention for unknown instance %r dropped", to)
+            # A notification has no answer: tell the Neovim that sent it, as an error message.
+            text = f"no instance {to!r} (see :ClaudeCodeList)" if target is None else f"{target.name} is not served"
+            rt.background(show_error(rt, instance_id, f"tmuxclaude: {text}"))
             return
         line_start = event.get("lineStart")
         line_end = event.get("lineEnd")
@@ -127,6 +129,16 @@ def _on_event(rt: Runtime, instance_id: str, event: dict[str, Any]) -> None:
             line_start if isinstance(line_start, int) else None,
             line_end if isinstance(line_end, int) else None,
         )
+
+
+async def show_error(rt: Runtime, instance_id: str, text: str) -> None:
+    """Show ``text`` in this instance's Neovim as an error message (it stays in :messages)."""
+    bridge = rt.bridges.get(instance_id)
+    if bridge is None:
+        log.warning("%s (no Neovim to show it in)", text)
+        return
+    with contextlib.suppress(Exception):
+        await bridge.client.exec_lua("require('tmuxclaude.util').error(...)", text)
 
 
 async def _auto_start(rt: Runtime, instance_id: str, path: str) -> None:

@@ -7,29 +7,32 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from tmuxclaude.controller.launch import claude_pane_argv
+from tmuxclaude.controller.launch import respawn_claude, resume_args
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.status import set_state
 from tmuxclaude.controller.views import describe, find
 from tmuxclaude.errors import InstanceError
 from tmuxclaude.model.instance import InstanceState
+from tmuxclaude.model.lifecycle import Event, transition
 
 __all__ = ["pause", "resume"]
 
 
 async def pause(rt: Runtime, ref: str | None, client: ClientContext) -> dict[str, Any]:
     """Stop Claude (its pane shows how to resume); Neovim, the worktree and the branch stay."""
-    inst = find(rt, ref, client)
-    if inst.state is InstanceState.PAUSED:
-        return describe(rt, inst)
-    message = f"paused by tmuxclaude; resume with: tmuxclaude resume {inst.name}"
-    rt.tmux.respawn(
-        inst.claude_pane,
-        cwd=inst.worktree,
-        cmd=["sh", "-c", f"printf '%s\\n' {shlex.quote(message)}; exec tail -f /dev/null"],
-    )
-    set_state(rt, inst.id, InstanceState.PAUSED)
-    return describe(rt, rt.registry.get(inst.id) or inst)
+    async with rt.lock:
+        inst = find(rt, ref, client)
+        if inst.state is InstanceState.PAUSED:
+            return describe(rt, inst)
+        transition(inst.state, Event.PAUSE, name=inst.name)  # refuses orphaned, dead, exited
+        message = f"paused by tmuxclaude; resume with: tmuxclaude resume {inst.name}"
+        rt.tmux.respawn(
+            inst.claude_pane,
+            cwd=inst.worktree,
+            cmd=["sh", "-c", f"printf '%s\\n' {shlex.quote(message)}; exec tail -f /dev/null"],
+        )
+        set_state(rt, inst.id, InstanceState.PAUSED)
+        return describe(rt, rt.registry.get(inst.id) or inst)
 
 
 async def resume(rt: Runtime, ref: str | None, client: ClientContext) -> dict[str, Any]:
@@ -47,8 +50,8 @@ def restart(rt: Runtime, instance_id: str) -> dict[str, Any]:
         raise InstanceError(f"no instance {instance_id!r}")
     if inst.state not in (InstanceState.PAUSED, InstanceState.EXITED):
         raise InstanceError(f"{inst.name} is {inst.state.value}: only a paused or exited Claude is resumed")
-    args = ["--resume", inst.claude_session_id] if inst.claude_session_id else ["--continue"]
-    rt.tmux.respawn(inst.claude_pane, cwd=inst.worktree, cmd=claude_pane_argv(rt, inst, args))
+    args = resume_args(inst)
+    respawn_claude(rt, inst, args)
     if "exit" in inst.extra:
         rt.update(inst, extra={k: v for k, v in inst.extra.items() if k != "exit"})
     set_state(rt, inst.id, InstanceState.IDLE)

@@ -6,16 +6,27 @@ implement them for real; unit tests pass fakes. Nothing here does I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from tmuxclaude.adapters.git import WorktreeInfo
 from tmuxclaude.adapters.tmux import InstanceWindow, WindowRow
+from tmuxclaude.model.config import IdeConfig
 from tmuxclaude.model.instance import Registry
 from tmuxclaude.protocol.lockfile import LockRecord
 
-__all__ = ["Clock", "GitPort", "LockStore", "StateStore", "TmuxPort"]
+__all__ = [
+    "Clock",
+    "GitPort",
+    "IdeServerFactory",
+    "IdeServerPort",
+    "Listener",
+    "LockStore",
+    "PortBinder",
+    "StateStore",
+    "TmuxPort",
+]
 
 
 class TmuxPort(Protocol):
@@ -23,6 +34,7 @@ class TmuxPort(Protocol):
 
     def run(self, *args: str, check: bool = True) -> list[str]: ...
     def alive(self) -> bool: ...
+    def server_id(self) -> str: ...
     def pane_info(self, pane: str) -> dict[str, str] | None: ...
     def create_instance_window(
         self,
@@ -63,6 +75,7 @@ class GitPort(Protocol):
     def worktree_for_branch(self, info: WorktreeInfo, branch: str) -> str | None: ...
     def unsafe_reasons(self, path: str) -> list[str]: ...
     def remove_worktree(self, path: str, *, force: bool) -> None: ...
+    def prune_worktrees(self, repo_root: str) -> None: ...
 
 
 class LockStore(Protocol):
@@ -87,3 +100,43 @@ class Clock(Protocol):
     """Wall-clock time (the ``time`` module satisfies this)."""
 
     def time(self) -> float: ...
+
+
+class Listener(Protocol):
+    """A bound listening socket: the bind is the port's reservation (``socket.socket``)."""
+
+    def getsockname(self) -> Any: ...
+    def close(self) -> None: ...
+
+
+class PortBinder(Protocol):
+    """Port reservations on 127.0.0.1 (``adapters.netports``, the module itself satisfies this)."""
+
+    def bind_port(self, port: int) -> Listener: ...
+    def bind_free_port(self, low: int, high: int, skip: set[int]) -> Listener: ...
+
+
+class IdeServerPort(Protocol):
+    """One instance's IDE WebSocket server (``controller.ide.IdeServer``), as the use cases drive it."""
+
+    on_http: Any
+    port: int
+    nvim: Any
+    connects: int
+    refused: Any
+    tool_log: list[str]
+
+    @property
+    def clients(self) -> int: ...
+    async def start(self, sock: Any) -> None: ...
+    async def close(self) -> None: ...
+    def set_nvim(self, nvim: Any) -> None: ...
+    def nvim_lost(self) -> None: ...
+    def push_selection(self, event: dict[str, Any]) -> None: ...
+    def push_mention(self, file_path: str, line_start: int | None, line_end: int | None) -> None: ...
+    def diff_event(self, event: dict[str, Any]) -> None: ...
+    def client_pids(self) -> list[int]: ...
+
+
+IdeServerFactory = Callable[[str, str, IdeConfig], IdeServerPort]
+"""``(instance id, token, config) -> server``: ``IdeServer`` itself."""

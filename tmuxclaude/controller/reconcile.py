@@ -9,17 +9,18 @@ import os
 import secrets
 from typing import Any
 
-from tmuxclaude.adapters.netports import bind_port
 from tmuxclaude.adapters.procs import pid_alive
 from tmuxclaude.controller.exits import notice_lost_exits
+from tmuxclaude.controller.launch import respawn_claude, resume_args
 from tmuxclaude.controller.runtime import ClientContext, Runtime
-from tmuxclaude.controller.serving import serve, stop_serving
+from tmuxclaude.controller.serving import reserve_free_port, serve, stop_serving
 from tmuxclaude.controller.spawn import spawn
-from tmuxclaude.controller.status import publish_summary
-from tmuxclaude.controller.teardown import teardown
+from tmuxclaude.controller.status import publish_summary, set_state
+from tmuxclaude.controller.teardown import forget, orphan, teardown
 from tmuxclaude.controller.views import describe
 from tmuxclaude.errors import WorktreeError
 from tmuxclaude.model.instance import Instance, InstanceState
+from tmuxclaude.model.lifecycle import Event, Seen, judge, transition
 
 __all__ = ["gc", "reconcile", "restore", "shutdown", "start"]
 
@@ -30,42 +31,113 @@ def _live_windows(rt: Runtime) -> dict[str, str]:
     return {row.window_id: row.instance_id for row in rt.tmux.windows()}
 
 
+def _seen(rt: Runtime, inst: Instance, *, tmux_up: bool, server: str, live: dict[str, str],
+          panes: dict[str, dict[str, str]]) -> Seen:  # fmt: skip
+    pane = panes.get(inst.nvim_pane)
+    return Seen(
+        tmux_up=tmux_up,
+        # A record made before server identities were kept cannot tell: keep it (restorable) rather than drop it.
+        same_server=bool(inst.tmux_server) and inst.tmux_server == server,
+        window=bool(inst.window_id) and live.get(inst.window_id) == inst.id,
+        # With remain-on-exit on, a quit Neovim leaves its pane behind, dead.
+        nvim_alive=inst.external_nvim or (pane is not None and pane.get("dead") != "1"),
+        worktree=os.path.isdir(inst.worktree),
+    )
+
+
+async def _apply(rt: Runtime, inst: Instance, event: Event, seen: Seen) -> None:
+    """Carry out what ``judge`` decided for one instance."""
+    if event is Event.CLOSED_BY_USER:
+        rt.event(f"{inst.name}: window or Neovim closed; tearing down")
+        await teardown(rt, inst, kill_window=seen.window)
+    elif event is Event.WINDOWS_LOST:
+        await orphan(rt, inst)
+    elif event is Event.WORKTREE_GONE:
+        rt.event(f"{inst.name}: worktree {inst.worktree} is gone")
+        set_state(rt, inst.id, InstanceState.DEAD)
+
+
 async def start(rt: Runtime) -> None:
-    """Load state and take back every instance whose window still exists, on its old port and token."""
+    """Load state and take back every instance whose window still exists, on its old port and token; keep the
+    others as restorable records unless their window was closed in this same tmux server."""
     rt.paths.ensure_runtime_dir()
     rt.registry = rt.state.load()
     async with rt.lock:
-        live = _live_windows(rt)
         tmux_up = rt.tmux.alive()
+        server = rt.tmux.server_id() if tmux_up else ""
+        live = _live_windows(rt) if tmux_up else {}
+        panes = rt.tmux.panes() if tmux_up else {}
+        errors: list[Exception] = []
         for inst in rt.registry.ordered():
-            if inst.window_id in live and live[inst.window_id] == inst.id:
-                try:
-                    await serve(rt, inst, bind_port(inst.port))
-                    rt.event(f"re-served {inst.name} on port {inst.port}")
-                except OSError as exc:
-                    log.error("port %s of %s is taken (%s); instance not served", inst.port, inst.name, exc)
-                    rt.update(inst, state=InstanceState.DEAD)
-            elif tmux_up:
-                log.info("window of %s is gone; dropping it", inst.name)
-                rt.locks.remove(inst.port)
-                rt.registry.remove(inst.id)
-            else:
-                # The tmux server is down: keep the record for `tmuxclaude restore`, serve nothing.
-                rt.locks.remove(inst.port)
-                if inst.state is not InstanceState.PAUSED:
-                    rt.registry.put(inst.with_(state=InstanceState.DEAD))
+            seen = _seen(rt, inst, tmux_up=tmux_up, server=server, live=live, panes=panes)
+            try:
+                if seen.window:
+                    await _reserve(rt, inst, server)
+                else:
+                    await _start_without_window(rt, inst, seen)
+            except Exception as exc:
+                log.exception("start-up of %s failed", inst.name)
+                errors.append(exc)
         if tmux_up:
             for window_id, instance_id in live.items():
                 if instance_id and instance_id not in rt.registry:
-                    await _adopt(rt, window_id, instance_id)
+                    await _adopt(rt, window_id, instance_id, server)
             notice_lost_exits(rt)
         rt.save()
         _reap_foreign_locks(rt)
+        _reap_foreign_files(rt)
         if tmux_up:
             publish_summary(rt)
+        _offer_restore(rt, server)
+    if errors:
+        log.error("start-up: %d instance(s) could not be taken back", len(errors))
 
 
-async def _adopt(rt: Runtime, window_id: str, instance_id: str) -> None:
+async def _reserve(rt: Runtime, inst: Instance, server: str) -> None:
+    """Its window is there: serve it again on its old port and token (Claude reconnects by itself)."""
+    state = InstanceState.IDLE if inst.state in (InstanceState.ORPHANED, InstanceState.DEAD) else inst.state
+    inst = rt.update(inst, tmux_server=server, state=state)
+    try:
+        sock = rt.net.bind_port(inst.port)
+    except OSError as exc:
+        # Another process took the port while we were down; its Claude would keep knocking there with its
+        # token. Move the instance to a new port and token and restart its Claude there, resuming.
+        log.warning("port %s of %s is taken (%s); moving it to a new port", inst.port, inst.name, exc)
+        rt.locks.remove(inst.port)
+        await rehome(rt, inst)
+        return
+    await serve(rt, inst, sock)
+    rt.event(f"re-served {inst.name} on port {inst.port}")
+    if not os.path.isdir(inst.worktree):
+        set_state(rt, inst.id, InstanceState.DEAD)
+
+
+async def _start_without_window(rt: Runtime, inst: Instance, seen: Seen) -> None:
+    rt.locks.remove(inst.port)
+    event = judge(inst.state, seen, cleanup_on_exit=rt.config.multi_instance.cleanup_on_exit)
+    if event is Event.CLOSED_BY_USER:
+        log.info("window of %s was closed; dropping it", inst.name)
+        forget(rt, inst)
+    elif event is Event.WORKTREE_GONE:
+        rt.registry.put(inst.with_(state=InstanceState.DEAD, window_id=""))
+    elif event is Event.WINDOWS_LOST:
+        rt.registry.put(inst.with_(state=InstanceState.ORPHANED, window_id="", nvim_pane="", claude_pane=""))
+
+
+async def rehome(rt: Runtime, inst: Instance) -> None:
+    """Serve a live instance on a new port with a new token and restart its Claude against them, resuming its
+    conversation: no Claude is left pointing at a port this controller does not serve."""
+    sock = reserve_free_port(rt)
+    moved = rt.update(
+        inst, port=sock.getsockname()[1], token=secrets.token_urlsafe(32), hook_token=secrets.token_urlsafe(24)
+    )
+    await serve(rt, moved, sock)
+    rt.tmux.set_window_options(moved.window_id, {"port": str(moved.port)}, check=False)
+    respawn_claude(rt, moved, resume_args(moved))
+    rt.event(f"{moved.name}: port {inst.port} was taken; moved to port {moved.port}")
+
+
+async def _adopt(rt: Runtime, window_id: str, instance_id: str, server: str) -> None:
     """A window tagged as ours that the state does not know (state lost or rolled back to its backup):
     take it back from its tmux options and its lock file, so its Claude keeps its IDE."""
     opts = rt.tmux.window_options(window_id)
@@ -98,11 +170,12 @@ async def _adopt(rt: Runtime, window_id: str, instance_id: str) -> None:
         nvim_socket=str(rt.paths.nvim_socket(instance_id)),
         state=InstanceState.IDLE,
         state_since=now,
+        tmux_server=server,
     )
     with contextlib.suppress(WorktreeError):
         inst = inst.with_(repo=rt.git.resolve_worktree(inst.worktree).main_root)
     try:
-        await serve(rt, inst, bind_port(port))
+        await serve(rt, inst, rt.net.bind_port(port))
     except OSError as exc:
         log.error("cannot adopt window %s: port %s is taken (%s)", window_id, port, exc)
         return
@@ -125,56 +198,103 @@ def _reap_foreign_locks(rt: Runtime) -> list[int]:
 
 
 async def reconcile(rt: Runtime) -> None:
-    """Drop instances whose tmux window is gone (the user closed it): cleanup_on_exit."""
+    """Judge every served instance against what tmux and the disk show (model/lifecycle.py ``judge``): closed
+    by the user (cleanup_on_exit) -> torn down; windows lost with their server -> orphaned; worktree gone ->
+    dead. One failing teardown does not stop the others; errors are raised together at the end."""
     if not rt.servers:
+        if any(i.state is InstanceState.ORPHANED for i in rt.registry.ordered()):
+            _offer_restore(rt, rt.tmux.server_id())
         return
     async with rt.lock:
-        if not rt.tmux.alive():
-            # The tmux server is gone (killed, or the machine is going down): stop serving, drop the lock
-            # files, keep the records so `tmuxclaude restore` can bring every instance back.
-            for inst in rt.registry.ordered():
-                if inst.id in rt.servers:
-                    await stop_serving(rt, inst.id)
-                    rt.locks.remove(inst.port)
-                    rt.registry.put(inst.with_(state=InstanceState.DEAD, window_id="", state_since=rt.clock.time()))
-                    rt.event(f"{inst.name}: tmux server gone; kept for restore")
-            rt.save()
-            return
-        live = _live_windows(rt)
-        panes = rt.tmux.panes()
+        tmux_up = rt.tmux.alive()
+        server = rt.tmux.server_id() if tmux_up else ""
+        live = _live_windows(rt) if tmux_up else {}
+        panes = rt.tmux.panes() if tmux_up else {}
+        errors: list[Exception] = []
         for inst in rt.registry.ordered():
-            if inst.state in (InstanceState.PAUSED, InstanceState.DEAD) and inst.id not in rt.servers:
+            if inst.id not in rt.servers:
                 continue
-            window_gone = live.get(inst.window_id) != inst.id
-            nvim_gone = not inst.external_nvim and inst.nvim_pane not in panes
-            if window_gone or (nvim_gone and rt.config.multi_instance.cleanup_on_exit):
-                rt.event(f"{inst.name}: window or Neovim closed; tearing down")
-                await teardown(rt, inst, kill_window=not window_gone)
+            seen = _seen(rt, inst, tmux_up=tmux_up, server=server, live=live, panes=panes)
+            event = judge(inst.state, seen, cleanup_on_exit=rt.config.multi_instance.cleanup_on_exit)
+            if event is None:
+                continue
+            try:
+                await _apply(rt, inst, event, seen)
+            except Exception as exc:
+                errors.append(exc)
+        _offer_restore(rt, server)
+        if errors:
+            raise ExceptionGroup(f"reconcile: {len(errors)} instance(s) failed", errors)
+
+
+def _offer_restore(rt: Runtime, server: str) -> None:
+    """Once per tmux server: say that orphaned instances can be brought back."""
+    orphans = [i for i in rt.registry.ordered() if i.state is InstanceState.ORPHANED]
+    if not server or not orphans or rt.offered_restore == server:
+        return
+    rt.offered_restore = server
+    names = ", ".join(i.name for i in orphans)
+    rt.tmux.message_clients(f"tmuxclaude: {len(orphans)} instance(s) can be restored ({names}): tmuxclaude restore")
 
 
 async def restore(rt: Runtime, client: ClientContext) -> list[dict[str, Any]]:
-    """Rebuild the windows of instances whose tmux server went away; each Claude resumes its conversation."""
+    """Rebuild the windows of every orphaned instance on its old port and token; each Claude resumes its own
+    conversation. A window lost a moment ago is noticed first (the periodic reconcile may not have run yet)."""
+    await reconcile(rt)
     restored = []
+    errors: list[Exception] = []
     async with rt.lock:
-        live = _live_windows(rt)
         for inst in rt.registry.ordered():
-            if inst.id in rt.servers or live.get(inst.window_id) == inst.id:
+            if inst.state is not InstanceState.ORPHANED or inst.id in rt.servers:
                 continue
             try:
                 info = rt.git.resolve_worktree(inst.worktree)
             except WorktreeError as exc:
                 log.warning("cannot restore %s: %s", inst.name, exc)
+                rt.registry.put(inst.with_(state=InstanceState.DEAD))
+                rt.save()
                 continue
+            transition(inst.state, Event.RESTORE, name=inst.name)
             args = ["--resume", inst.claude_session_id] if inst.claude_session_id else []
-            new = await spawn(rt, info, client, focus=False, reuse=inst, resume_args=args)
+            try:
+                new = await spawn(rt, info, client, focus=False, reuse=inst, resume_args=args)
+            except Exception as exc:
+                log.exception("restore of %s failed", inst.name)
+                errors.append(exc)
+                continue
             restored.append(describe(rt, new))
     publish_summary(rt)
+    if errors and not restored:
+        raise ExceptionGroup(f"restore: {len(errors)} instance(s) failed", errors)
     return restored
 
 
+def _reap_foreign_files(rt: Runtime) -> list[str]:
+    """Per-instance settings and hook-token files of instances no record knows (dropped while we were down)."""
+    removed = []
+    known = set(rt.registry.ids())
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(rt.paths.runtime_dir):
+            for suffix in (".settings.json", ".hooktoken"):
+                if entry.name.endswith(suffix) and entry.name[: -len(suffix)] not in known:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+                        removed.append(entry.name)
+    return removed
+
+
 async def gc(rt: Runtime) -> dict[str, Any]:
+    """Leftovers: instances whose panes have all exited (remain-on-exit keeps them), lock files of dead
+    controllers, Neovim sockets and hook files nobody owns."""
     await reconcile(rt)
     async with rt.lock:
+        panes = rt.tmux.panes()
+        dropped = []
+        for inst in rt.registry.ordered():
+            mine = [panes[p] for p in (inst.nvim_pane, inst.claude_pane) if p in panes]
+            if mine and all(p.get("dead") == "1" for p in mine) and not inst.external_nvim:
+                await teardown(rt, inst, kill_window=True)
+                dropped.append(inst.name)
         removed_locks = _reap_foreign_locks(rt)
         sockets = []
         known = {i.nvim_socket for i in rt.registry.ordered()}
@@ -183,7 +303,13 @@ async def gc(rt: Runtime) -> dict[str, Any]:
                 if entry.name.endswith(".nvim.sock") and entry.path not in known:
                     os.unlink(entry.path)
                     sockets.append(entry.name)
-        return {"removed_locks": sorted(removed_locks), "removed_sockets": sockets}
+        files = _reap_foreign_files(rt)
+        return {
+            "removed_locks": sorted(removed_locks),
+            "removed_sockets": sockets,
+            "removed_files": files,
+            "dropped": dropped,
+        }
 
 
 async def shutdown(rt: Runtime) -> None:

@@ -20,18 +20,27 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tmuxclaude.adapters import git as gitx
+from tmuxclaude.adapters import netports
 from tmuxclaude.adapters.claude_cli import ClaudeCliPort, LocalClaudeCli
 from tmuxclaude.adapters.lockfiles import LockDir
 from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.statefile import StateFile
 from tmuxclaude.controller.edits import EditTracker
-from tmuxclaude.controller.ports import Clock, GitPort, LockStore, StateStore, TmuxPort
+from tmuxclaude.controller.ports import (
+    Clock,
+    GitPort,
+    IdeServerFactory,
+    IdeServerPort,
+    LockStore,
+    PortBinder,
+    StateStore,
+    TmuxPort,
+)
 from tmuxclaude.model.config import Config
 from tmuxclaude.model.instance import Instance, Registry
 
 if TYPE_CHECKING:
     from tmuxclaude.adapters.nvim import NvimBridge
-    from tmuxclaude.controller.ide import IdeServer
 
 __all__ = ["ClientContext", "CommandTable", "Runtime", "SharedTick"]
 
@@ -114,6 +123,8 @@ class Runtime:
         locks: LockStore | None = None,
         state: StateStore | None = None,
         clock: Clock = time,
+        net: PortBinder = netports,
+        ide_server: IdeServerFactory | None = None,
     ) -> None:
         self.paths = paths
         self.config = config
@@ -122,8 +133,14 @@ class Runtime:
         self.locks: LockStore = locks if locks is not None else LockDir(paths.lock_dir)
         self.state: StateStore = state if state is not None else StateFile(paths.state_file)
         self.clock = clock
+        self.net = net
+        if ide_server is None:
+            from tmuxclaude.controller.ide import IdeServer
+
+            ide_server = IdeServer
+        self.ide_server: IdeServerFactory = ide_server
         self.registry = Registry()
-        self.servers: dict[str, IdeServer] = {}
+        self.servers: dict[str, IdeServerPort] = {}
         self.bridges: dict[str, NvimBridge] = {}
         self.nvim_tasks: dict[str, asyncio.Task[None]] = {}
         self.lock = asyncio.Lock()
@@ -132,6 +149,8 @@ class Runtime:
         self.started = clock.time()
         self.events: list[str] = []
         """Recent lifecycle events (bounded), shown by ``daemon status``."""
+        self.offered_restore = ""
+        """The tmux server (``server_id``) we last told that orphaned instances can be restored."""
         self.ticker = SharedTick()
         self.claude_cli: ClaudeCliPort = LocalClaudeCli()
         self.edits = EditTracker(self.bridges.get)

@@ -18,13 +18,12 @@ from typing import Any
 
 from tmuxclaude.adapters.formatter import resolve_formatter
 from tmuxclaude.adapters.git import WorktreeInfo
-from tmuxclaude.adapters.netports import bind_free_port, bind_port
 from tmuxclaude.adapters.paths import check_private_socket
 from tmuxclaude.controller.bootstrap import bootstrap_worktree, include_patterns, post_create
-from tmuxclaude.controller.launch import create_panes, kill_panes, remove_hook_files
+from tmuxclaude.controller.launch import create_panes, kill_panes, remove_hook_files, resume_args
 from tmuxclaude.controller.nvim_link import start_link
 from tmuxclaude.controller.runtime import ClientContext, Runtime
-from tmuxclaude.controller.serving import serve_socket, stop_serving
+from tmuxclaude.controller.serving import reserve_free_port, serve_socket, stop_serving
 from tmuxclaude.controller.status import publish_summary
 from tmuxclaude.controller.views import describe
 from tmuxclaude.errors import InstanceError, LimitError
@@ -39,7 +38,8 @@ log = logging.getLogger(__name__)
 def check_limit(rt: Runtime) -> None:
     """Refuse a start past the limit, naming what runs (the one to kill, with multi_instance off)."""
     limit = rt.config.effective_max_instances
-    active = [i for i in rt.registry.ordered() if i.state is not InstanceState.DEAD]
+    # Orphaned and dead records hold no window, process or port: only live instances count.
+    active = [i for i in rt.registry.ordered() if i.state not in (InstanceState.DEAD, InstanceState.ORPHANED)]
     if len(active) >= limit:
         names = ", ".join(i.name for i in active)
         if not rt.config.multi_instance.enabled:
@@ -90,6 +90,12 @@ async def open_worktree(
     info = rt.git.resolve_worktree(path or client.cwd)
     async with rt.lock:
         existing = rt.registry.by_worktree(info.root)
+        if existing is not None and existing.state in (InstanceState.ORPHANED, InstanceState.DEAD):
+            # Its windows went away (or it was marked dead before the worktree came back): bring it back,
+            # on its old port and token, its Claude resuming its conversation.
+            check_limit(rt)
+            inst = await spawn(rt, info, client, focus=focus, reuse=existing, resume_args=resume_args(existing))
+            return describe(rt, inst)
         if existing is not None:
             if existing.state is InstanceState.PAUSED:
                 raise InstanceError(f"{existing.name} is paused; `tmuxclaude resume {existing.name}`")
@@ -167,10 +173,10 @@ async def spawn(
     """Start one instance, all or nothing. ``reuse``: an existing record, served again on its own port/token."""
     async with contextlib.AsyncExitStack() as undo:
         if reuse is not None:
-            sock = bind_port(reuse.port)
+            sock = rt.net.bind_port(reuse.port)
             inst = reuse.with_(state=InstanceState.STARTING)
         else:
-            sock = bind_free_port(rt.config.ports.min, rt.config.ports.max, rt.locks.ports() | rt.registry.ports())
+            sock = reserve_free_port(rt)
             inst = _new_record(rt, info, client, sock.getsockname()[1], nvim_server)
         undo.callback(_quietly(sock.close))
         await serve_socket(rt, inst, sock)

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.model.instance import Instance, InstanceState
+from tmuxclaude.model.lifecycle import Phase, phase_of
 from tmuxclaude.model.states import GLYPHS, next_state, summary_text
 from tmuxclaude.protocol.lockfile import token_matches
 
 __all__ = ["glyph", "on_hook_http", "publish_summary", "push_to_nvim", "refresh_all", "set_state", "tag_window"]
+
+log = logging.getLogger(__name__)
 
 
 def glyph(rt: Runtime, state: InstanceState) -> str:
@@ -26,10 +30,14 @@ def set_state(rt: Runtime, instance_id: str, state: InstanceState) -> None:
     if inst is None or inst.state is state:
         return
     previous = inst.state
+    if phase_of(previous) in (Phase.ORPHANED, Phase.DEAD) and phase_of(state) not in (Phase.ORPHANED, Phase.DEAD):
+        # Only restore (or a re-serve at start-up) brings an orphan back, and it does so by writing the record.
+        log.info("%s is %s; %s ignored", inst.name, previous, state)
+        return
     inst = inst.with_(state=state, state_since=rt.clock.time())
     rt.registry.put(inst)
-    kept = (InstanceState.PAUSED, InstanceState.EXITED, InstanceState.DEAD)
-    if state in kept or previous in kept:
+    if phase_of(state) is not phase_of(previous):
+        # Activity (idle/busy/waiting) is not worth a write; a lifecycle move is.
         rt.save()
     tag_window(rt, inst)
     push_to_nvim(rt, inst)

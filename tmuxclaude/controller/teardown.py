@@ -1,5 +1,6 @@
-"""Ending instances: ``kill`` (optionally removing the worktree), ``kill_all``, and the teardown they share with
-reconciliation. Teardown runs every step even when earlier ones fail or find their piece already gone."""
+"""Ending instances: ``kill`` (optionally removing the worktree), ``kill_all``, the teardown they share with
+reconciliation, and ``orphan`` (windows lost: stop serving, keep the record). Teardown runs every step even when
+earlier ones fail or find their piece already gone."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from tmuxclaude.controller.serving import stop_serving
 from tmuxclaude.controller.status import publish_summary
 from tmuxclaude.controller.views import describe, find
 from tmuxclaude.errors import UnsafeRemovalError
-from tmuxclaude.model.instance import Instance
+from tmuxclaude.model.instance import Instance, InstanceState
 
-__all__ = ["forget", "kill", "kill_all", "teardown"]
+__all__ = ["forget", "kill", "kill_all", "orphan", "teardown"]
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,8 @@ async def kill(
 ) -> dict[str, Any]:
     async with rt.lock:
         inst = find(rt, ref, client)
-        if remove_worktree and not force:
+        on_disk = os.path.isdir(inst.worktree)
+        if remove_worktree and not force and on_disk:
             # Refuse before touching anything: a refused removal must not leave a half-killed instance.
             reasons = await asyncio.to_thread(rt.git.unsafe_reasons, inst.worktree)
             if reasons:
@@ -38,18 +40,51 @@ async def kill(
         info = describe(rt, inst)
         await teardown(rt, inst, kill_window=True)
         if remove_worktree:
-            await asyncio.to_thread(rt.git.remove_worktree, inst.worktree, force=force)
+            if on_disk:
+                await asyncio.to_thread(rt.git.remove_worktree, inst.worktree, force=force)
+            else:
+                # Deleted from disk already: only git's record of it is left to drop.
+                await asyncio.to_thread(rt.git.prune_worktrees, inst.repo)
             info["worktree_removed"] = True
         return info
 
 
 async def kill_all(rt: Runtime) -> list[str]:
+    """Kill every instance; one failing teardown does not stop the others (errors are raised together)."""
     async with rt.lock:
         names = []
+        errors: list[Exception] = []
         for inst in rt.registry.ordered():
-            await teardown(rt, inst, kill_window=True)
+            try:
+                await teardown(rt, inst, kill_window=True)
+            except Exception as exc:
+                errors.append(exc)
             names.append(inst.name)
+        if errors:
+            raise ExceptionGroup(f"kill-all: {len(errors)} of {len(names)} teardowns had errors", errors)
         return names
+
+
+async def orphan(rt: Runtime, inst: Instance) -> None:
+    """Its windows went away with nobody asking: stop serving it, keep the record for ``restore``.
+
+    The lock file goes (no Claude must find a port nobody serves); port, token and Claude session stay.
+    """
+    await stop_serving(rt, inst.id)
+    rt.locks.remove(inst.port)
+    remove_hook_files(rt, inst.id)  # written again by restore
+    rt.registry.put(
+        inst.with_(
+            state=InstanceState.ORPHANED,
+            window_id="",
+            nvim_pane="",
+            claude_pane="",
+            state_since=rt.clock.time(),
+        )
+    )
+    rt.save()
+    publish_summary(rt)
+    rt.event(f"{inst.name}: windows gone; kept for restore")
 
 
 async def teardown(rt: Runtime, inst: Instance, *, kill_window: bool) -> None:

@@ -4,6 +4,7 @@ the caller's pane means, switch to one."""
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 from tmuxclaude.adapters.procs import tree_stats
@@ -44,6 +45,7 @@ def describe(
         "claude_session_id": inst.claude_session_id,
         "exit": inst.extra.get("exit"),
         "lock_file": str(rt.locks.file_for(inst.port)),
+        "worktree_missing": not os.path.isdir(inst.worktree),
     }
     if stats:
         pids = []

@@ -12,7 +12,9 @@ from tmuxclaude.model.naming import unique_name
 __all__ = ["STATE_VERSION", "Instance", "InstanceState", "Registry"]
 
 STATE_VERSION = 1
-"""Bumped when the state file's shape changes; older files are migrated on load."""
+"""The state file's format version. Changes so far are additive (new fields have defaults, unknown fields and
+unknown state names are tolerated on load), so every version-1 file loads. A file with another version is not
+migrated: the state file adapter sets it aside (``state.json.corrupt-*``) and falls back to the backup."""
 
 
 class InstanceState(enum.StrEnum):
@@ -23,7 +25,10 @@ class InstanceState(enum.StrEnum):
     PAUSED = "paused"
     EXITED = "exited"
     """Claude's process ended (its pane stays, showing why); ``resume`` or the pane's restart key brings it back."""
+    ORPHANED = "orphaned"
+    """The windows are gone but nobody asked to kill it (model/lifecycle.py): ``restore`` brings it back."""
     DEAD = "dead"
+    """The worktree is gone (re-derived from the disk at start-up: see ``Instance.from_dict``)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,9 @@ class Instance:
     """When ``state`` last changed (idle pause, stuck-busy clearing)."""
     external_nvim: bool = False
     """The Neovim was not started by us (a user's own Neovim joined with :ClaudeCode)."""
+    tmux_server: str = ""
+    """Identity (pid:start time) of the tmux server the window was made in: a window missing from another
+    server was lost with its server, not closed by the user. Empty in records written before it existed."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,7 +74,16 @@ class Instance:
     def from_dict(cls, data: dict[str, Any]) -> Instance:
         known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
-        kwargs["state"] = InstanceState(kwargs.get("state", "starting"))
+        try:
+            state = InstanceState(kwargs.get("state", "starting"))
+        except ValueError:
+            # A state a newer version wrote: keep the record, restorable, rather than lose the whole file.
+            state = InstanceState.ORPHANED
+        if state is InstanceState.DEAD:
+            # Records written before "orphaned" existed called an instance whose tmux server went away "dead";
+            # whether the worktree is really gone is a fact of the disk, checked again at every start-up.
+            state = InstanceState.ORPHANED
+        kwargs["state"] = state
         return cls(**kwargs)
 
     def with_(self, **changes: Any) -> Instance:
@@ -106,6 +123,9 @@ class Registry:
 
     def remove(self, instance_id: str) -> Instance | None:
         return self._items.pop(instance_id, None)
+
+    def ids(self) -> list[str]:
+        return list(self._items)
 
     def ordered(self) -> list[Instance]:
         return list(self._items.values())

@@ -19,14 +19,16 @@ GLYPHS: dict[InstanceState, str] = {
     InstanceState.WAITING: "◆",
     InstanceState.PAUSED: "‖",
     InstanceState.EXITED: "■",
+    InstanceState.ORPHANED: "↺",
     InstanceState.DEAD: "✕",
 }
 
 
 def next_state(current: InstanceState, event: str) -> InstanceState:
-    """The state after hook ``event``. Paused and dead instances are not moved by hooks; an exited one only by a
-    Claude starting in its pane (SessionStart)."""
-    if current in (InstanceState.PAUSED, InstanceState.DEAD):
+    """The state after hook ``event``. Hooks move only a starting or running Claude (model/lifecycle.py), and an
+    exited one only by a Claude starting in its pane (SessionStart)."""
+    if current not in (InstanceState.STARTING, InstanceState.IDLE, InstanceState.BUSY, InstanceState.WAITING,
+                       InstanceState.EXITED):  # fmt: skip
         return current
     if current is InstanceState.EXITED:
         return InstanceState.IDLE if event == "SessionStart" else current
@@ -47,6 +49,6 @@ def summary_text(states: Iterable[InstanceState]) -> str:
     if not total:
         return ""
     order = (InstanceState.WAITING, InstanceState.EXITED, InstanceState.BUSY, InstanceState.IDLE,
-             InstanceState.STARTING, InstanceState.PAUSED, InstanceState.DEAD)  # fmt: skip
+             InstanceState.STARTING, InstanceState.PAUSED, InstanceState.ORPHANED, InstanceState.DEAD)  # fmt: skip
     parts = [f"{counts[s]}{GLYPHS[s]}" for s in order if counts[s]]
     return f"✻{total} " + " ".join(parts)

@@ -1,7 +1,7 @@
 """JSON-RPC 2.0 envelopes: strict parsing and compact encoding, with no I/O.
 
 The Claude Code CLI sends exactly one JSON-RPC message per WebSocket text frame and never batches
-(protocol.md §3.4), so :func:`parse` takes one frame's payload and returns one :data:`Message`, or raises
+(docs/protocol.md §3.4), so :func:`parse` takes one frame's payload and returns one :data:`Message`, or raises
 :class:`~tmuxclaude.errors.ProtocolError` carrying the error code to answer with. Everything above this module
 (the MCP session) works on the frozen dataclasses and never sees raw JSON.
 """
@@ -240,7 +240,7 @@ def encode_error(id: RequestId | None, code: int, message: str, data: object = N
 
 
 def encode_notification(method: str, params: dict[str, Any] | None = None) -> str:
-    """A notification. ``params`` is always an object, ``{}`` when empty (protocol.md §4.1)."""
+    """A notification. ``params`` is always an object, ``{}`` when empty (docs/protocol.md §4.1)."""
     return dumps({"jsonrpc": JSONRPC_VERSION, "method": method, "params": params or {}})
 
 

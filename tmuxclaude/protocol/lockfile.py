@@ -1,4 +1,4 @@
-"""The IDE lock-file record (protocol.md §2.2-2.4) and the auth-token check (§3.2), with no file I/O.
+"""The IDE lock-file record (docs/protocol.md §2.2-2.4) and the auth-token check (§3.2), with no file I/O.
 
 Writing the file (atomically, mode 0600 in a 0700 directory) belongs to the lock-file adapter; this module
 only defines what goes in it and how a name maps to a port.

@@ -49,7 +49,7 @@ __all__ = [
 
 DEFAULT_PROTOCOL_VERSION = "2024-11-05"
 """Answered when the client's version is not a date string; the reference servers use it and current CLIs
-accept it (protocol.md §4.2)."""
+accept it (docs/protocol.md §4.2)."""
 
 # MCP versions are dates. Newer CLIs send newer dates (2.1.197 sends 2025-11-25) and the SDK client rejects an
 # answer that is not on its own list, so echoing whatever date-shaped version it offered is the safe choice.

@@ -1,4 +1,4 @@
-"""Editor → CLI notifications (protocol.md §6) and the queue for mentions made before a client is ready.
+"""Editor → CLI notifications (docs/protocol.md §6) and the queue for mentions made before a client is ready.
 
 Builders return ``(method, params)`` so the caller can hand them straight to ``McpSession.notify``. Positions
 and lines are **0-based**: the CLI adds 1 itself (claude-cli.md, "Notifications from the IDE").

@@ -2,7 +2,7 @@
 
 This module only describes tools. Doing the work (talking to Neovim) belongs to the layers above: the MCP
 session validates a ``tools/call`` here, hands the caller a ``CallTool`` action, and the caller answers with
-one of the result builders below. Shapes follow protocol.md §4.4, §4.5 and §5.
+one of the result builders below. Shapes follow docs/protocol.md §4.4, §4.5 and §5.
 
 ``executeCode`` is deliberately absent: it is arbitrary code execution and the model can call it (§5.6).
 """
@@ -37,7 +37,7 @@ __all__ = [
 
 JSON_SCHEMA_DRAFT = "http://json-schema.org/draft-07/schema#"
 
-# The CLI compares content[0].text against these exact strings (protocol.md §5.1-5.3).
+# The CLI compares content[0].text against these exact strings (docs/protocol.md §5.1-5.3).
 FILE_SAVED = "FILE_SAVED"
 DIFF_REJECTED = "DIFF_REJECTED"
 TAB_CLOSED = "TAB_CLOSED"
@@ -170,7 +170,7 @@ TOOLS: dict[str, ToolSpec] = {spec.name: spec for spec in _SPECS}
 """Every tool we accept in ``tools/call``, listed or not."""
 
 # Keys that mean "not given" when empty: the CLI's own openFile call sends startText:"" and endText:""
-# (protocol.md §5.5), and claudecode.nvim treats that as "no range".
+# (docs/protocol.md §5.5), and claudecode.nvim treats that as "no range".
 _EMPTY_MEANS_ABSENT = frozenset({"startText", "endText"})
 
 

@@ -76,6 +76,11 @@ local function ask(cmd, arg, echo)
     util.error(tostring(res))
     return
   end
+  if type(res) == 'table' and res.error then
+    -- An older controller answers errors as a result; show them all the same.
+    util.error(tostring(res.error))
+    return
+  end
   if type(res) == 'string' and res ~= '' then
     if echo then
       vim.api.nvim_echo({ { res } }, true, {})

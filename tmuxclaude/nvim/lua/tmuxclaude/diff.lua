@@ -1,4 +1,4 @@
---- Diff views for openDiff (protocol.md §5.1).
+--- Diff views for openDiff (docs/protocol.md §5.1).
 ---
 --- A diff is a new tab: the original file (or an empty scratch for a new file) on the left, a scratch
 --- "proposed" buffer ('buftype' acwrite) on the right. Accept = `:w` in the proposed buffer or

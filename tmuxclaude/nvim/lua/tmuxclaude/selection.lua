@@ -1,4 +1,4 @@
---- Selection tracking: what the CLI turns into "The user selected the lines ..." (protocol.md §6.1).
+--- Selection tracking: what the CLI turns into "The user selected the lines ..." (docs/protocol.md §6.1).
 ---
 --- Positions are 0-based LSP-style with byte columns, like claudecode.nvim: char-wise `v` runs from col-1 to the
 --- exclusive end column, line-wise `V` from 0 to the length of the last line; block-wise is approximated as a

@@ -1,4 +1,4 @@
---- MCP tools answered from this Neovim (protocol.md §5). Each returns the exact payload the controller wraps as
+--- MCP tools answered from this Neovim (docs/protocol.md §5). Each returns the exact payload the controller wraps as
 --- MCP text content, or util.tool_error(code, message) for a JSON-RPC error.
 local util = require('tmuxclaude.util')
 

@@ -1,0 +1,371 @@
+"""In-memory stand-ins for the controller's ports (controller/ports.py): tmux, git, lock store, state store,
+clock, port binder and IDE server. For unit tests of the use cases only; integration tests use the real things."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tmuxclaude.adapters.git import WorktreeInfo
+from tmuxclaude.adapters.paths import Paths
+from tmuxclaude.adapters.tmux import InstanceWindow, WindowRow
+from tmuxclaude.controller.runtime import Runtime
+from tmuxclaude.errors import TmuxError, WorktreeError
+from tmuxclaude.model.config import Config, IdeConfig
+from tmuxclaude.model.instance import Registry
+from tmuxclaude.protocol.lockfile import LockRecord
+
+
+@dataclass
+class FakeWindow:
+    session: str
+    panes: list[str]
+    options: dict[str, str] = field(default_factory=dict)
+
+
+class FakeTmux:
+    """One tmux server: windows with panes and ``@tmuxclaude_*`` options; can be killed and started again."""
+
+    def __init__(self) -> None:
+        self.up = True
+        self.generation = 1
+        self.wins: dict[str, FakeWindow] = {}
+        self.dead: set[str] = set()
+        self.respawned: list[tuple[str, list[str]]] = []
+        """(pane, argv) of every Claude started: window creation and respawns."""
+        self.messages: list[str] = []
+        self.fail_create: Exception | None = None
+        self.fail_kill: set[str] = set()
+        self._n = 0
+
+    # -- test controls ----------------------------------------------------------------------------------
+    def kill_server(self) -> None:
+        self.up = False
+        self.wins.clear()
+
+    def start_server(self) -> None:
+        self.up = True
+        self.generation += 1
+
+    def close_window(self, window: str) -> None:
+        self.wins.pop(window, None)
+
+    def tagged(self) -> dict[str, str]:
+        return {w: win.options.get("id", "") for w, win in self.wins.items()}
+
+    def _window_of(self, pane: str) -> str | None:
+        return next((w for w, win in self.wins.items() if pane in win.panes or pane == w), None)
+
+    def _new_pane(self) -> str:
+        self._n += 1
+        return f"%{self._n}"
+
+    # -- TmuxPort ---------------------------------------------------------------------------------------
+    def run(self, *args: str, check: bool = True) -> list[str]:
+        return []
+
+    def alive(self) -> bool:
+        return self.up
+
+    def server_id(self) -> str:
+        return f"{1000 + self.generation}:{self.generation}" if self.up else ""
+
+    def pane_info(self, pane: str) -> dict[str, str] | None:
+        window = self._window_of(pane)
+        if window is None:
+            return None
+        return {"session_id": self.wins[window].session, "window_id": window, "pane_id": pane, "pane_pid": "1",
+                "cwd": "/"}  # fmt: skip
+
+    def create_instance_window(
+        self,
+        *,
+        session: str | None,
+        fallback_session: str,
+        name: str,
+        cwd: str,
+        nvim_cmd: Sequence[str],
+        claude_cmd: Sequence[str],
+        options: Mapping[str, str],
+        focus: bool,
+    ) -> InstanceWindow:
+        if self.fail_create is not None:
+            raise self.fail_create
+        self.up = True  # like tmux, creating the first session starts the server
+        self._n += 1
+        window = f"@{self._n}"
+        panes = [self._new_pane(), self._new_pane()]
+        self.wins[window] = FakeWindow(session or "$0", panes, dict(options))
+        self.respawned.append((panes[1], list(claude_cmd)))
+        return InstanceWindow(session or "$0", window, panes[0], panes[1])
+
+    def split(self, pane: str, *, cwd: str, cmd: Sequence[str]) -> str:
+        window = self._window_of(pane)
+        assert window is not None
+        new = self._new_pane()
+        self.wins[window].panes.append(new)
+        return new
+
+    def set_window_options(self, window: str, options: Mapping[str, str], *, check: bool = True) -> None:
+        if window in self.wins:
+            self.wins[window].options.update(options)
+        elif check:
+            raise TmuxError(f"no window {window}")
+
+    def untag_window(self, window: str) -> None:
+        if window in self.wins:
+            self.wins[window].options.clear()
+
+    def respawn(self, pane: str, *, cwd: str, cmd: Sequence[str]) -> None:
+        self.respawned.append((pane, list(cmd)))
+
+    def pane_paths(self) -> dict[str, str]:
+        return {}
+
+    def window_options(self, window: str) -> dict[str, str]:
+        return dict(self.wins[window].options) if window in self.wins else {}
+
+    def window_panes(self, window: str) -> list[str]:
+        return list(self.wins[window].panes) if window in self.wins else []
+
+    def window_activity(self) -> dict[str, float]:
+        return {}
+
+    def windows(self) -> list[WindowRow]:
+        return [WindowRow(w.session, wid, False, False, w.options.get("id", "")) for wid, w in self.wins.items()]
+
+    def panes(self) -> dict[str, dict[str, str]]:
+        return {p: {"window_id": wid, "pid": "1", "dead": "1" if p in self.dead else "0"}
+                for wid, w in self.wins.items() for p in w.panes}  # fmt: skip
+
+    def kill_window(self, window: str) -> bool:
+        if window in self.fail_kill:
+            raise TmuxError(f"tmux kill-window: cannot kill {window}")
+        return self.wins.pop(window, None) is not None
+
+    def kill_pane(self, pane: str) -> bool:
+        window = self._window_of(pane)
+        if window is None:
+            return False
+        self.wins[window].panes.remove(pane)
+        return True
+
+    def select(self, window: str, pane: str | None = None, client_pane: str | None = None) -> None:
+        pass
+
+    def message_clients(self, text: str, *, seconds: float = 0) -> None:
+        self.messages.append(text)
+
+    def show_message(self, pane: str, text: str) -> None:
+        self.messages.append(text)
+
+    def pane_tty(self, pane: str) -> str:
+        return ""
+
+
+class FakeGit:
+    """Worktrees as directories under a temp dir; the repo is ``<root>/repo``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.repo = root / "repo"
+        self.repo.mkdir(parents=True, exist_ok=True)
+        self.pruned: list[str] = []
+        self.unsafe: dict[str, list[str]] = {}
+
+    def info(self, path: Path, branch: str) -> WorktreeInfo:
+        return WorktreeInfo(root=str(path), branch=branch, main_root=str(self.repo), repo_name="repo",
+                            is_main=path == self.repo)  # fmt: skip
+
+    def resolve_worktree(self, path: str) -> WorktreeInfo:
+        p = Path(path)
+        if not p.is_dir():
+            raise WorktreeError(f"no such path: {p}")
+        return self.info(p, "main" if p == self.repo else p.name)
+
+    def worktree_location(self, template: str, info: WorktreeInfo, branch: str) -> Path:
+        return self.root / f"repo-{branch}"
+
+    def create_worktree(self, info: WorktreeInfo, branch: str, *, base: str | None, location: Path) -> WorktreeInfo:
+        location.mkdir()
+        return self.info(location, branch)
+
+    def worktree_for_branch(self, info: WorktreeInfo, branch: str) -> str | None:
+        path = self.root / f"repo-{branch}"
+        return str(path) if path.is_dir() else None
+
+    def unsafe_reasons(self, path: str) -> list[str]:
+        if not os.path.isdir(path):
+            raise WorktreeError(f"not a git repository: {path}")
+        return self.unsafe.get(path, [])
+
+    def remove_worktree(self, path: str, *, force: bool) -> None:
+        os.rmdir(path)
+
+    def prune_worktrees(self, repo_root: str) -> None:
+        self.pruned.append(repo_root)
+
+
+class FakeLocks:
+    def __init__(self) -> None:
+        self.files: dict[int, dict[str, Any]] = {}
+        self.fail_remove: set[int] = set()
+
+    def file_for(self, port: int) -> Path:
+        return Path(f"/nonexistent/ide/{port}.lock")
+
+    def write(self, port: int, record: LockRecord) -> Path:
+        self.files[port] = record.to_dict()
+        return self.file_for(port)
+
+    def remove(self, port: int) -> bool:
+        if port in self.fail_remove:
+            raise OSError(errno.EACCES, f"cannot remove lock {port}")
+        return self.files.pop(port, None) is not None
+
+    def ports(self) -> set[int]:
+        return set(self.files)
+
+    def read_raw(self, port: int) -> dict[str, Any] | None:
+        return self.files.get(port)
+
+    def ours(self) -> dict[int, dict[str, Any]]:
+        return {p: d for p, d in self.files.items() if d.get("instanceId")}
+
+
+class FakeState:
+    def __init__(self) -> None:
+        self.data: dict[str, Any] | None = None
+        self.saves = 0
+
+    def load(self) -> Registry:
+        return Registry.from_dict(self.data) if self.data else Registry()
+
+    def save(self, registry: Registry) -> None:
+        self.data = registry.to_dict()
+        self.saves += 1
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def time(self) -> float:
+        return self.now
+
+
+@dataclass
+class FakeListener:
+    port: int
+    closed: bool = False
+
+    def getsockname(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeNet:
+    """Port reservations: ``taken`` are held by someone else; every listener handed out is kept."""
+
+    def __init__(self) -> None:
+        self.taken: set[int] = set()
+        self.listeners: list[FakeListener] = []
+
+    def _listen(self, port: int) -> FakeListener:
+        live = {lst.port for lst in self.listeners if not lst.closed}
+        if port in self.taken or port in live:
+            raise OSError(errno.EADDRINUSE, f"port {port} in use")
+        listener = FakeListener(port)
+        self.listeners.append(listener)
+        return listener
+
+    def bind_port(self, port: int) -> FakeListener:
+        return self._listen(port)
+
+    def bind_free_port(self, low: int, high: int, skip: set[int]) -> FakeListener:
+        live = {lst.port for lst in self.listeners if not lst.closed}
+        for port in range(low, high + 1):
+            if port not in skip and port not in self.taken and port not in live:
+                return self._listen(port)
+        raise OSError(errno.EADDRINUSE, "no free port")
+
+
+class FakeServer:
+    """An IDE server that serves nothing; records what it was told."""
+
+    def __init__(self, instance_id: str, token: str, config: IdeConfig) -> None:
+        self.instance_id = instance_id
+        self.token = token
+        self.on_http: Any = None
+        self.port = 0
+        self.nvim: Any = None
+        self.connects = 0
+        self.refused: dict[str, int] = {}
+        self.tool_log: list[str] = []
+        self.closed = False
+        self.listener: Any = None
+        self.mentions: list[tuple[str, int | None, int | None]] = []
+
+    @property
+    def clients(self) -> int:
+        return 0
+
+    async def start(self, sock: Any) -> None:
+        self.listener = sock
+        self.port = sock.getsockname()[1]
+
+    async def close(self) -> None:
+        self.closed = True
+        if self.listener is not None:
+            self.listener.close()
+
+    def set_nvim(self, nvim: Any) -> None:
+        self.nvim = nvim
+
+    def nvim_lost(self) -> None:
+        self.nvim = None
+
+    def push_selection(self, event: dict[str, Any]) -> None:
+        pass
+
+    def push_mention(self, file_path: str, line_start: int | None, line_end: int | None) -> None:
+        self.mentions.append((file_path, line_start, line_end))
+
+    def diff_event(self, event: dict[str, Any]) -> None:
+        pass
+
+    def client_pids(self) -> list[int]:
+        return []
+
+
+def pane_env(runtime_dir: Path, instance_id: str) -> dict[str, str]:
+    """The environment the Claude pane's launcher was handed (adapters/launcher.py's env file)."""
+    data = (runtime_dir / f"{instance_id}.claude.env").read_bytes()
+    return dict(rec.decode().split("=", 1) for rec in data.split(b"\0") if rec)
+
+
+@dataclass
+class World:
+    rt: Runtime
+    tmux: FakeTmux
+    git: FakeGit
+    locks: FakeLocks
+    state: FakeState
+    clock: FakeClock
+    net: FakeNet
+    root: Path
+
+
+def make_world(root: Path, config: Config | None = None) -> World:
+    tmux, git, locks, state, clock, net = FakeTmux(), FakeGit(root), FakeLocks(), FakeState(), FakeClock(), FakeNet()
+    paths = Paths(tmux_socket="/nonexistent/tmux.sock", runtime_dir=root / "run", state_dir=root / "state",
+                  lock_dir=root / "ide")  # fmt: skip
+    rt = Runtime(paths, config or Config(), tmux, git=git, locks=locks, state=state, clock=clock, net=net,
+                 ide_server=FakeServer)  # fmt: skip
+    return World(rt, tmux, git, locks, state, clock, net, root)
