@@ -13,6 +13,18 @@ from tests.helpers.env import Env
 from tests.helpers.waiting import retry_until
 
 
+def _close(proc: subprocess.Popen[bytes], master: int, reader: threading.Thread) -> None:
+    """Stop the client, then close the pty only once the reader thread is done with it: a descriptor closed under
+    a thread still reading it gets reused by the next pipe (a subprocess's stdout) and that thread eats its output."""
+    proc.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(5)
+    reader.join(5)  # the client gone, reading the master ends (EIO)
+    if not reader.is_alive():
+        with contextlib.suppress(OSError):
+            os.close(master)
+
+
 @contextlib.contextmanager
 def attached_client(env: Env, session: str = "main") -> Iterator[int]:
     """Attach a client to ``session``; yields the pty master fd (write to it to type into the client)."""
@@ -31,16 +43,13 @@ def attached_client(env: Env, session: str = "main") -> Iterator[int]:
             while os.read(master, 65536):
                 pass
 
-    threading.Thread(target=drain, daemon=True).start()
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
     try:
         retry_until(lambda: env.tmux("list-clients", "-F", "#{client_name}"), 10, "client attached")
         yield master
     finally:
-        proc.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(5)
-        with contextlib.suppress(OSError):
-            os.close(master)
+        _close(proc, master, reader)
 
 
 class Terminal:
@@ -90,13 +99,10 @@ def terminal_client(env: Env, session: str = "main") -> Iterator[Terminal]:
             while data := os.read(master, 65536):
                 term.feed(data)
 
-    threading.Thread(target=drain, daemon=True).start()
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
     try:
         retry_until(lambda: env.tmux("list-clients", "-F", "#{client_name}"), 10, "client attached")
         yield term
     finally:
-        proc.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(5)
-        with contextlib.suppress(OSError):
-            os.close(master)
+        _close(proc, master, reader)

@@ -129,6 +129,7 @@ def test_directory_names_and_prompt_answers_are_never_run(world: Env, repo: Path
             ("n", "new worktree + branch:", "y';cd;touch pwned-answer;'"),
             ("s", "send file[:L1-L2]:", "#(cd;touch pwned-format)"),
             ("s", "send file[:L1-L2]:", 'x" ; run-shell "cd;touch pwned-quote'),
+            ("s", "send file[:L1-L2]:", "ends-with;"),
         ):
             since = term.mark()
             count = messages(env).count("tmuxclaude:")
@@ -143,3 +144,4 @@ def test_directory_names_and_prompt_answers_are_never_run(world: Env, repo: Path
     assert "started y';cd;touch pwned-answer;'" in log or "y';cd;touch pwned-answer;'" in log
     assert "no such file" in log and "#(cd;touch pwned-format)" in log
     assert 'x" ; run-shell "cd;touch pwned-quote' in log
+    assert any(line.endswith("/ends-with;") for line in log.splitlines())  # a reply ending in ; is shown whole

@@ -15,6 +15,7 @@ message() {  # text, delay (ms; empty: the user's display-time)
   text=${text//[[:cntrl:]]/?}  # no terminal escape from a file name reaches the client's screen
   text=${text//\#/\#\#}
   case "$text" in tmuxclaude:*) ;; *) text="tmuxclaude: $text" ;; esac
+  case "$text" in *';') text="${text%;}\;" ;; esac  # an argument ending in ; would end the tmux command there
   if [ -n "$2" ]; then
     tmux display-message -c "$client" -d "$2" -- "$text" || tmux display-message -d "$2" -- "$text"
   else
