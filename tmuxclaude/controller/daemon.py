@@ -131,7 +131,9 @@ class Controller:
             pass
         finally:
             writer.close()
-            with contextlib.suppress(Exception):
+            # Cancelled here too when the stop comes while this handler is closing: end quietly all the same. A
+            # handler task that ends cancelled is logged with a traceback by asyncio's stream server (3.11).
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
 
     async def handle_line(self, line: bytes) -> bytes:
