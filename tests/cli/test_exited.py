@@ -192,14 +192,17 @@ def test_claude_code_resume_from_neovim(world: Env, repo: Path) -> None:
     # The exit happened before Neovim attached: a second one, while attached, is told there too.
     subprocess.run([*nvim, "execute('ClaudeCodeResume')"], capture_output=True, text=True, timeout=20, check=True)
     retry_until(lambda: only(env)["state"] == "idle", 10, "resumed from Neovim")
+    # "idle" comes when the pane is respawned, before the new Claude has started: signal the second run itself.
+    second = retry_until(lambda: runs(env, item["id"])[1:2], 10, "Claude started again")[0]
     fail_next(env)
-    os.kill(env.record(item["id"])["pid"], signal.SIGUSR1)
+    os.kill(second["pid"], signal.SIGUSR1)
     exited(env)
     told = "tmuxclaude: Claude exited with status 1: Unable to connect to Anthropic services; :ClaudeCodeResume"
     retry_until(lambda: told in lua("table.concat(_G.seen, '|')"), 10, "told in Neovim")
     out = subprocess.run([*nvim, "execute('ClaudeCodeResume')"], capture_output=True, text=True, timeout=20)
     assert out.returncode == 0, out.stderr
     retry_until(lambda: only(env)["state"] == "idle", 10, "resumed from Neovim")
+    retry_until(lambda: len(runs(env, item["id"])) >= 3, 10, "Claude started a third time")
     assert len(runs(env, item["id"])) == 3
 
 

@@ -69,10 +69,11 @@ def test_ls_text_format_and_active_marker(world: Env, repo: Path) -> None:
     env = world
     shell = env.tmux("display-message", "-p", "-t", "main:", "#{pane_id}")
     env.cli("open", str(repo), cwd=repo, pane=shell)
-    port = env.port_base
+    # The port the controller's allocator gave (a port of the range another process holds is skipped).
+    item = ls_json(env)[0]
+    port = item["port"]
     # Run from the user's pane: the new window went into the user's session and has the focus.
     assert env.cli("ls", pane=shell).stdout.splitlines() == [f"1. [main] ~/projects/myapp (port: {port}) *active*"]
-    item = ls_json(env)[0]
     assert env.tmux("display-message", "-p", "-t", str(item["window_id"]), "#{session_name}") == "main"
     env.tmux("select-window", "-t", "main:0")  # the user looks at another window: no longer active
     assert env.cli("ls", pane=shell).stdout.splitlines() == [f"1. [main] ~/projects/myapp (port: {port})"]

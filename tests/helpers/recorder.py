@@ -22,14 +22,6 @@ if sys.argv[2:3] == ["--version"]:
 if sys.argv[2:4] == ["auth", "status"]:
     print(json.dumps({"loggedIn": True, "authMethod": "api_key", "apiProvider": "firstParty"}))
     sys.exit(0)
-record = {"argv": sys.argv[2:], "cwd": os.getcwd(), "env": dict(os.environ), "pid": os.getpid()}
-name = os.environ.get("CLAUDE_INSTANCE_ID", "unknown")
-tmp = os.path.join(out_dir, f".{name}.tmp")
-with open(tmp, "w") as f:
-    json.dump(record, f)
-os.replace(tmp, os.path.join(out_dir, f"{name}.json"))
-with open(os.path.join(out_dir, f"{name}.runs.jsonl"), "a") as f:
-    f.write(json.dumps({"argv": record["argv"], "pid": record["pid"]}) + "\n")
 
 
 def fail_if_planned(*_: object) -> None:
@@ -46,8 +38,17 @@ def fail_if_planned(*_: object) -> None:
     os._exit(int(plan["status"]))
 
 
-fail_if_planned()
-# SIGUSR1 later: fail the same way mid-session (a crash, an expired login).
+# SIGUSR1 later: fail the same way mid-session (a crash, an expired login). Installed before the run is recorded:
+# a test signals the pid it reads from the record, and SIGUSR1's default action would kill this run instead.
 signal.signal(signal.SIGUSR1, fail_if_planned)
+record = {"argv": sys.argv[2:], "cwd": os.getcwd(), "env": dict(os.environ), "pid": os.getpid()}
+name = os.environ.get("CLAUDE_INSTANCE_ID", "unknown")
+tmp = os.path.join(out_dir, f".{name}.tmp")
+with open(tmp, "w") as f:
+    json.dump(record, f)
+os.replace(tmp, os.path.join(out_dir, f"{name}.json"))
+with open(os.path.join(out_dir, f"{name}.runs.jsonl"), "a") as f:
+    f.write(json.dumps({"argv": record["argv"], "pid": record["pid"]}) + "\n")
+fail_if_planned()
 while True:
     signal.pause()

@@ -1,0 +1,87 @@
+"""The pre-auth gate of the IDE servers: connections that have not yet sent an accepted upgrade request.
+
+Any local process can open connections to an IDE port, and each costs the controller a file descriptor. Every
+server's not-yet-judged connections are counted here, bounded per server and for the whole process, and a short
+handshake timeout ends the silent ones, so a flood cannot starve a legitimate Claude's handshake
+(docs/threat-model.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+
+__all__ = ["GATE", "HANDSHAKE_TIMEOUT", "LOOPBACK_HOSTS", "MAX_PENDING", "MAX_PENDING_PER_SERVER", "GatedConnection"]
+
+HANDSHAKE_TIMEOUT = 3.0
+"""Seconds a connection may take to send its HTTP upgrade request (the CLI, on loopback, takes milliseconds)."""
+MAX_PENDING_PER_SERVER = 128
+MAX_PENDING = 256
+"""Connections not judged yet (no request read), per server and for all servers of the process together: any
+local process can open them, and each costs a descriptor (1,024 is a common limit)."""
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+class _PreAuthGate:
+    """Every IDE server's connections still before their request, oldest first, bounded per server and in all.
+
+    A flood cannot lock legitimate clients out by holding slots: when a bound is reached, the newcomer evicts
+    the oldest connection that has sent nothing at all (a flood's), else the oldest one. Claude's CLI sends its
+    request the moment it connects, so its handshake is judged within milliseconds of arriving.
+    """
+
+    def __init__(self, per_server: int, total: int) -> None:
+        self.per_server = per_server
+        self.total = total
+        self.pending: dict[ServerConnection, list[Any]] = {}
+        """Pending connection -> [server key, has sent bytes], oldest first."""
+        self.by_server: Counter[int] = Counter()
+        self.evicted = 0
+
+    def admit(self, conn: ServerConnection, server: int) -> None:
+        while self.by_server[server] >= self.per_server:
+            self._evict([c for c, (key, _) in self.pending.items() if key == server])
+        while len(self.pending) >= self.total:
+            self._evict(list(self.pending))
+        self.pending[conn] = [server, False]
+        self.by_server[server] += 1
+
+    def _evict(self, candidates: list[ServerConnection]) -> None:
+        victim = next((c for c in candidates if not self.pending[c][1]), candidates[0])
+        self.judged(victim)
+        self.evicted += 1
+        victim.transport.abort()
+
+    def spoke(self, conn: ServerConnection) -> None:
+        entry = self.pending.get(conn)
+        if entry is not None:
+            entry[1] = True
+
+    def judged(self, conn: ServerConnection) -> None:
+        entry = self.pending.pop(conn, None)
+        if entry is not None:
+            self.by_server[entry[0]] -= 1
+
+
+GATE = _PreAuthGate(MAX_PENDING_PER_SERVER, MAX_PENDING)
+
+
+class GatedConnection(ServerConnection):
+    """A server connection that counts against its server's pre-auth gate until its request is judged."""
+
+    server_key: int
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        GATE.admit(self, self.server_key)
+
+    def data_received(self, data: bytes) -> None:
+        GATE.spoke(self)
+        super().data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        GATE.judged(self)
+        super().connection_lost(exc)
