@@ -7,7 +7,7 @@ import os
 import pty
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from tests.helpers.env import Env
 from tests.helpers.waiting import retry_until
@@ -26,8 +26,8 @@ def _close(proc: subprocess.Popen[bytes], master: int, reader: threading.Thread)
 
 
 @contextlib.contextmanager
-def attached_client(env: Env, session: str = "main") -> Iterator[int]:
-    """Attach a client to ``session``; yields the pty master fd (write to it to type into the client)."""
+def _client(env: Env, session: str, on_output: Callable[[bytes], None]) -> Iterator[int]:
+    """Attach a client to ``session`` in a fresh pty; every chunk it paints goes to ``on_output``. Yields the master."""
     master, slave = pty.openpty()
     child_env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
     child_env["TERM"] = "xterm-256color"
@@ -40,8 +40,8 @@ def attached_client(env: Env, session: str = "main") -> Iterator[int]:
     def drain() -> None:
         # The client paints the screen into the pty; someone must read it or the client stalls.
         with contextlib.suppress(OSError):
-            while os.read(master, 65536):
-                pass
+            while data := os.read(master, 65536):
+                on_output(data)
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
@@ -50,6 +50,17 @@ def attached_client(env: Env, session: str = "main") -> Iterator[int]:
         yield master
     finally:
         _close(proc, master, reader)
+
+
+def _discard(data: bytes) -> None:
+    pass
+
+
+@contextlib.contextmanager
+def attached_client(env: Env, session: str = "main") -> Iterator[int]:
+    """Attach a client to ``session``; yields the pty master fd (write to it to type into the client)."""
+    with _client(env, session, _discard) as master:
+        yield master
 
 
 class Terminal:
@@ -84,25 +95,7 @@ class Terminal:
 @contextlib.contextmanager
 def terminal_client(env: Env, session: str = "main") -> Iterator[Terminal]:
     """Like ``attached_client``, but the screen output is recorded (``Terminal.seen``)."""
-    master, slave = pty.openpty()
-    child_env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
-    child_env["TERM"] = "xterm-256color"
-    proc = subprocess.Popen(
-        ["tmux", "-S", env.socket, "attach", "-t", session],
-        stdin=slave, stdout=slave, stderr=slave, env=child_env, start_new_session=True,
-    )  # fmt: skip
-    os.close(slave)
-    term = Terminal(master)
-
-    def drain() -> None:
-        with contextlib.suppress(OSError):
-            while data := os.read(master, 65536):
-                term.feed(data)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    try:
-        retry_until(lambda: env.tmux("list-clients", "-F", "#{client_name}"), 10, "client attached")
+    term = Terminal(-1)
+    with _client(env, session, term.feed) as master:
+        term.fd = master
         yield term
-    finally:
-        _close(proc, master, reader)

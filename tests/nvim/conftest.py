@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.nvim.nvim_helpers import NvimProc, Recorder, connect_when_ready
+from tests.nvim.nvim_helpers import NvimProc, Recorder, attach_bridge, connect_when_ready
 from tmuxclaude.adapters.nvim import NvimBridge, NvimClient
 
 NVIM = shutil.which("nvim")
@@ -68,18 +68,7 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 async def bridge(nvim_proc: NvimProc, recorder: Recorder) -> AsyncIterator[NvimBridge]:
-    # Wait for the socket first with a plain client, then attach.
-    probe = await connect_when_ready(nvim_proc.address)
-    await probe.close()
-    b = await NvimBridge.attach(
-        nvim_proc.address,
-        instance_id="i1",
-        name="main",
-        worktree=str(nvim_proc.workdir),
-        on_event=recorder.on_event,
-        on_request=recorder.on_request,
-        debounce_ms=20,
-    )
+    b = await attach_bridge(nvim_proc, recorder, debounce_ms=20)
     try:
         yield b
     finally:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers.waiting import aretry_until
-from tmuxclaude.adapters.nvim import NvimClient
+from tmuxclaude.adapters.nvim import NvimBridge, NvimClient
 
 
 @dataclass
@@ -64,3 +64,20 @@ class Recorder:
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("type") == kind]
+
+
+async def attach_bridge(proc: NvimProc, recorder: Recorder, *, debounce_ms: int, requests: bool = True) -> NvimBridge:
+    """Attach instance "i1" ("main") to ``proc`` once its socket answers; events (and, with ``requests``, the
+    controller requests) go to ``recorder``."""
+    # Wait for the socket first with a plain client, then attach.
+    probe = await connect_when_ready(proc.address)
+    await probe.close()
+    return await NvimBridge.attach(
+        proc.address,
+        instance_id="i1",
+        name="main",
+        worktree=str(proc.workdir),
+        on_event=recorder.on_event,
+        on_request=recorder.on_request if requests else None,
+        debounce_ms=debounce_ms,
+    )

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.nvim.nvim_helpers import NvimProc, Recorder
+from tests.nvim.nvim_helpers import NvimProc, Recorder, attach_bridge
 from tmuxclaude.adapters.nvim import NvimBridge, runtime_dir
 from tmuxclaude.errors import ProtocolError
 
@@ -82,18 +82,7 @@ async def test_linewise_selection_event(bridge: NvimBridge, recorder: Recorder, 
 
 async def test_quick_visual_is_flushed(nvim_proc: NvimProc, recorder: Recorder) -> None:
     """A selection made and released well within the debounce still arrives (flushed on leaving visual)."""
-    from tests.nvim.nvim_helpers import connect_when_ready
-
-    probe = await connect_when_ready(nvim_proc.address)
-    await probe.close()
-    bridge = await NvimBridge.attach(
-        nvim_proc.address,
-        instance_id="i1",
-        name="main",
-        worktree=str(nvim_proc.workdir),
-        on_event=recorder.on_event,
-        debounce_ms=5000,
-    )
+    bridge = await attach_bridge(nvim_proc, recorder, debounce_ms=5000, requests=False)
     try:
         f = nvim_proc.workdir / "quick.txt"
         f.write_text("abcdef\n", encoding="utf-8")

@@ -124,22 +124,10 @@ async def test_compare_shows_buffer_against_disk(bridge: NvimBridge, calc: Path)
     write_behind(calc, NEW)
     await lua(bridge, "require('tmuxclaude.reload').check(...)", str(calc), "Claude")
     await bridge.client.request("nvim_command", "ClaudeCodeCompare")
-    wins = await lua(
-        bridge,
-        """
-        local out = {}
-        local function tiled(x) return vim.api.nvim_win_get_config(x).relative == "" end
-        for _, w in ipairs(vim.tbl_filter(tiled, vim.api.nvim_tabpage_list_wins(0))) do
-          local b = vim.api.nvim_win_get_buf(w)
-          out[#out + 1] = {name = vim.api.nvim_buf_get_name(b), diff = vim.wo[w].diff,
-                           first = vim.api.nvim_buf_get_lines(b, 0, 2, false)}
-        end
-        return out
-        """,
-    )
+    wins = await tiled_windows(bridge)
     assert [w["diff"] for w in wins] == [True, True]
-    assert wins[0]["first"][0] == "# mine"
-    assert wins[1]["name"].endswith(str(calc)) and wins[1]["first"][1] == "    return a + b + 1"
+    assert wins[0]["lines"][0] == "# mine"
+    assert wins[1]["name"].endswith(str(calc)) and wins[1]["lines"][1] == "    return a + b + 1"
 
 
 async def test_a_deleted_file_keeps_its_buffer(bridge: NvimBridge, calc: Path) -> None:
@@ -168,7 +156,8 @@ async def _watched(bridge: NvimBridge, n: int) -> bool:
     return bool(await lua(bridge, "return require('tmuxclaude.reload').watched()") == n)
 
 
-async def review_windows(bridge: NvimBridge) -> list[dict[str, Any]]:
+async def tiled_windows(bridge: NvimBridge) -> list[dict[str, Any]]:
+    """The current tab's tiled windows (floats left out): buffer name, 'diff', all lines."""
     result: list[dict[str, Any]] = await lua(
         bridge,
         """
@@ -197,7 +186,7 @@ async def test_review_shows_each_file_as_a_diff_and_reverts_a_hunk_or_a_file(
     ]
     await bridge.client.request("nvim_command", "ClaudeCodeReview turn")
     assert recorder.requests[-1] == ("review", {"cmd": "review", "arg": "turn"})
-    wins = await review_windows(bridge)
+    wins = await tiled_windows(bridge)
     assert await lua(bridge, "return #vim.api.nvim_list_tabpages()") == 2
     assert [w["diff"] for w in wins] == [True, True]
     assert wins[0]["name"] == f"tmuxclaude://before/{calc}" and wins[0]["lines"][1] == "    return a + b"
@@ -211,7 +200,7 @@ async def test_review_shows_each_file_as_a_diff_and_reverts_a_hunk_or_a_file(
     assert calc.read_text() == OLD
     # Next file: one Claude created; reverting it removes it.
     await bridge.client.request("nvim_command", "ClaudeCodeReview next")
-    wins = await review_windows(bridge)
+    wins = await tiled_windows(bridge)
     assert wins[0]["lines"] == [""] and wins[1]["name"] == str(created)
     await bridge.client.request("nvim_command", "ClaudeCodeReview revert")
     assert not created.exists()

@@ -17,53 +17,22 @@ local function current_path()
   return nil
 end
 
----@param lines string[]
----@return string
-local function join_output(lines)
-  local text = table.concat(lines or {}, '\n')
-  return (text:gsub('^%s+', ''):gsub('%s+$', ''))
-end
-
 --- Run the CLI asynchronously and show its output (echo for listings, notifications otherwise).
 ---@param args string[]
 ---@param echo? boolean
 ---@return integer|nil job id
 function M.run_cli(args, echo)
-  local cli = require('tmuxclaude.config').options.cli
-  if vim.fn.executable(cli) ~= 1 then
-    util.error(('`%s` is not on PATH: install tmuxclaude or attach this Neovim to a controller'):format(cli))
-    return nil
-  end
-  local cmd = { cli }
-  vim.list_extend(cmd, args)
-  local stdout, stderr = {}, {}
-  local job = vim.fn.jobstart(cmd, {
-    stdout_buffered = true,
-    stderr_buffered = true,
-    on_stdout = function(_, data)
-      stdout = data
-    end,
-    on_stderr = function(_, data)
-      stderr = data
-    end,
-    on_exit = function(_, code)
-      local out, err = join_output(stdout), join_output(stderr)
-      if code ~= 0 then
-        util.error(err ~= '' and err or (out ~= '' and out or ('%s exited with %d'):format(cli, code)))
-      elseif out ~= '' then
-        if echo then
-          vim.api.nvim_echo({ { out } }, true, {})
-        else
-          util.notify(out)
-        end
+  return util.cli_job(args, function(code, out, err, cli)
+    if code ~= 0 then
+      util.error(err ~= '' and err or (out ~= '' and out or ('%s exited with %d'):format(cli, code)))
+    elseif out ~= '' then
+      if echo then
+        vim.api.nvim_echo({ { out } }, true, {})
+      else
+        util.notify(out)
       end
-    end,
-  })
-  if job <= 0 then
-    util.error('could not run ' .. cli)
-    return nil
-  end
-  return job
+    end
+  end)
 end
 
 --- Ask the controller (attached mode) and show the answer.
@@ -71,14 +40,8 @@ end
 ---@param arg? string
 ---@param echo? boolean
 local function ask(cmd, arg, echo)
-  local ok, res = tmuxclaude().request({ cmd = cmd, arg = arg, path = current_path() })
+  local ok, res = util.answer(tmuxclaude().request({ cmd = cmd, arg = arg, path = current_path() }))
   if not ok then
-    util.error(tostring(res))
-    return
-  end
-  if type(res) == 'table' and res.error then
-    -- An older controller answers errors as a result; show them all the same.
-    util.error(tostring(res.error))
     return
   end
   if type(res) == 'string' and res ~= '' then

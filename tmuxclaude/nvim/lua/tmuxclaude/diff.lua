@@ -77,13 +77,7 @@ local function teardown(d)
     end)
   end
   if d.tab and vim.api.nvim_tabpage_is_valid(d.tab) then
-    if #vim.api.nvim_list_tabpages() == 1 then
-      -- Never close Neovim's last tab (that would mean quitting); leave an empty one instead.
-      vim.cmd('tabnew')
-    end
-    for _, win in ipairs(vim.api.nvim_tabpage_list_wins(d.tab)) do
-      pcall(vim.api.nvim_win_close, win, true)
-    end
+    util.close_tab(d.tab)
   end
   if d.prop_buf and vim.api.nvim_buf_is_valid(d.prop_buf) then
     pcall(vim.api.nvim_buf_delete, d.prop_buf, { force = true })
@@ -135,10 +129,7 @@ local function reload_after_write(d)
     vim.schedule_wrap(function()
       ticks = ticks + 1
       if changed() or ticks >= 50 then
-        timer:stop()
-        if not timer:is_closing() then
-          timer:close()
-        end
+        util.stop_close(timer)
         reload()
       end
     end)

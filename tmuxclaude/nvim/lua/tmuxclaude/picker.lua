@@ -11,12 +11,6 @@ local function tmuxclaude()
   return require('tmuxclaude')
 end
 
----@param lines string[]
----@return string
-local function joined(lines)
-  return (table.concat(lines or {}, '\n'):gsub('^%s+', ''):gsub('%s+$', ''))
-end
-
 --- One picker line: name, branch, state, port (and * for the instance of the current tmux window).
 ---@param item table an instance as `tmuxclaude ls --json` describes it
 ---@return string
@@ -37,48 +31,24 @@ end
 ---@param cb fun(items: table[])
 function M.instances(cb)
   if tmuxclaude().is_attached() then
-    local ok, res = tmuxclaude().request({ cmd = 'instances' })
-    if not ok then
-      util.error(tostring(res))
-    elseif type(res) == 'table' and res.error then
-      util.error(tostring(res.error))
-    elseif type(res) == 'table' then
+    local ok, res = util.answer(tmuxclaude().request({ cmd = 'instances' }))
+    if ok and type(res) == 'table' then
       cb(res)
     end
     return
   end
-  local cli = require('tmuxclaude.config').options.cli
-  if vim.fn.executable(cli) ~= 1 then
-    util.error(('`%s` is not on PATH: install tmuxclaude or attach this Neovim to a controller'):format(cli))
-    return
-  end
-  local stdout, stderr = {}, {}
-  local job = vim.fn.jobstart({ cli, 'ls', '--json' }, {
-    stdout_buffered = true,
-    stderr_buffered = true,
-    on_stdout = function(_, data)
-      stdout = data
-    end,
-    on_stderr = function(_, data)
-      stderr = data
-    end,
-    on_exit = function(_, code)
-      if code ~= 0 then
-        local err = joined(stderr)
-        util.error(err ~= '' and err or ('%s ls exited with %d'):format(cli, code))
-        return
-      end
-      local ok, items = pcall(vim.fn.json_decode, joined(stdout))
-      if not ok or type(items) ~= 'table' then
-        util.error(('unexpected output from `%s ls --json`'):format(cli))
-        return
-      end
-      cb(items)
-    end,
-  })
-  if job <= 0 then
-    util.error('could not run ' .. cli)
-  end
+  util.cli_job({ 'ls', '--json' }, function(code, out, err, cli)
+    if code ~= 0 then
+      util.error(err ~= '' and err or ('%s ls exited with %d'):format(cli, code))
+      return
+    end
+    local ok, items = pcall(vim.fn.json_decode, out)
+    if not ok or type(items) ~= 'table' then
+      util.error(('unexpected output from `%s ls --json`'):format(cli))
+      return
+    end
+    cb(items)
+  end)
 end
 
 --- Pick an instance with vim.ui.select (telescope, fzf-lua, snacks... take over through their ui.select

@@ -254,10 +254,7 @@ local function prune()
   end
   for dir, handle in pairs(watchers) do
     if not wanted[dir] then
-      handle:stop()
-      if not handle:is_closing() then
-        handle:close()
-      end
+      util.stop_close(handle)
       watchers[dir] = nil
     end
   end
@@ -267,10 +264,7 @@ end
 local function forget(buf)
   local timer = timers[buf]
   if timer then
-    timer:stop()
-    if not timer:is_closing() then
-      timer:close()
-    end
+    util.stop_close(timer)
     timers[buf] = nil
   end
   writer[buf] = nil
@@ -366,10 +360,7 @@ function M.disable()
   enabled = false
   pcall(vim.api.nvim_del_augroup_by_name, 'tmuxclaude_reload')
   for dir, handle in pairs(watchers) do
-    handle:stop()
-    if not handle:is_closing() then
-      handle:close()
-    end
+    util.stop_close(handle)
     watchers[dir] = nil
   end
   for buf in pairs(timers) do

@@ -67,12 +67,7 @@ function M.close()
       vim.cmd('diffoff')
     end)
   end
-  if #vim.api.nvim_list_tabpages() == 1 then
-    vim.cmd('tabnew')
-  end
-  for _, win in ipairs(vim.api.nvim_tabpage_list_wins(r.tab)) do
-    pcall(vim.api.nvim_win_close, win, true)
-  end
+  util.close_tab(r.tab)
 end
 
 ---@param entry tmuxclaude.ReviewEntry
@@ -163,13 +158,8 @@ end
 
 ---@param scope string 'turn' | 'session'
 function M.open(scope)
-  local ok, res = require('tmuxclaude').request({ cmd = 'review', arg = scope })
+  local ok, res = util.answer(require('tmuxclaude').request({ cmd = 'review', arg = scope }))
   if not ok then
-    util.error(tostring(res))
-    return
-  end
-  if type(res) == 'table' and res.error then
-    util.error(tostring(res.error))
     return
   end
   if type(res) ~= 'table' or #res == 0 then

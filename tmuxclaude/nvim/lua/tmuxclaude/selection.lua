@@ -214,10 +214,7 @@ function M.disable()
   local timer = M.state.timer
   if timer then
     M.state.timer = nil
-    timer:stop()
-    if not timer:is_closing() then
-      timer:close()
-    end
+    util.stop_close(timer)
   end
 end
 

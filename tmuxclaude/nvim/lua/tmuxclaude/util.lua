@@ -121,6 +121,83 @@ function M.load_buf(path)
   return buf, existing == nil
 end
 
+--- Stop a luv handle (timer, fs_event) and close it unless it is closing already.
+---@param handle uv_timer_t|uv_fs_event_t
+function M.stop_close(handle)
+  handle:stop()
+  if not handle:is_closing() then
+    handle:close()
+  end
+end
+
+--- Close every window of tab; never Neovim's last tab (that would mean quitting): leave an empty one instead.
+---@param tab integer
+function M.close_tab(tab)
+  if #vim.api.nvim_list_tabpages() == 1 then
+    vim.cmd('tabnew')
+  end
+  for _, win in ipairs(vim.api.nvim_tabpage_list_wins(tab)) do
+    pcall(vim.api.nvim_win_close, win, true)
+  end
+end
+
+--- A controller answer as `tmuxclaude.request` returns it: `true, result`, or `false` once the failure is shown
+--- (an older controller answers errors as a result; they are shown all the same).
+---@param ok boolean
+---@param res any
+---@return boolean ok, any result
+function M.answer(ok, res)
+  if not ok then
+    M.error(tostring(res))
+    return false, nil
+  end
+  if type(res) == 'table' and res.error then
+    M.error(tostring(res.error))
+    return false, nil
+  end
+  return true, res
+end
+
+---@param lines string[]
+---@return string
+local function joined(lines)
+  return (table.concat(lines or {}, '\n'):gsub('^%s+', ''):gsub('%s+$', ''))
+end
+
+--- Run the tmuxclaude CLI as a job (Neovim never blocks on it); `on_exit(code, stdout, stderr, cli)` gets the
+--- output trimmed. A CLI that is missing or cannot start is shown as an error and `on_exit` is not called.
+---@param args string[]
+---@param on_exit fun(code: integer, out: string, err: string, cli: string)
+---@return integer|nil job id
+function M.cli_job(args, on_exit)
+  local cli = require('tmuxclaude.config').options.cli
+  if vim.fn.executable(cli) ~= 1 then
+    M.error(('`%s` is not on PATH: install tmuxclaude or attach this Neovim to a controller'):format(cli))
+    return nil
+  end
+  local cmd = { cli }
+  vim.list_extend(cmd, args)
+  local stdout, stderr = {}, {}
+  local job = vim.fn.jobstart(cmd, {
+    stdout_buffered = true,
+    stderr_buffered = true,
+    on_stdout = function(_, data)
+      stdout = data
+    end,
+    on_stderr = function(_, data)
+      stderr = data
+    end,
+    on_exit = function(_, code)
+      on_exit(code, joined(stdout), joined(stderr), cli)
+    end,
+  })
+  if job <= 0 then
+    M.error('could not run ' .. cli)
+    return nil
+  end
+  return job
+end
+
 ---@param code integer
 ---@param message string
 ---@return tmuxclaude.ToolError
