@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -16,12 +17,21 @@ RECORDER = Path(__file__).with_name("recorder.py")
 
 
 def free_port_base(span: int = 10) -> int:
-    """A random base port whose first ``span`` ports are free right now."""
+    """A random base port whose first ``span`` ports are free right now.
+
+    Drawn below the kernel's ephemeral range: every outgoing connection on the machine (the Claude CLI's, a
+    websocket client's, another test's) takes a port from that range, and could take one the test expects the
+    controller to give out.
+    """
     import random
     import socket
 
+    low = 32768
+    with contextlib.suppress(OSError, ValueError):
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text(encoding="utf-8").split()[0])
+    top = max(low, 12000) - 200  # the world's config gives the controller base .. base + 199
     for _ in range(200):
-        base = random.randrange(20000, 60000, 200)
+        base = random.randrange(10000, top, 200)
         socks = []
         try:
             for port in range(base, base + span):
