@@ -263,7 +263,7 @@ def state_of(w: World, side: Side) -> dict[str, Any]:
     return next(i for i in json.loads(w.env.cli("ls", "--json").stdout) if i["port"] == side.port)
 
 
-def test_edit_by_b_opens_diff_in_b_only_and_accept_writes_file(world: World, claude_version: str) -> None:
+def test_edit_by_b_opens_diff_in_b_only_and_accept_writes_file(world: World) -> None:
     w = world
     _script_edit(w, w.b, "a + b + 1")
     prompt(w.b, "please edit")
@@ -285,9 +285,9 @@ def test_edit_by_b_opens_diff_in_b_only_and_accept_writes_file(world: World, cla
     calls = w.server(w.b)["calls"]
     print(f"observed in an accepted edit: {calls}")
     assert "tools/call openDiff" in calls and "tools/call close_tab" in calls
-    if not newer(claude_version):
-        # 2.1.332 now and then skips these on a first prompt right after it connected (docs/claude-code-versions.md).
-        assert "tools/call closeAllDiffTabs" in calls
+    # The diff is closed after it was answered. (closeAllDiffTabs is not asserted: both CLIs now and then skip it
+    # on a first prompt right after connecting, docs/claude-code-versions.md; tmuxclaude does not depend on it.)
+    assert calls.index("tools/call openDiff") < calls.index("tools/call close_tab")
 
 
 def test_reject_leaves_file_identical_and_claude_is_told(world: World) -> None:
