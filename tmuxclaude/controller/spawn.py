@@ -16,10 +16,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from tmuxclaude.adapters import bootstrap
 from tmuxclaude.adapters.formatter import resolve_formatter
 from tmuxclaude.adapters.git import WorktreeInfo
 from tmuxclaude.adapters.paths import check_private_socket
-from tmuxclaude.controller.bootstrap import bootstrap_worktree, include_patterns, post_create
+from tmuxclaude.controller.bootstrap import post_create
 from tmuxclaude.controller.launch import create_panes, kill_panes, remove_hook_files, resume_args
 from tmuxclaude.controller.nvim_link import start_link
 from tmuxclaude.controller.runtime import ClientContext, Runtime
@@ -72,12 +73,18 @@ async def new(rt: Runtime, branch: str, base: str | None, client: ClientContext,
     info = rt.git.resolve_worktree(client.cwd)
     location = rt.git.worktree_location(rt.config.worktrees.dir, info, branch)
     # A bad include pattern (or a hostile .worktreeinclude) is refused before anything is created.
-    patterns = await asyncio.to_thread(include_patterns, rt.config, Path(info.main_root))
+    patterns = await asyncio.to_thread(bootstrap.include_patterns, Path(info.main_root), rt.config.worktrees.include)
     async with rt.lock:
         _refuse_existing_branch(rt, info, branch)
         check_limit(rt)
         created = await asyncio.to_thread(rt.git.create_worktree, info, branch, base=base, location=location)
-        await asyncio.to_thread(bootstrap_worktree, rt.config, Path(info.main_root), Path(created.root), patterns)
+        await asyncio.to_thread(
+            bootstrap.copy_includes,
+            Path(info.main_root),
+            Path(created.root),
+            patterns,
+            symlink=rt.config.worktrees.symlink,
+        )
         inst = await spawn(rt, created, client, focus=focus)
     await post_create(rt.config, inst)
     return describe(rt, inst)
