@@ -15,8 +15,9 @@ __all__ = ["main"]
 
 def _fast(argv: list[str]) -> int | None:
     """Handle the hot commands without importing click; None means: not a fast-path invocation."""
-    from tmuxclaude.cli import client, render
+    from tmuxclaude.cli import client
     from tmuxclaude.errors import TmuxClaudeError
+    from tmuxclaude.model import view
 
     try:
         if argv in (["ls"], ["ls", "--json"]):
@@ -25,7 +26,7 @@ def _fast(argv: list[str]) -> int | None:
                 print(json.dumps(items, indent=2))
             else:
                 for item in items:
-                    print(render.ls_line(item))
+                    print(view.ls_line(item))
             return 0
         if len(argv) == 2 and argv[0] == "switch" and not argv[1].startswith("-"):
             client.request("switch", {"ref": argv[1]})
@@ -35,14 +36,14 @@ def _fast(argv: list[str]) -> int | None:
         words = [a for a in argv if a not in ("--", "-d", "--detached")]
         if len(words) == 2 and words[0] == "new" and not words[1].startswith("-"):
             item = client.request("new", {"branch": words[1], "base": None, "detached": detached})
-            print(render.instance_line(item, "started"))
+            print(view.instance_line(item, "started"))
             return 0
         if words[:1] == ["open"] and len(words) <= 2 and not any(w.startswith("-") for w in words[1:]):
             import os
 
             path = os.path.abspath(words[1]) if len(words) == 2 else ""
             item = client.request("open", {"path": path, "nvim_server": "", "detached": detached})
-            print(render.instance_line(item, "focused" if item.get("existing") else "started"))
+            print(view.instance_line(item, "focused" if item.get("existing") else "started"))
             return 0
         if argv == ["next"]:
             client.request("next_waiting")
@@ -53,7 +54,7 @@ def _fast(argv: list[str]) -> int | None:
             pick(argv[2] if len(argv) == 3 else "")
             return 0
     except TmuxClaudeError as exc:
-        print(render.printable(f"tmuxclaude: {exc}"), file=sys.stderr)
+        print(view.printable(f"tmuxclaude: {exc}"), file=sys.stderr)
         return exc.exit_code
     return None
 

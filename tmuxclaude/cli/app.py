@@ -18,8 +18,9 @@ from click.shell_completion import CompletionItem
 
 from tmuxclaude import __version__
 from tmuxclaude.adapters.paths import Paths, config_path
-from tmuxclaude.cli import client, render
+from tmuxclaude.cli import client
 from tmuxclaude.errors import TmuxClaudeError
+from tmuxclaude.model import view
 
 __all__ = ["cli"]
 
@@ -46,10 +47,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except TmuxClaudeError as exc:
-            click.echo(render.printable(f"tmuxclaude: {exc}"), err=True)
+            click.echo(view.printable(f"tmuxclaude: {exc}"), err=True)
             ctx.exit(exc.exit_code)
         except ExceptionGroup as group:
-            click.echo(render.printable(f"tmuxclaude: {'; '.join(str(e) for e in group.exceptions)}"), err=True)
+            click.echo(view.printable(f"tmuxclaude: {'; '.join(str(e) for e in group.exceptions)}"), err=True)
             ctx.exit(1)
 
 
@@ -80,7 +81,7 @@ def cli(ctx: click.Context) -> None:
 
 
 def _print_instance(item: dict[str, Any], verb: str) -> None:
-    click.echo(render.instance_line(item, verb))
+    click.echo(view.instance_line(item, verb))
 
 
 @cli.command()
@@ -124,7 +125,7 @@ def ls(app: App, as_json: bool, stats: bool) -> None:
         click.echo(json.dumps(items, indent=2))
         return
     for item in items:
-        line = render.ls_line(item)
+        line = view.ls_line(item)
         if stats and "stats" in item:
             s = item["stats"]
             line += f"  rss {s['rss_mb']} MB  cpu {s['cpu_percent']}%  procs {s['processes']}"
@@ -193,7 +194,7 @@ def send(app: App, target: str, to: str | None) -> None:
         "line_end": l2 - 1 if match else None,
     }
     item = app.request("send", args)
-    click.echo(f"sent {render.shorten_home(item['file'])} to {item['name']}")
+    click.echo(f"sent {view.shorten_home(item['file'])} to {item['name']}")
 
 
 @cli.command()

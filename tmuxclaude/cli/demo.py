@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from tmuxclaude.adapters.paths import Paths
-from tmuxclaude.cli import client, render
+from tmuxclaude.cli import client
 from tmuxclaude.errors import LimitError, WorktreeError
+from tmuxclaude.model import view
 
 __all__ = ["build_demo_repo", "default_dir", "remove_unused_demo", "run_demo"]
 
@@ -126,7 +127,7 @@ def run_demo(directory: str | None, attach: bool) -> Iterator[str]:
     yield f"demo repo: {base / 'demo'}"
     for wt in worktrees:
         item = client.request("open", {"path": str(wt), "detached": True})
-        yield render.instance_line(item, "started")
+        yield view.instance_line(item, "started")
     inside = bool(os.environ.get("TMUX"))
     target = "tmuxclaude"
     if attach and sys.stdin.isatty() and not inside:
