@@ -304,7 +304,7 @@ def _claude_check(command: list[str]) -> tuple[bool, str, bool]:
     """The Claude CLI's version against the tested range, and whether the CLI answered at all; bounded even when
     the CLI never answers."""
     from tmuxclaude.adapters.claude_cli import probe_version, supported_range
-    from tmuxclaude.model.claude import format_version
+    from tmuxclaude.model.claude import format_version, upgrade_note
 
     tested = supported_range()
     probe = probe_version(command, timeout=3.0)
@@ -322,7 +322,7 @@ def _claude_check(command: list[str]) -> tuple[bool, str, bool]:
             f" (current: {format_version(tested.current)})",
             True,
         )
-    return True, f"{probe.text} (tested range {tested.describe()})", True
+    return True, f"{probe.text} (tested range {tested.describe()}){upgrade_note(probe.version, tested)}", True
 
 
 @cli.command()
