@@ -5,8 +5,8 @@ Three reads, all bounded:
 * ``install_version``: the version from the install layout (npm's ``package.json`` next to the binary, or the native
   installer's ``versions/<X.Y.Z>`` file name). A platform binary package's ``package.json`` names the Agent SDK
   package and its own version: the ``claude-code-version`` file scripts/install-claude writes beside the binary
-  says which Claude Code it is, else the versions file's package column maps it. No process is started, so starting a pane stays fast; cached per
-  binary (path, size, mtime).
+  says which Claude Code it is, else the versions file's package column maps it. No process is started, so
+  starting a pane stays fast; cached per binary (path, size, mtime).
 * ``probe_version``: runs ``claude --version`` for ``tmuxclaude doctor``, in its own process group, killed after a
   few seconds: a CLI that does not answer is reported as such, never waited on.
 * ``settings_modes``: ``permissions.defaultMode`` from the user's Claude settings files (managed, project local,
@@ -221,6 +221,10 @@ class ClaudeCliPort(Protocol):
         self, command: Sequence[str], config_mode: str, worktree: str, pane_env: Mapping[str, str]
     ) -> PermissionChoice: ...
 
+    def version(self, command: Sequence[str], pane_env: Mapping[str, str]) -> Version | None:
+        """The CLI's version from its install layout (None: unknown), without running it."""
+        ...
+
 
 class LocalClaudeCli:
     """``ClaudeCliPort`` on this machine: reads the settings files and the install layout at every pane start
@@ -232,3 +236,6 @@ class LocalClaudeCli:
         # The pane's environment decides which config dir and PATH the CLI sees.
         env = {**os.environ, **pane_env}
         return choose_permission(command, config_mode, settings_modes(worktree, env), install_version(command, env))
+
+    def version(self, command: Sequence[str], pane_env: Mapping[str, str]) -> Version | None:
+        return install_version(command, {**os.environ, **pane_env})

@@ -20,7 +20,7 @@ from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.status import glyph
 from tmuxclaude.errors import InstanceError
 from tmuxclaude.model.instance import Instance, InstanceState
-from tmuxclaude.model.states import HOOK_EVENTS
+from tmuxclaude.model.states import hook_events
 from tmuxclaude.protocol.lockfile import LockRecord
 
 __all__ = [
@@ -109,7 +109,8 @@ def write_hook_files(rt: Runtime, inst: Instance) -> None:
     script = str(files("tmuxclaude") / "hooks" / "hook.sh")
     token_file = rt.paths.hook_token_file(inst.id)
     hooks: dict[str, Any] = {}
-    for event in HOOK_EVENTS:
+    version = rt.claude_cli.version(rt.config.commands.claude, pane_env(rt, inst))
+    for event in hook_events(version):
         command = " ".join(shlex.quote(a) for a in ("bash", script, event, str(inst.port), str(token_file)))
         entry: dict[str, Any] = {"hooks": [{"type": "command", "command": command, "timeout": 5}]}
         if event in ("PreToolUse", "PostToolUse"):

@@ -9,6 +9,7 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tmuxclaude.controller import forks
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.model.lifecycle import Phase, phase_of
@@ -110,6 +111,8 @@ def on_hook_http(rt: Runtime, instance_id: str, connection: Any, request: Any) -
     query = parse_qs(urlsplit(request.path).query)
     event = (query.get("event") or [""])[0]
     session = (query.get("session") or [""])[0]
+    if forks.on_hook(rt, inst, event, session, (query.get("source") or [""])[0]):
+        return connection.respond(204, "")
     # Before answering: a PreToolUse of a file tool keeps the file's old text before the tool writes it.
     rt.edits.on_hook(instance_id, event, session, (query.get("tool") or [""])[0], (query.get("path") or [""])[0])
     if session and session != inst.claude_session_id:

@@ -1,0 +1,211 @@
+"""End to end with the real Claude Code CLI: its own sessions join the fleet (a ``/fork`` listed under its instance
+and promoted, its conversation continued), and an interrupt (2.1.335+'s Interrupt hook) shows idle at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.claude_env import prepare_claude_home
+from tests.e2e.mock_api import Gated, MockApi, Text, ToolUse
+from tests.e2e.screen import Pane, capture, press, type_text, wait_for_screen, wait_ready
+from tests.helpers.env import Env
+from tests.helpers.waiting import retry_until
+from tmuxclaude.adapters.nvim import NvimClient
+from tmuxclaude.model.claude import INTERRUPT_HOOK_SINCE, parse_version
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+
+CLAUDE_VARS = (
+    "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "DISABLE_TELEMETRY", "DISABLE_ERROR_REPORTING",
+    "DISABLE_AUTOUPDATER", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+    "CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL", "CLAUDE_CODE_IDE_SKIP_AUTO_INSTALL",
+    "CLAUDE_CODE_DISABLE_FEEDBACK_SURVEY", "DISABLE_COST_WARNINGS", "TERM", "LANG",
+)  # fmt: skip
+CALC = "def add(a, b):\n    return a + b\n"
+
+
+@dataclass
+class Inst:
+    item: dict[str, Any]
+
+    @property
+    def claude(self) -> Pane:
+        return Pane(Path(self.env_socket), self.item["claude_pane"])
+
+    env_socket: str = ""
+
+    @property
+    def worktree(self) -> Path:
+        return Path(self.item["worktree"])
+
+
+@dataclass
+class Fleet:
+    env: Env
+    api: MockApi
+    version: tuple[int, int, int]
+    repo: Path
+
+    def ls(self) -> list[dict[str, Any]]:
+        return json.loads(self.env.cli("ls", "--json").stdout)  # type: ignore[no-any-return]
+
+    def ls_all(self) -> dict[str, Any]:
+        return json.loads(self.env.cli("ls", "--all", "--json").stdout)  # type: ignore[no-any-return]
+
+    def inst(self, item: dict[str, Any]) -> Inst:
+        return Inst(item, self.env.socket)
+
+    def ready(self, worktree: Path) -> Inst:
+        def found() -> dict[str, Any] | None:
+            return next((i for i in self.ls() if i["worktree"] == str(worktree) and i["nvim_attached"]), None)
+
+        inst = self.inst(retry_until(found, 40, f"instance of {worktree}"))
+        wait_ready(inst.claude, timeout=40)
+        port = inst.item["port"]
+
+        def connected() -> bool:
+            status = json.loads(self.env.cli("daemon", "status", "--json").stdout)
+            return any(s["port"] == port and s["clients"] == 1 for s in status["servers"].values())
+
+        retry_until(connected, 30, "its Claude connected")
+        return inst
+
+    def state(self, inst: Inst) -> str:
+        return str(next(i for i in self.ls() if i["id"] == inst.item["id"])["state"])
+
+    def window_state(self, inst: Inst) -> str:
+        return self.env.tmux("display-message", "-p", "-t", inst.item["window_id"], "#{@tmuxclaude_state}")
+
+
+def prompt(inst: Inst, text: str) -> None:
+    wait_ready(inst.claude)
+    type_text(inst.claude, text)
+    press(inst.claude, "Enter")
+
+
+def nvim_tabs(socket: str) -> int:
+    async def go() -> int:
+        client = await NvimClient.connect(socket)
+        try:
+            return int(await client.exec_lua("return vim.fn.tabpagenr('$')"))
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def fleet(env: Env, repo: Path, claude_bin: Path, claude_version: str, mock_api: MockApi) -> Iterator[Fleet]:
+    (repo / "calc.py").write_text(CALC)
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "calc"], cwd=repo, check=True)
+    wt = repo.parent / "myapp-feat-a"
+    subprocess.run(["git", "worktree", "add", "-q", "-b", "feat-a", str(wt)], cwd=repo, check=True)
+    # The promoted session's worktree is made beside the others: the folder holding them all is trusted.
+    claude_env = prepare_claude_home(
+        env.home, api_url=mock_api.url, version=claude_version, trusted_dirs=[repo.parent, repo, wt]
+    )
+    table = ", ".join(f"{k} = {json.dumps(claude_env[k])}" for k in CLAUDE_VARS if k in claude_env)
+    env.write_config(
+        f"[commands]\nclaude = {json.dumps([str(claude_bin)])}\nclaude_env = {{ {table} }}\n"
+        'nvim = ["nvim", "--clean"]\n'
+    )
+    env.start_tmux()
+    version = parse_version(claude_version)
+    assert version is not None
+    fleet = Fleet(env, mock_api, version, repo)
+    env.cli("open", "-d", str(wt), cwd=wt)
+    yield fleet
+    for log in Path(env.vars["XDG_STATE_HOME"]).glob("tmuxclaude/*/controller.log"):
+        print("--- controller.log (tail)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:]))
+    for item in fleet.ls():
+        try:
+            print(f"--- {item['name']} claude pane\n" + capture(fleet.inst(item).claude))
+        except RuntimeError as exc:
+            print(f"--- {item['name']}: {exc}")
+
+
+def test_an_interrupt_shows_idle_within_a_second(fleet: Fleet) -> None:
+    if fleet.version < INTERRUPT_HOOK_SINCE:
+        pytest.skip("this CLI sends no Interrupt hook (2.1.335+): an interrupted turn waits for limits.busy_timeout_s")
+    a = fleet.ready(fleet.repo.parent / "myapp-feat-a")
+    gate = threading.Event()
+    fleet.api.script([Gated(Text("never shown"), gate, timeout=60)])
+    try:
+        prompt(a, "a long turn")
+        fleet.api.wait_for_main_request(lambda r: "a long turn" in r.request_text, timeout=30)
+        retry_until(lambda: fleet.window_state(a) == "busy", 10, "busy while the mock holds the answer")
+        t0 = time.monotonic()
+        press(a.claude, "Escape")
+        retry_until(lambda: fleet.window_state(a) == "idle", 5, "idle after Escape", interval=0.02)
+        took = time.monotonic() - t0
+        assert fleet.state(a) == "idle"
+        print(f"Escape to idle in the tmux status option: {took:.3f} s")
+        assert took < 1.0
+    finally:
+        gate.set()
+
+
+def test_a_fork_is_listed_under_its_instance_and_promoted(fleet: Fleet) -> None:
+    if fleet.version < (2, 1, 332):
+        pytest.skip("this CLI has no /fork and no `claude agents`")
+    a = fleet.ready(fleet.repo.parent / "myapp-feat-a")
+    fleet.api.script([Text("first answer")])
+    prompt(a, "first turn marker-F1")
+    wait_for_screen(a.claude, "first answer", timeout=30)
+    retry_until(lambda: fleet.state(a) == "idle", 30, "A idle after its turn")
+    own_session = next(i for i in fleet.ls() if i["id"] == a.item["id"])["claude_session_id"]
+    assert own_session
+    prompt(a, "/fork")
+    t0 = time.monotonic()
+
+    def fork_listed() -> dict[str, Any] | None:
+        sessions = fleet.ls_all()["sessions"]
+        return next((s for s in sessions if s["instance_id"] == a.item["id"]), None)
+
+    fork = retry_until(fork_listed, 10, "the fork listed under A", interval=0.05)
+    took = time.monotonic() - t0
+    print(f"/fork to `ls --all` showing it under A: {took:.3f} s; {fork}")
+    assert took < 2.0
+    assert fork["session_id"] != own_session
+    text = fleet.env.cli("ls", "--all").stdout
+    assert f"[{fork['session_id'][:8]}]" in text
+    # The instance's own conversation id and state are not the fork's.
+    mine = next(i for i in fleet.ls() if i["id"] == a.item["id"])
+    assert mine["claude_session_id"] == own_session
+
+    out = fleet.env.cli("open", "-d", str(fork["n"]), cwd=a.worktree).stdout
+    assert "promoted to" in out
+    new = retry_until(lambda: next((i for i in fleet.ls() if i["id"] != a.item["id"]), None), 30, "new instance")
+    b = fleet.ready(Path(new["worktree"]))
+    assert b.worktree != a.worktree and (b.worktree / "calc.py").exists()
+    # Its Claude continues the forked conversation: the next request carries the earlier turn.
+    since = fleet.api.next_seq
+    fleet.api.script([Text("continued")])
+    prompt(b, "second turn marker-F2")
+    req = fleet.api.wait_for_main_request(lambda r: "marker-F2" in r.request_text, timeout=30, since=since)
+    assert "marker-F1" in req.request_text and "first answer" in req.request_text
+    assert fork["session_id"] in req.headers.get("x-claude-code-session-id", "")
+    # Its edits open as diffs in its own Neovim.
+    calc = b.worktree / "calc.py"
+    fleet.api.script(
+        [
+            ToolUse("Read", {"file_path": str(calc)}),
+            ToolUse("Edit", {"file_path": str(calc), "old_string": "a + b", "new_string": "a + b + 1"}),
+            Text("edited"),
+        ]
+    )
+    prompt(b, "please edit")
+    retry_until(lambda: nvim_tabs(new["nvim_socket"]) == 2, 30, "the diff in B's Neovim")
+    # The background fork is gone: only instances' own sessions are left.
+    retry_until(lambda: not fleet.ls_all()["sessions"], 20, "no session left outside the instances")

@@ -1,0 +1,49 @@
+"""``ls --all`` and ``open SESSION``: Claude Code sessions tmuxclaude did not start, under their instance or repo."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from tmuxclaude.model import view
+
+if TYPE_CHECKING:
+    from tmuxclaude.cli.app import App
+
+__all__ = ["open_session", "print_all", "session_line"]
+
+
+def session_line(item: dict[str, Any]) -> str:
+    """``   #2 fork (blocked) fix the parser  [1a2b3c4d]``: its number for `open`, kind, state, name, short id."""
+    state = item.get("state") or item.get("status") or "?"
+    name = f" {item['name']}" if item.get("name") else ""
+    line = f"   #{item['n']} {item['kind']} ({state}){name}  [{str(item['session_id'])[:8]}]"
+    if item.get("kind") == "interactive" and item.get("pid"):
+        line += f" pid {item['pid']}"
+    return view.printable(line)
+
+
+def print_all(app: App, instances: list[dict[str, Any]], *, as_json: bool) -> None:
+    sessions = app.request("sessions", {})
+    sessions = sessions if isinstance(sessions, list) else []
+    if as_json:
+        click.echo(json.dumps({"instances": instances, "sessions": sessions}, indent=2))
+        return
+    for item in instances:
+        click.echo(view.ls_line(item))
+        for s in sessions:
+            if s.get("instance_id") == item.get("id"):
+                click.echo(session_line(s))
+    rest = [s for s in sessions if not s.get("instance_id")]
+    for repo in sorted({str(s.get("repo")) for s in rest}):
+        click.echo(view.printable(f"{view.shorten_home(repo)}:"))
+        for s in rest:
+            if s.get("repo") == repo:
+                click.echo(session_line(s))
+
+
+def open_session(app: App, ref: str, *, detached: bool, yes: bool) -> None:
+    item = app.request("open_session", {"ref": ref, "detached": detached, "yes": yes})
+    click.echo(view.instance_line(item, "promoted to"))
