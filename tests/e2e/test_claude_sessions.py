@@ -4,6 +4,7 @@ and promoted, its conversation continued), and an interrupt (2.1.335+'s Interrup
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import threading
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.e2e.claude_env import prepare_claude_home
@@ -55,6 +57,8 @@ class Fleet:
     api: MockApi
     version: tuple[int, int, int]
     repo: Path
+    claude_bin: Path
+    claude_env: dict[str, str]
 
     def ls(self) -> list[dict[str, Any]]:
         return json.loads(self.env.cli("ls", "--json").stdout)  # type: ignore[no-any-return]
@@ -85,6 +89,14 @@ class Fleet:
 
     def window_state(self, inst: Inst) -> str:
         return self.env.tmux("display-message", "-p", "-t", inst.item["window_id"], "#{@tmuxclaude_state}")
+
+
+def _end_claude_processes(config_dir: str) -> None:
+    """Background sessions and their daemon outlive the test's tmux server: end those of this test's config."""
+    for proc in psutil.process_iter(["pid"]):
+        with contextlib.suppress(psutil.Error):
+            if proc.environ().get("CLAUDE_CONFIG_DIR") == config_dir:
+                proc.kill()
 
 
 def prompt(inst: Inst, text: str) -> None:
@@ -118,14 +130,17 @@ def fleet(env: Env, repo: Path, claude_bin: Path, claude_version: str, mock_api:
     table = ", ".join(f"{k} = {json.dumps(claude_env[k])}" for k in CLAUDE_VARS if k in claude_env)
     env.write_config(
         f"[commands]\nclaude = {json.dumps([str(claude_bin)])}\nclaude_env = {{ {table} }}\n"
-        'nvim = ["nvim", "--clean"]\n'
+        'nvim = ["nvim", "--clean"]\n[multi_instance]\nauto_start_for_worktree = true\n'
     )
     env.start_tmux()
     version = parse_version(claude_version)
     assert version is not None
-    fleet = Fleet(env, mock_api, version, repo)
+    fleet = Fleet(env, mock_api, version, repo, claude_bin, claude_env)
     env.cli("open", "-d", str(wt), cwd=wt)
-    yield fleet
+    try:
+        yield fleet
+    finally:
+        _end_claude_processes(claude_env["CLAUDE_CONFIG_DIR"])
     for log in Path(env.vars["XDG_STATE_HOME"]).glob("tmuxclaude/*/controller.log"):
         print("--- controller.log (tail)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:]))
     for item in fleet.ls():
@@ -209,3 +224,86 @@ def test_a_fork_is_listed_under_its_instance_and_promoted(fleet: Fleet) -> None:
     retry_until(lambda: nvim_tabs(new["nvim_socket"]) == 2, 30, "the diff in B's Neovim")
     # The background fork is gone: only instances' own sessions are left.
     retry_until(lambda: not fleet.ls_all()["sessions"], 20, "no session left outside the instances")
+
+
+def test_a_background_session_is_promoted(fleet: Fleet) -> None:
+    if fleet.version < (2, 1, 332):
+        pytest.skip("this CLI has no --bg and no `claude agents`")
+    fleet.ready(fleet.repo.parent / "myapp-feat-a")
+    fleet.api.script([Text("bg answer")])
+    started = subprocess.run(
+        [str(fleet.claude_bin), "--bg", "bg turn marker-B1"],
+        cwd=fleet.repo, env=fleet.claude_env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    fleet.api.wait_for_main_request(lambda r: "marker-B1" in r.request_text, timeout=30)
+
+    def listed() -> dict[str, Any] | None:
+        return next((s for s in fleet.ls_all()["sessions"] if s["kind"] == "background"), None)
+
+    bg = retry_until(listed, 20, "the background session listed")
+    # In the repository root: it shows under the repository, not under an instance.
+    assert bg["repo"] == str(fleet.repo) and bg["instance"] == ""
+    assert f"[{bg['session_id'][:8]}]" in fleet.env.cli("ls", "--all").stdout
+    retry_until(lambda: any(r.is_messages and "bg answer" in json.dumps(r.response_content) for r in
+                            fleet.api.main_requests()), 20, "the bg turn answered")  # fmt: skip
+
+    out = fleet.env.cli("open", "-d", bg["session_id"], cwd=fleet.repo).stdout
+    assert "promoted to" in out
+    new = retry_until(lambda: next((i for i in fleet.ls() if i["worktree"] != str(fleet.repo.parent / "myapp-feat-a")),
+                                   None), 30, "new instance")  # fmt: skip
+    b = fleet.ready(Path(new["worktree"]))
+    # A session in the repo root gets a worktree and branch of its own.
+    assert b.worktree.parent == fleet.repo.parent and b.worktree != fleet.repo
+    since = fleet.api.next_seq
+    fleet.api.script([Text("continued bg")])
+    prompt(b, "second turn marker-B2")
+    req = fleet.api.wait_for_main_request(lambda r: "marker-B2" in r.request_text, timeout=30, since=since)
+    assert "marker-B1" in req.request_text and "bg answer" in req.request_text
+    # Stopped first: no background session is left.
+    retry_until(lambda: not fleet.ls_all()["sessions"], 20, "no session left outside the instances")
+
+
+def test_a_worktree_session_in_a_shell_pane_is_offered_and_adopted(fleet: Fleet) -> None:
+    if fleet.version < (2, 1, 332):
+        pytest.skip("this CLI has no `claude agents` state files to find a --worktree session by")
+    fleet.ready(fleet.repo.parent / "myapp-feat-a")
+    env_flags = [a for k, v in fleet.claude_env.items() for a in ("-e", f"{k}={v}")]
+    pane_id = fleet.env.tmux("new-window", "-d", "-P", "-F", "#{pane_id}", "-c", str(fleet.repo), *env_flags,
+                             "bash", "--norc", "--noprofile")  # fmt: skip
+    shell = Pane(Path(fleet.env.socket), pane_id)
+    type_text(shell, f"{fleet.claude_bin} --worktree wt1")
+    press(shell, "Enter")
+    wait_ready(shell, timeout=40)
+    fleet.api.script([Text("wt answer")])
+    type_text(shell, "worktree turn marker-W1")
+    press(shell, "Enter")
+    wait_for_screen(shell, "wt answer", timeout=30)
+
+    def offered() -> str | None:
+        events = json.loads(fleet.env.cli("daemon", "status", "--json").stdout)["events"]
+        return next((e for e in events if "offered an instance for Claude session" in e), None)
+
+    event = retry_until(offered, 15, "the --worktree session offered")
+    assert f"(pane {pane_id})" in event and ".claude/worktrees/wt1" in event
+    session = next(s for s in fleet.ls_all()["sessions"] if s["kind"] == "interactive")
+    # Running in another pane: left alone unless the user confirms.
+    refused = fleet.env.cli("open", "-d", session["session_id"], cwd=fleet.repo, check=False)
+    assert refused.returncode != 0 and "--yes" in refused.stderr
+    fleet.env.cli("open", "-d", "--yes", session["session_id"], cwd=fleet.repo)
+    wt = fleet.repo / ".claude" / "worktrees" / "wt1"
+    b = fleet.ready(wt)
+    assert "focused" in fleet.env.cli("open", "-d", ".claude/worktrees/wt1", cwd=fleet.repo).stdout
+    since = fleet.api.next_seq
+    calc = wt / "calc.py"
+    fleet.api.script(
+        [
+            ToolUse("Read", {"file_path": str(calc)}),
+            ToolUse("Edit", {"file_path": str(calc), "old_string": "a + b", "new_string": "a + b + 1"}),
+            Text("edited"),
+        ]
+    )
+    prompt(b, "please edit marker-W2")
+    req = fleet.api.wait_for_main_request(lambda r: "marker-W2" in r.request_text, timeout=30, since=since)
+    assert "marker-W1" in req.request_text
+    retry_until(lambda: nvim_tabs(b.item["nvim_socket"]) == 2, 30, "the diff in the adopted instance's Neovim")

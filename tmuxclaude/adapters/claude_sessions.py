@@ -23,7 +23,15 @@ from typing import Any
 
 from tmuxclaude.model.claude_sessions import valid_job_id, valid_session_id
 
-__all__ = ["conversation_exists", "list_agents", "parent_session_of", "read_job", "stop_job"]
+__all__ = [
+    "conversation_exists",
+    "has_claude_worktrees",
+    "list_agents",
+    "parent_session_of",
+    "read_job",
+    "read_session_files",
+    "stop_job",
+]
 
 _MAX_OUTPUT = 4 << 20
 _MAX_FILE = 1 << 20
@@ -136,3 +144,41 @@ def conversation_exists(config_dir: Path, session_id: str) -> bool:
             if entry.is_dir(follow_symlinks=False) and (Path(entry.path) / f"{session_id}.jsonl").is_file():
                 return True
     return False
+
+
+def read_session_files(config_dir: Path, limit: int = 200) -> list[Any]:
+    """Every ``sessions/<pid>.json`` (one per live CLI process; undocumented): cheap enough for the periodic tick,
+    where running ``claude agents`` (a large binary) every few seconds would not be. Raw JSON, unvalidated."""
+    try:
+        entries = [e for e in os.scandir(config_dir / "sessions") if e.name.endswith(".json")]
+    except OSError:
+        return []
+    found = []
+    for entry in entries[:limit]:
+        stem = entry.name[: -len(".json")]
+        if not stem.isdigit():
+            continue
+        raw = _read_regular(Path(entry.path), 64 << 10)
+        with contextlib.suppress(UnicodeDecodeError, ValueError):
+            data = json.loads(raw.decode("utf-8")) if raw else None
+            # The file names its own pid: one that disagrees is not trusted.
+            if isinstance(data, dict) and data.get("pid") == int(stem) and _alive_and_ours(int(stem)):
+                found.append(data)
+    return found
+
+
+def _alive_and_ours(pid: int) -> bool:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid == os.getuid()
+    except OSError:
+        return False
+
+
+def has_claude_worktrees(root: str) -> bool:
+    """Whether ``<root>/.claude/worktrees`` holds a directory (``claude --worktree`` sessions' worktrees); a
+    symlink there is not followed."""
+    try:
+        with os.scandir(Path(root) / ".claude" / "worktrees") as it:
+            return any(e.is_dir(follow_symlinks=False) for e in it)
+    except OSError:
+        return False

@@ -15,10 +15,12 @@ from importlib.resources import files
 from typing import Any
 
 from tmuxclaude.adapters import launcher
+from tmuxclaude.adapters.claude_sessions import has_claude_worktrees
 from tmuxclaude.adapters.fsutil import write_private
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.status import glyph
 from tmuxclaude.errors import InstanceError
+from tmuxclaude.model.claude_sessions import lock_workspace
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.model.states import hook_events
 from tmuxclaude.protocol.lockfile import LockRecord
@@ -131,7 +133,7 @@ def remove_hook_files(rt: Runtime, instance_id: str) -> None:
 def write_lock(rt: Runtime, inst: Instance) -> None:
     record = LockRecord(
         pid=os.getpid(),
-        workspace_folders=(inst.worktree,),
+        workspace_folders=lock_workspace(inst.worktree, inst.repo, has_claude_worktrees(inst.repo)),
         ide_name=f"Neovim ({inst.name})",
         auth_token=inst.token,
         instance_id=inst.id,

@@ -109,6 +109,8 @@ class MonitorState:
     """Process objects by instance id: CPU% compares with the previous reading of the same object, so one
     instance's sampling must never drop another's (one shared cache read 0.0% for all as soon as there were two)."""
     offered: dict[str, str] = field(default_factory=dict)
+    offered_sessions: set[int] = field(default_factory=set)
+    """Pids of ``claude --worktree`` sessions already offered as instances (controller/claude_worktrees.py)."""
     last_rss_check: float = 0.0
     rss_warned: set[str] = field(default_factory=set)
 

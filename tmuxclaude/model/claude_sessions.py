@@ -13,11 +13,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 __all__ = [
+    "CLAUDE_WORKTREES",
     "KINDS",
     "ClaudeSession",
     "branch_for",
+    "claude_worktree_of",
+    "lock_workspace",
     "merge_forks",
     "parse_agents",
+    "parse_session_file",
     "promote_args",
     "valid_job_id",
     "valid_session_id",
@@ -179,3 +183,48 @@ def promote_args(session: ClaudeSession) -> list[str]:
             f"--session-id={session.session_id}",
         ]
     return [f"--resume={session.session_id}"]
+
+
+def parse_session_file(data: object) -> ClaudeSession | None:
+    """One ``sessions/<pid>.json`` (undocumented: one per live CLI process): an interactive session's pid, id and
+    cwd, or None when it is not an interactive session or does not validate."""
+    if not isinstance(data, dict) or data.get("kind") != "interactive":
+        return None
+    sid, cwd, pid = data.get("sessionId"), _abs_path(data.get("cwd")), data.get("pid")
+    if not valid_session_id(sid) or not cwd or not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1:
+        return None
+    assert isinstance(sid, str)
+    return ClaudeSession(
+        session_id=sid,
+        kind="interactive",
+        cwd=cwd,
+        pid=pid,
+        name=_text(data.get("name")),
+        status=_word(data.get("status")),
+        started_at=_started(data.get("startedAt")),
+    )
+
+
+CLAUDE_WORKTREES = ".claude/worktrees"
+"""Where ``claude --worktree NAME`` puts its worktree, under the repository root."""
+
+
+def claude_worktree_of(cwd: str, repos: Iterable[str]) -> tuple[str, str] | None:
+    """``(repo, worktree path)`` when ``cwd`` is inside ``<repo>/.claude/worktrees/NAME`` of one of ``repos``."""
+    for repo in repos:
+        base = repo.rstrip("/") + "/" + CLAUDE_WORKTREES + "/"
+        if cwd.startswith(base):
+            name = cwd[len(base) :].split("/", 1)[0]
+            if name and name not in (".", ".."):
+                return repo, base + name
+    return None
+
+
+def lock_workspace(worktree: str, repo: str, claude_worktrees: bool) -> tuple[str, ...]:
+    """The ``workspaceFolders`` of an instance's lock file. The repository root's instance names none while
+    ``claude --worktree`` sessions exist under it: a root workspace would be valid for every one of them (with
+    ``--ide`` it captures them all, and with two valid locks nothing connects). Its own Claude finds the lock by
+    ``CLAUDE_CODE_SSE_PORT``, which skips the workspace check."""
+    if claude_worktrees and worktree.rstrip("/") == repo.rstrip("/"):
+        return ()
+    return (worktree,)
