@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from tmuxclaude.adapters.tmux import shown
 from tmuxclaude.model import view
 
 if TYPE_CHECKING:
     from tmuxclaude.cli.app import App
 
-__all__ = ["open_session", "print_all", "session_line"]
+__all__ = ["menu_with_sessions", "open_session", "print_all", "session_line"]
+
+_SESSION_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{7,63}")
 
 
 def session_line(item: dict[str, Any]) -> str:
@@ -47,3 +51,31 @@ def print_all(app: App, instances: list[dict[str, Any]], *, as_json: bool) -> No
 def open_session(app: App, ref: str, *, detached: bool, yes: bool) -> None:
     item = app.request("open_session", {"ref": ref, "detached": detached, "yes": yes})
     click.echo(view.instance_line(item, "promoted to"))
+
+
+def _session_entry(s: dict[str, Any]) -> list[str]:
+    """A menu item that promotes the session (run.sh's ``open-session``); left out unless its id is an id: it
+    is the only value in the command, which tmux expands as a format."""
+    sid = str(s.get("session_id", ""))
+    if not _SESSION_ID.fullmatch(sid):
+        return []
+    label = "  ↳" + session_line(s).strip().removeprefix(f"#{s.get('n')}")
+    command = f"run-shell -b 'bash #{{q:@tmuxclaude-run}} #{{q:pane_id}} #{{q:client_name}} open-session {sid}'"
+    return [shown(label), "", command]
+
+
+def menu_with_sessions(menu_args: Any, instances: list[dict[str, Any]], sessions: list[dict[str, Any]]) -> list[str]:
+    """The pick menu: each instance (``menu_args`` of pick.py), the sessions under it, then those under a
+    repository only."""
+    args: list[str] = []
+    for item in instances:
+        own = menu_args([item])
+        args += own
+        if own:
+            for s in sessions:
+                if s.get("instance_id") == item.get("id"):
+                    args += _session_entry(s)
+    for s in sessions:
+        if not s.get("instance_id"):
+            args += _session_entry(s)
+    return args

@@ -126,7 +126,7 @@ def parse_agents(data: object, jobs: Mapping[str, Mapping[str, Any]] | None = No
         assert isinstance(sid, str)
         pid = entry.get("pid")
         job = entry.get("id")
-        job_id = job if valid_job_id(job) else ""
+        job_id = job if isinstance(job, str) and valid_job_id(job) else ""
         state = (jobs or {}).get(job_id, {}) if job_id else {}
         found.append(
             ClaudeSession(
