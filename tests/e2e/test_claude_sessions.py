@@ -91,11 +91,14 @@ class Fleet:
         return self.env.tmux("display-message", "-p", "-t", inst.item["window_id"], "#{@tmuxclaude_state}")
 
 
-def _end_claude_processes(config_dir: str) -> None:
-    """Background sessions and their daemon outlive the test's tmux server: end those of this test's config."""
-    for proc in psutil.process_iter(["pid"]):
+def _end_claude_processes(claude_bin: Path, config_dir: str) -> None:
+    """Background sessions and their daemon outlive the test's tmux server: end this test's (its CLI binary, its
+    config dir), nothing else."""
+    binaries = {str(claude_bin), str(claude_bin.resolve())}
+    for proc in psutil.process_iter(["pid", "cmdline"]):
         with contextlib.suppress(psutil.Error):
-            if proc.environ().get("CLAUDE_CONFIG_DIR") == config_dir:
+            ours = (proc.info["cmdline"] or [""])[0] in binaries or proc.exe() in binaries
+            if ours and proc.environ().get("CLAUDE_CONFIG_DIR") == config_dir:
                 proc.kill()
 
 
@@ -139,15 +142,13 @@ def fleet(env: Env, repo: Path, claude_bin: Path, claude_version: str, mock_api:
     env.cli("open", "-d", str(wt), cwd=wt)
     try:
         yield fleet
+        for log in Path(env.vars["XDG_STATE_HOME"]).glob("tmuxclaude/*/controller.log"):
+            print("--- controller.log (tail)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:]))
+        for item in fleet.ls():
+            with contextlib.suppress(RuntimeError):
+                print(f"--- {item['name']} claude pane\n" + capture(fleet.inst(item).claude))
     finally:
-        _end_claude_processes(claude_env["CLAUDE_CONFIG_DIR"])
-    for log in Path(env.vars["XDG_STATE_HOME"]).glob("tmuxclaude/*/controller.log"):
-        print("--- controller.log (tail)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:]))
-    for item in fleet.ls():
-        try:
-            print(f"--- {item['name']} claude pane\n" + capture(fleet.inst(item).claude))
-        except RuntimeError as exc:
-            print(f"--- {item['name']}: {exc}")
+        _end_claude_processes(claude_bin, claude_env["CLAUDE_CONFIG_DIR"])
 
 
 def test_an_interrupt_shows_idle_within_a_second(fleet: Fleet) -> None:
@@ -307,3 +308,9 @@ def test_a_worktree_session_in_a_shell_pane_is_offered_and_adopted(fleet: Fleet)
     req = fleet.api.wait_for_main_request(lambda r: "marker-W2" in r.request_text, timeout=30, since=since)
     assert "marker-W1" in req.request_text
     retry_until(lambda: nvim_tabs(b.item["nvim_socket"]) == 2, 30, "the diff in the adopted instance's Neovim")
+    # The repository root's instance: its lock names no workspace while .claude/worktrees/ holds one (with --ide a
+    # root workspace would capture every --worktree session), and its own Claude connects all the same.
+    fleet.env.cli("open", "-d", str(fleet.repo), cwd=fleet.repo)
+    root = fleet.ready(fleet.repo)
+    lock = Path(fleet.env.vars["CLAUDE_CONFIG_DIR"]) / "ide" / f"{root.item['port']}.lock"
+    assert json.loads(lock.read_text())["workspaceFolders"] == []
