@@ -69,7 +69,9 @@ def test_local_cli_uses_the_pane_config_dir(tmp_path: Path) -> None:
     (config / "settings.json").write_text(json.dumps({"permissions": {"defaultMode": "acceptEdits"}}))
     choice = LocalClaudeCli().permission_choice(["claude"], "", str(tmp_path), {"CLAUDE_CONFIG_DIR": str(config)})
     assert choice.args == ()
-    choice = LocalClaudeCli().permission_choice(["claude"], "", str(tmp_path), {"CLAUDE_CONFIG_DIR": str(tmp_path)})
+    # No `claude` on the pane's PATH (whatever this machine has installed): its version is unknown.
+    pane = {"CLAUDE_CONFIG_DIR": str(tmp_path), "PATH": str(tmp_path / "empty")}
+    choice = LocalClaudeCli().permission_choice(["claude"], "", str(tmp_path), pane)
     assert choice.args == ("--permission-mode", "default")
 
 

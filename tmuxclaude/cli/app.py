@@ -106,13 +106,13 @@ def new(app: App, branch: str, base: str | None, detached: bool) -> None:
 @click.option("--yes", is_flag=True, help="Promoting a Claude session that runs in another pane: end it there.")
 @pass_app
 def open_(app: App, path: str, nvim_server: str, detached: bool, yes: bool) -> None:
-    """Focus the instance of a worktree, starting it if needed; or make a Claude session an instance.
+    """Focus the instance of a worktree, starting it if needed.
 
-    PATH (default: the current directory) may be any file or directory inside the worktree. Something that is
-    no path is a Claude session from `tmuxclaude ls --all` (its number, name or id): it gets its own worktree,
-    window and Neovim, and its conversation continues there.
+    PATH (default: the current directory) may be any file or directory inside the worktree. A word that is no
+    path (no "/", nothing of that name here) is a Claude session from `tmuxclaude ls --all` (its number, name or
+    id): it becomes an instance, with its own worktree, window and Neovim, and its conversation continues there.
     """
-    if path and not os.path.lexists(path):
+    if path and "/" not in path and not os.path.lexists(path):
         from tmuxclaude.cli.sessions import open_session
 
         open_session(app, path, detached=detached, yes=yes)
