@@ -179,3 +179,28 @@ async def test_an_interactive_session_elsewhere_needs_a_yes(tmp_path: Path) -> N
     finally:
         await reconcile.shutdown(w.rt)
         await w.rt.drain_background()
+
+
+async def test_a_session_with_its_own_worktree_is_promoted_there(tmp_path: Path) -> None:
+    config_dir = tmp_path / "claude-config"
+    repo = tmp_path / "repo"
+    own = tmp_path / "repo" / ".claude" / "worktrees" / "wt1"
+    own.mkdir(parents=True)
+    agents = [{"pid": 4383, "id": "dc5151ef", "cwd": str(own), "kind": "background", "sessionId": SID}]
+    script, _ = fake_claude(tmp_path, agents)
+    (config_dir / "jobs" / "dc5151ef").mkdir(parents=True)
+    (config_dir / "jobs" / "dc5151ef" / "state.json").write_text(json.dumps({"worktreePath": str(own)}))
+    (config_dir / "projects" / "p").mkdir(parents=True)
+    (config_dir / "projects" / "p" / f"{SID}.jsonl").write_text("{}\n")
+    env = {"CLAUDE_CONFIG_DIR": str(config_dir)}
+    w = make_world(tmp_path, Config(commands=CommandsConfig(claude=[str(script)], claude_env=env)))
+    try:
+        await start(w, w.git.repo)
+        listed = await claude_sessions.list_sessions(w.rt)
+        # A --worktree session shows under its repository, not under the root's instance.
+        assert [(s["worktree_path"], s["instance"], s["repo"]) for s in listed] == [(str(own), "", str(repo))]
+        item = await claude_sessions.promote(w.rt, "1", ClientContext(cwd=str(repo)), yes=False, focus=False)
+        assert item["worktree"] == str(own) and not (tmp_path / "repo-claude-dc5151ef").exists()
+    finally:
+        await reconcile.shutdown(w.rt)
+        await w.rt.drain_background()

@@ -165,7 +165,8 @@ def test_an_interrupt_shows_idle_within_a_second(fleet: Fleet) -> None:
         press(a.claude, "Escape")
         retry_until(lambda: fleet.window_state(a) == "idle", 5, "idle after Escape", interval=0.02)
         took = time.monotonic() - t0
-        assert fleet.state(a) == "idle"
+        summary = fleet.env.tmux("show-option", "-gv", "@tmuxclaude_summary")
+        assert fleet.state(a) == "idle" and summary == "✻1 1○"
         print(f"Escape to idle in the tmux status option: {took:.3f} s")
         assert took < 1.0
     finally:

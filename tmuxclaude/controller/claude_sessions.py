@@ -16,6 +16,7 @@ from typing import Any
 
 from tmuxclaude.adapters import claude_sessions as cs
 from tmuxclaude.adapters.paths import claude_config_dir
+from tmuxclaude.adapters.procs import pane_of
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.spawn import check_limit, spawn
 from tmuxclaude.controller.views import describe
@@ -79,10 +80,23 @@ def _place(rt: Runtime, session: ClaudeSession, repos: set[str]) -> ClaudeSessio
     return replace(session, repo=info.main_root) if info.main_root in repos else None
 
 
+def _in_claude_panes(rt: Runtime, sessions: list[ClaudeSession]) -> set[str]:
+    """Sessions whose process runs in an instance's Claude pane: the instance's own, even before its first hook
+    told its session id."""
+    panes = rt.tmux.panes()
+    pane_pids = {
+        int(panes[i.claude_pane]["pid"]): i.claude_pane
+        for i in rt.registry.ordered()
+        if i.claude_pane in panes and panes[i.claude_pane]["pid"].isdigit()
+    }
+    return {s.session_id for s in sessions if s.pid is not None and pane_of(s.pid, pane_pids)}
+
+
 async def collect(rt: Runtime) -> list[ClaudeSession]:
     """Every session to show, in display order (their numbers are their 1-based positions)."""
     listed, answered = await asyncio.to_thread(_read_agents, rt)
     ours = {i.claude_session_id for i in rt.registry.ordered() if i.claude_session_id}
+    ours |= await asyncio.to_thread(_in_claude_panes, rt, [s for s in listed if s.kind == "interactive"])
     now = rt.clock.time()
     listed_ids = {s.session_id for s in listed}
     for sid, fork in list(rt.forks.items()):
@@ -158,6 +172,7 @@ async def promote(rt: Runtime, ref: str, client: ClientContext, *, yes: bool, fo
     """``open SESSION``: the session becomes an instance; its conversation continues there."""
     session = _resolve(await collect(rt), ref)
     label = session.name or session.session_id
+    check_limit(rt)  # before anything is stopped
     if session.kind == "interactive":
         if not yes:
             raise InstanceError(

@@ -8,10 +8,9 @@ import contextlib
 import logging
 import os
 
-import psutil
-
 from tmuxclaude.adapters import claude_sessions as cs
 from tmuxclaude.adapters.paths import claude_config_dir
+from tmuxclaude.adapters.procs import pane_of
 from tmuxclaude.controller.launch import write_lock
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.errors import TmuxClaudeError
@@ -20,20 +19,6 @@ from tmuxclaude.model.claude_sessions import ClaudeSession, claude_worktree_of, 
 __all__ = ["guard_root_locks", "offer_worktree_sessions"]
 
 log = logging.getLogger(__name__)
-
-
-def _pane_of(pid: int, pane_pids: dict[int, str]) -> str:
-    """The tmux pane whose process is ``pid`` or one of its ancestors ("" when none: another tmux server, or
-    a ``--tmux`` session's own)."""
-    with contextlib.suppress(psutil.Error):
-        proc: psutil.Process | None = psutil.Process(pid)
-        for _ in range(32):
-            if proc is None:
-                break
-            if proc.pid in pane_pids:
-                return pane_pids[proc.pid]
-            proc = proc.parent()
-    return ""
 
 
 def _read_sessions(rt: Runtime) -> list[ClaudeSession]:
@@ -63,7 +48,7 @@ async def offer_worktree_sessions(rt: Runtime) -> None:
         offered.add(s.pid)
         if pane_pids is None:
             pane_pids = {int(p["pid"]): pane for pane, p in rt.tmux.panes().items() if p["pid"].isdigit()}
-        pane = _pane_of(s.pid, pane_pids)
+        pane = pane_of(s.pid, pane_pids)
         rel = os.path.relpath(where[1], where[0])
         text = (
             f"tmuxclaude: Claude in {rel} has no editor; `tmuxclaude open {rel}` starts an instance there,"
