@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from tmuxclaude.adapters.tmux import shown
+from tmuxclaude.errors import InstanceError
 from tmuxclaude.model import view
 
 if TYPE_CHECKING:
@@ -48,8 +50,23 @@ def print_all(app: App, instances: list[dict[str, Any]], *, as_json: bool) -> No
                 click.echo(session_line(s))
 
 
+def can_ask() -> bool:
+    """A person at a terminal can answer a question (not a key binding's run-shell, not a script)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
 def open_session(app: App, ref: str, *, detached: bool, yes: bool) -> None:
-    item = app.request("open_session", {"ref": ref, "detached": detached, "yes": yes})
+    """Promote a session; one running interactively in another pane needs ``--yes``, or a "y" at the prompt."""
+    args = {"ref": ref, "detached": detached, "yes": yes}
+    try:
+        item = app.request("open_session", args)
+    except InstanceError as exc:
+        if yes or "runs interactively" not in str(exc) or not can_ask():
+            raise
+        click.echo(view.printable(str(exc)))
+        if not click.confirm("End it there and continue its conversation in a new instance?", default=False):
+            raise InstanceError("left alone") from None
+        item = app.request("open_session", args | {"yes": True})
     click.echo(view.instance_line(item, "promoted to"))
 
 
