@@ -147,9 +147,10 @@ async def test_promote_stops_a_background_session_and_resumes_it_in_a_new_worktr
         assert [(s["n"], s["kind"], s["repo"], s["instance"]) for s in listed] == [
             (1, "background", str(repo), inst.name)
         ]
-        # No transcript of it: nothing to continue, nothing started.
+        # No transcript of it: nothing to continue, nothing started, and it is left running (still promotable).
         with pytest.raises(InstanceError, match="no conversation"):
             await claude_sessions.promote(w.rt, "1", ClientContext(cwd=str(repo)), yes=False, focus=False)
+        assert "stop" not in log.read_text() and len(w.rt.registry) == 1
         (config_dir / "projects" / "-repo").mkdir(parents=True)
         (config_dir / "projects" / "-repo" / f"{SID}.jsonl").write_text("{}\n")
         with pytest.raises(InstanceError, match="no Claude session"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import json
 import subprocess
 import threading
@@ -102,6 +103,16 @@ def _end_claude_processes(claude_bin: Path, config_dir: str) -> None:
                 proc.kill()
 
 
+def _logged_at(fleet: Fleet, needle: str) -> float:
+    """When the controller logged a line holding ``needle`` (epoch seconds; 0 when it did not)."""
+    for log in Path(fleet.env.vars["XDG_STATE_HOME"]).glob("tmuxclaude/*/controller.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            if needle in line:
+                # The log's times are local (asctime): a naive datetime's timestamp() reads them as such.
+                return datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+    return 0.0
+
+
 def prompt(inst: Inst, text: str) -> None:
     wait_ready(inst.claude)
     type_text(inst.claude, text)
@@ -184,7 +195,10 @@ def test_a_fork_is_listed_under_its_instance_and_promoted(fleet: Fleet) -> None:
     own_session = next(i for i in fleet.ls() if i["id"] == a.item["id"])["claude_session_id"]
     assert own_session
     prompt(a, "/fork")
+    # The fork exists once the parent says so ("session waiting · <id>"); it must be listed within 2 s of that.
+    wait_for_screen(a.claude, r"session waiting · [0-9a-f]{8}", timeout=30, poll=0.02)
     t0 = time.monotonic()
+    wall0 = time.time()
 
     def fork_listed() -> dict[str, Any] | None:
         sessions = fleet.ls_all()["sessions"]
@@ -192,7 +206,14 @@ def test_a_fork_is_listed_under_its_instance_and_promoted(fleet: Fleet) -> None:
 
     fork = retry_until(fork_listed, 10, "the fork listed under A", interval=0.05)
     took = time.monotonic() - t0
-    print(f"/fork to `ls --all` showing it under A: {took:.3f} s; {fork}")
+    t1 = time.monotonic()
+    fleet.ls_all()
+    ls_took = time.monotonic() - t1
+    hook = _logged_at(fleet, ": fork ") - wall0
+    print(
+        f"fork shown by its parent -> its SessionStart hook at A's endpoint {hook:.3f} s"
+        f" -> listed under A by `ls --all` {took:.3f} s (one `ls --all` takes {ls_took:.3f} s)"
+    )
     assert took < 2.0
     assert fork["session_id"] != own_session
     text = fleet.env.cli("ls", "--all").stdout

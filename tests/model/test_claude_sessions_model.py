@@ -82,3 +82,15 @@ def test_interrupt_is_registered_only_where_the_cli_knows_it_and_makes_idle() ->
     assert hook_events((2, 1, 335))[-1] == "Interrupt" and "Interrupt" in hook_events((2, 1, 336))
     assert next_state(InstanceState.BUSY, "Interrupt") is InstanceState.IDLE
     assert next_state(InstanceState.PAUSED, "Interrupt") is InstanceState.PAUSED
+
+
+def test_a_listed_fork_goes_under_the_instance_whose_conversation_it_forked() -> None:
+    entry = {"pid": 9, "id": "dc5151ef", "cwd": "/p/repo", "kind": "background", "sessionId": SID}
+    jobs = {"dc5151ef": {"forkParentSessionId": PARENT}}
+    (fork,) = parse_agents([entry], jobs)
+    assert (fork.kind, fork.parent_session_id) == ("fork", PARENT)
+    (placed,) = merge_forks([fork], [], {PARENT: ("i1", "/p/repo")})
+    assert (placed.instance_id, placed.repo) == ("i1", "/p/repo")
+    # A parent id that is no id, or the session's own, makes no fork.
+    for bad in ("../x", SID):
+        assert parse_agents([entry], {"dc5151ef": {"forkParentSessionId": bad}})[0].kind == "background"

@@ -14,9 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tmuxclaude.adapters import bootstrap
 from tmuxclaude.adapters import claude_sessions as cs
 from tmuxclaude.adapters.paths import claude_config_dir
 from tmuxclaude.adapters.procs import pane_of
+from tmuxclaude.controller.bootstrap import post_create
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.spawn import check_limit, spawn
 from tmuxclaude.controller.views import describe
@@ -104,7 +106,8 @@ async def collect(rt: Runtime) -> list[ClaudeSession]:
         if sid in ours or gone or rt.registry.get(fork.instance_id) is None:
             del rt.forks[sid]
     repos = {i.repo for i in rt.registry.ordered()}
-    sessions = merge_forks((s for s in listed if s.session_id not in ours), rt.forks.values())
+    parents = {i.claude_session_id: (i.id, i.repo) for i in rt.registry.ordered() if i.claude_session_id}
+    sessions = merge_forks((s for s in listed if s.session_id not in ours), rt.forks.values(), parents)
     placed = []
     for s in sessions:
         found = await asyncio.to_thread(_place, rt, s, repos) if not s.instance_id else _place(rt, s, repos)
@@ -169,35 +172,47 @@ def _conversation(rt: Runtime, session: ClaudeSession) -> ClaudeSession:
 
 
 async def promote(rt: Runtime, ref: str, client: ClientContext, *, yes: bool, focus: bool) -> dict[str, Any]:
-    """``open SESSION``: the session becomes an instance; its conversation continues there."""
+    """``open SESSION``: the session becomes an instance; its conversation continues there.
+
+    Everything that can refuse (the limit, a missing conversation, the worktree) comes before the session is
+    stopped: a refusal leaves it running where it was, listed and promotable once the cause is fixed."""
     session = _resolve(await collect(rt), ref)
     label = session.name or session.session_id
-    check_limit(rt)  # before anything is stopped
-    if session.kind == "interactive":
-        if not yes:
-            raise InstanceError(
-                f"{label} runs interactively (pid {session.pid}); `tmuxclaude open --yes {session.session_id}`"
-                " ends it there and continues its conversation in a new instance"
-            )
-        if session.pid is not None:
-            await asyncio.to_thread(_end_interactive, session.pid)
-    elif session.job_id:
-        # A background session (or a listed fork) is stopped first: one process per conversation.
-        await asyncio.to_thread(cs.stop_job, rt.config.commands.claude, _cli_env(rt), session.job_id)
+    if session.kind == "interactive" and not yes:
+        raise InstanceError(
+            f"{label} runs interactively (pid {session.pid}); `tmuxclaude open --yes {session.session_id}`"
+            " ends it there and continues its conversation in a new instance"
+        )
+    check_limit(rt)
     session = await asyncio.to_thread(_conversation, rt, session)
     where = session.worktree_path if session.worktree_path and os.path.isdir(session.worktree_path) else session.cwd
     info = await asyncio.to_thread(rt.git.resolve_worktree, where)
+    created = False
     async with rt.lock:
         check_limit(rt)
         if info.is_main or rt.registry.by_worktree(info.root) is not None:
-            # Its cwd is the repo root or another instance's worktree: a worktree and branch of its own.
+            # Its cwd is the repo root or another instance's worktree: a worktree and branch of its own, made the
+            # way `new` makes one (its includes copied, post_create run).
             branch = branch_for(session)
             base = info.branch if not info.branch.startswith(("HEAD@", "(")) else None
             location = rt.git.worktree_location(rt.config.worktrees.dir, info, branch)
+            main = Path(info.main_root)
+            patterns = await asyncio.to_thread(bootstrap.include_patterns, main, rt.config.worktrees.include)
             info = await asyncio.to_thread(rt.git.create_worktree, info, branch, base=base, location=location)
+            await asyncio.to_thread(
+                bootstrap.copy_includes, main, Path(info.root), patterns, symlink=rt.config.worktrees.symlink
+            )
+            created = True
+        if session.kind == "interactive" and session.pid is not None:
+            await asyncio.to_thread(_end_interactive, session.pid)
+        elif session.job_id:
+            # A background session (or a listed fork) is stopped first: one process per conversation.
+            await asyncio.to_thread(cs.stop_job, rt.config.commands.claude, _cli_env(rt), session.job_id)
         inst = await spawn(rt, info, client, focus=focus, resume_args=promote_args(session))
         inst = rt.update(inst, claude_session_id=session.session_id)
     with contextlib.suppress(KeyError):
         del rt.forks[session.session_id]
     rt.event(f"{inst.name}: promoted Claude session {session.session_id[:8]} ({session.kind})")
+    if created:
+        await post_create(rt.config, inst)
     return describe(rt, inst)

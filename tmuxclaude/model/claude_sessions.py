@@ -128,10 +128,14 @@ def parse_agents(data: object, jobs: Mapping[str, Mapping[str, Any]] | None = No
         job = entry.get("id")
         job_id = job if isinstance(job, str) and valid_job_id(job) else ""
         state = (jobs or {}).get(job_id, {}) if job_id else {}
+        # A /fork child names the conversation it was forked from (undocumented ``forkParentSessionId``).
+        parent = state.get("forkParentSessionId")
+        parent = parent if isinstance(parent, str) and valid_session_id(parent) and parent != sid else ""
         found.append(
             ClaudeSession(
                 session_id=sid,
-                kind=kind,
+                kind="fork" if parent else kind,
+                parent_session_id=parent,
                 cwd=cwd,
                 pid=pid if isinstance(pid, int) and not isinstance(pid, bool) and pid > 1 else None,
                 job_id=job_id,
@@ -146,17 +150,30 @@ def parse_agents(data: object, jobs: Mapping[str, Mapping[str, Any]] | None = No
     return found
 
 
-def merge_forks(listed: Iterable[ClaudeSession], forks: Iterable[ClaudeSession]) -> list[ClaudeSession]:
+def merge_forks(
+    listed: Iterable[ClaudeSession],
+    forks: Iterable[ClaudeSession],
+    parents: Mapping[str, tuple[str, str]] | None = None,
+) -> list[ClaudeSession]:
     """The listed sessions, each fork recorded from a hook folded into its listed entry (it keeps the parent and
-    instance the hook told), and the forks not listed yet (``claude agents`` may lag the hook) added."""
+    instance the hook told), and the forks not listed yet (``claude agents`` may lag the hook) added. A listed
+    fork the hooks did not tell about goes under the instance whose conversation it was forked from (``parents``:
+    session id -> (instance id, repo))."""
     by_id = {f.session_id: f for f in forks}
     merged: list[ClaudeSession] = []
     for s in listed:
         fork = by_id.pop(s.session_id, None)
         if fork is not None:
             s = replace(
-                s, kind="fork", parent_session_id=fork.parent_session_id, instance_id=fork.instance_id, repo=fork.repo
+                s,
+                kind="fork",
+                parent_session_id=s.parent_session_id or fork.parent_session_id,
+                instance_id=fork.instance_id,
+                repo=fork.repo,
             )
+        elif s.parent_session_id and s.parent_session_id in (parents or {}):
+            instance_id, repo = (parents or {})[s.parent_session_id]
+            s = replace(s, instance_id=instance_id, repo=repo)
         merged.append(s)
     merged.extend(by_id.values())
     return merged
