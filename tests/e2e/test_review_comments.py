@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from tests.e2e import test_two_claudes as two
 from tests.e2e.mock_api import Gated, RecordedRequest, Text, ToolUse
 from tests.e2e.screen import press, wait_for_screen
-from tests.e2e.test_two_claudes import (  # noqa: F401 (fixtures the world needs)
+from tests.e2e.test_two_claudes import (
     CALC,
     Side,
     World,
@@ -26,16 +27,18 @@ from tests.e2e.test_two_claudes import (  # noqa: F401 (fixtures the world needs
     nvim_keys,
     prompt,
     shown,
-    startup_dialog,
     state_of,
     tabs,
-    user_config,
-    user_settings,
-    world,
 )
 from tests.helpers.waiting import retry_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
+
+# The world and the fixtures it reads, as test_two_claudes.py defines them.
+world = two.world
+user_settings = two.user_settings
+user_config = two.user_config
+startup_dialog = two.startup_dialog
 
 
 def told(side: Side, text: str) -> bool:
