@@ -28,7 +28,7 @@ from tmuxclaude.errors import InstanceError, TmuxClaudeError
 from tmuxclaude.model.comments import CommentBook, CommentError, render_denial, render_review
 from tmuxclaude.model.instance import Instance
 
-__all__ = ["comments", "deny_reason", "forget", "review_send", "send_terminal"]
+__all__ = ["comments", "deny_reason", "forget", "push_to_nvim", "review_send", "send_terminal"]
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,17 @@ async def comments(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     if action != "list":
         save(rt, inst.id, book)
     return {"comments": _listing(inst, book), "message": message}
+
+
+def push_to_nvim(rt: Runtime, instance_id: str) -> None:
+    """Give the instance's (re)attached Neovim its comments (a notification: the attach never waits on it)."""
+    inst = rt.registry.get(instance_id)
+    bridge = rt.bridges.get(instance_id)
+    if inst is None or bridge is None:
+        return
+    with contextlib.suppress(TmuxClaudeError):
+        listing = _listing(inst, load(rt, instance_id))
+        bridge.client.notify("nvim_exec_lua", "require('tmuxclaude.comments').set(...)", [listing])
 
 
 def _mark_sent(rt: Runtime, instance_id: str, ids: list[str]) -> None:

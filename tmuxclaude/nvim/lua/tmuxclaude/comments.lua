@@ -125,7 +125,7 @@ local function request(payload)
   return ok, res
 end
 
---- Fetch the list from the controller (on attach: comments made before a restart show up again).
+--- Ask the controller for the list again.
 function M.fetch()
   if not tmuxclaude().is_attached() then
     return
@@ -219,7 +219,12 @@ function M.list()
   end
   local qf = {}
   for _, c in ipairs(M.items) do
-    local where = c.side == 'proposed' and ' (on the proposed change)' or (c.side == 'before' and ' (on the old text)' or '')
+    local where = ''
+    if c.side == 'proposed' then
+      where = ' (on the proposed change)'
+    elseif c.side == 'before' then
+      where = ' (on the old text)'
+    end
     qf[#qf + 1] = {
       filename = c.file,
       lnum = c.line1,
@@ -315,8 +320,14 @@ function M.enable()
       end,
     })
   end
-  -- After attach() has returned: the controller answers requests only once the attach is done.
-  vim.schedule(M.fetch)
+  -- The list itself comes from the controller right after the attach (M.set).
+end
+
+--- Called by the controller (an RPC notification) after it attached this Neovim: the instance's comments, kept
+--- across controller restarts, shown again.
+---@param list tmuxclaude.Comment[]
+function M.set(list)
+  take({ comments = list })
 end
 
 --- The commands of this module (called from commands.setup).
@@ -337,11 +348,13 @@ function M.define(def)
   def('ClaudeCodeSendTerminal', function(o)
     M.send_terminal(o.args ~= '' and o.args or nil)
   end, { nargs = '?', desc = "Give Claude a tmux pane's recent output (as a file)" })
-  vim.keymap.set('n', '<Plug>(tmuxclaude-comment)', ':ClaudeCodeComment<CR>', { silent = true, desc = 'Comment this line for Claude' })
-  vim.keymap.set('x', '<Plug>(tmuxclaude-comment)', ':ClaudeCodeComment<CR>', { silent = true, desc = 'Comment these lines for Claude' })
+  -- ':' in visual mode inserts the '<,'> range: the command gets the selected lines.
+  local plug = '<Plug>(tmuxclaude-comment)'
+  vim.keymap.set('n', plug, ':ClaudeCodeComment<CR>', { silent = true, desc = 'Comment this line for Claude' })
+  vim.keymap.set('x', plug, ':ClaudeCodeComment<CR>', { silent = true, desc = 'Comment these lines for Claude' })
   local key = require('tmuxclaude.config').options.comment_keymap
   if type(key) == 'string' and key ~= '' then
-    vim.keymap.set({ 'n', 'x' }, key, '<Plug>(tmuxclaude-comment)', { remap = true, desc = 'tmuxclaude: comment' })
+    vim.keymap.set({ 'n', 'x' }, key, plug, { remap = true, desc = 'tmuxclaude: comment' })
   end
 end
 
