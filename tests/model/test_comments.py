@@ -51,7 +51,7 @@ def test_review_groups_by_file_with_lines_quotes_and_comments() -> None:
 def test_denial_has_the_reason_and_the_comments_of_that_file() -> None:
     book = _book()
     text = render_denial("src/calc.py", "wrong\x1b[201~ approach", book.open("src/calc.py"))
-    assert text.startswith("I rejected your proposed edit to src/calc.py.\nReason: wrong[201~ approach\n")
+    assert text.startswith("I rejected your proposed edit to src/calc.py.\nReason: wrong approach\n")
     assert "lines 2-3" in text and "line 1 of your proposed change" in text and "README" not in text
     assert "\x1b" not in text
     assert (

@@ -24,8 +24,6 @@ PANE_TARGET = re.compile(r"^(?:%[0-9]{1,9}|[A-Za-z0-9_][A-Za-z0-9_.:@$%+-]{0,199
 """What a pane reference may look like: a pane id (``%12``) or a target (``session:window.pane``), never a flag
 and never anything tmux could read as a format (``#``) or a command separator (``;``)."""
 
-_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
-
 
 def _tmux(socket: str, *args: str, data: bytes | None = None, timeout: float = 10.0) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
@@ -44,6 +42,8 @@ def resolve_pane(socket: str, ref: str) -> str:
     if not PANE_TARGET.match(ref):
         raise TmuxError(f"not a tmux pane: {ref[:60]!r} (use a pane id like %3 or session:window.pane)")
     try:
+        # display-message falls back to the current pane when its target is not found: capture-pane does not.
+        _tmux(socket, "capture-pane", "-p", "-S", "0", "-E", "0", "-t", ref)
         out = _tmux(socket, "display-message", "-p", "-t", ref, "#{pane_id}").strip()
     except TmuxError as exc:
         raise TmuxError(f"no tmux pane {ref!r} on this server") from exc
@@ -54,7 +54,6 @@ def resolve_pane(socket: str, ref: str) -> str:
 
 def strip_terminal(text: str) -> str:
     """Text without escape sequences or control characters (tabs and newlines stay), trailing blanks trimmed."""
-    text = _ESCAPES.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return "\n".join(line.rstrip() for line in clean_text(text).split("\n"))
 

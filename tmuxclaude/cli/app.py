@@ -179,7 +179,7 @@ _FILE_RANGE = re.compile(r"^(?P<file>.+?):(?P<l1>\d+)(?:-(?P<l2>\d+))?$")
 @click.option("--pane", metavar="PANE", help="Send this tmux pane's recent output (as a file) instead of TARGET.")
 @pass_app
 def send(app: App, target: str | None, to: str | None, pane: str | None) -> None:
-    """Mention FILE[:L1-L2] in a Claude's input box.
+    """Mention a file (or a pane's output) to a Claude.
 
     Lines are 1-based and inclusive, like :ClaudeCodeSend in Neovim; the text lands in the input box as
     @FILE#L1-L2, ready for a question. With --pane PANE (a pane id like %3, or session:window.pane), the last
@@ -210,7 +210,7 @@ def send(app: App, target: str | None, to: str | None, pane: str | None) -> None
 
 @cli.group()
 def review() -> None:
-    """Review comments made in an instance's Neovim (:ClaudeCodeComment)."""
+    """Send the line comments made in an instance's Neovim."""
 
 
 @review.command("send")

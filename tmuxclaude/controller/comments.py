@@ -142,17 +142,20 @@ def _mark_sent(rt: Runtime, instance_id: str, ids: list[str]) -> None:
     book = load(rt, instance_id)
     book.mark_sent(ids)
     save(rt, instance_id, book)
+    push_to_nvim(rt, instance_id)  # its Neovim shows them as sent
 
 
 async def review_send(rt: Runtime, inst: Instance) -> dict[str, Any]:
     """Every open comment of the instance as one prompt to its Claude (queued while it is not idle)."""
-    book = load(rt, inst.id)
-    items = book.open()
+    waiting = rt.outbox.carried(inst.id)
+    items = [c for c in load(rt, inst.id).open() if c.id not in waiting]
     if not items:
-        raise CommentError(f"no open comments for {inst.name}")
-    # Marked sent when queued: a second send while this one waits must not repeat them.
-    _mark_sent(rt, inst.id, [c.id for c in items])
-    message = prompts.queue(rt, inst.id, render_review(items))
+        raise CommentError(f"no open comments for {inst.name}" + (" that are not queued already" if waiting else ""))
+    # Marked sent once typed into Claude (a controller restart before that leaves them open, to send again); a
+    # second send while this one waits does not repeat them.
+    ids = [c.id for c in items]
+    message = prompts.queue(rt, inst.id, render_review(items), on_sent=lambda: _mark_sent(rt, inst.id, ids),
+                            carries=frozenset(ids))  # fmt: skip
     return {"name": inst.name, "count": len(items), "message": f"{len(items)} comment(s): {message}"}
 
 
@@ -162,11 +165,13 @@ async def deny_reason(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     inst = _instance(rt, str(args.get("instance") or ""))
     rel = _relative(inst, str(args.get("file") or ""))
     reason = str(args.get("reason") or "")
-    items = load(rt, inst.id).open(rel)
+    waiting = rt.outbox.carried(inst.id)
+    items = [c for c in load(rt, inst.id).open(rel) if c.id not in waiting]
     if not reason.strip() and not items:
         return {"message": "denied"}
-    _mark_sent(rt, inst.id, [c.id for c in items])
-    message = prompts.queue(rt, inst.id, render_denial(rel, reason, items), after_rejection=True)
+    ids = [c.id for c in items]
+    message = prompts.queue(rt, inst.id, render_denial(rel, reason, items), after_rejection=True,
+                            on_sent=lambda: _mark_sent(rt, inst.id, ids), carries=frozenset(ids))  # fmt: skip
     return {"message": f"denied; reason and {len(items)} comment(s) {message}"}
 
 

@@ -43,6 +43,8 @@ class Pending:
     text: str
     on_sent: Callable[[], None] | None = None
     after_rejection: bool = False
+    carries: frozenset[str] = frozenset()
+    """Ids of the comments in ``text``: not offered again while this waits."""
 
 
 @dataclass
@@ -52,6 +54,10 @@ class Outbox:
     pending: dict[str, list[Pending]] = field(default_factory=dict)
     hooks: dict[str, int] = field(default_factory=dict)
     delivering: set[str] = field(default_factory=set)
+
+    def carried(self, instance_id: str) -> set[str]:
+        """Ids of the comments in prompts still waiting for that instance."""
+        return {cid for p in self.pending.get(instance_id, []) for cid in p.carries}
 
     def forget(self, instance_id: str) -> None:
         self.pending.pop(instance_id, None)
@@ -64,7 +70,7 @@ def outbox(rt: Runtime) -> Outbox:
 
 def queue(
     rt: Runtime, instance_id: str, text: str, *, on_sent: Callable[[], None] | None = None,
-    after_rejection: bool = False,
+    after_rejection: bool = False, carries: frozenset[str] = frozenset(),
 ) -> str:  # fmt: skip
     """Queue ``text`` for that instance's Claude; delivered now if it is idle. Returns what to tell the user."""
     inst = rt.registry.get(instance_id)
@@ -73,7 +79,7 @@ def queue(
     if not inst.claude_pane:
         raise TmuxClaudeError(f"{inst.name} has no Claude pane")
     box = outbox(rt)
-    box.pending.setdefault(instance_id, []).append(Pending(text, on_sent, after_rejection))
+    box.pending.setdefault(instance_id, []).append(Pending(text, on_sent, after_rejection, carries))
     if after_rejection:
         rt.background(_after_rejection(rt, instance_id, box.hooks.get(instance_id, 0)))
         return f"queued: delivered when {inst.name} is idle (after the rejection ends its turn)"

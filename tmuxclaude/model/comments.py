@@ -41,6 +41,8 @@ SIDES = ("file", "proposed", "before")
 SIDE_LABEL = {"file": "", "proposed": " of your proposed change", "before": " of the text before your change"}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+"""Terminal escape sequences: CSI (colours, cursor moves), OSC (titles, links), and two-byte ones."""
 
 
 class CommentError(TmuxClaudeError):
@@ -48,9 +50,10 @@ class CommentError(TmuxClaudeError):
 
 
 def clean_text(text: str, *, keep_newlines: bool = True) -> str:
-    """``text`` without control characters (ESC, CR, C1...): tabs stay, newlines stay unless told otherwise."""
+    """``text`` without terminal escape sequences and control characters (ESC, CR, C1...): tabs stay, newlines
+    stay unless told otherwise."""
     text = text.replace("\r\n", "\n")
-    text = _CONTROL.sub("", text)
+    text = _CONTROL.sub("", _ESCAPES.sub("", text))
     return text if keep_newlines else text.replace("\n", " ")
 
 
