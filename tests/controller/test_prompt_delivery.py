@@ -63,9 +63,12 @@ async def test_review_send_waits_for_idle_then_types_one_prompt(world: Env, repo
     assert "Review comments from the user on your changes (2 comments" in shown
     assert "notes.txt line 2:" in shown and "say two louder" in shown
     assert "\x1b" not in shown
-    state = json.loads(next(Path(world.vars["XDG_STATE_HOME"]).glob(f"tmuxclaude/*/comments-{item['id']}.json"))
-                       .read_text())  # fmt: skip
-    assert {c["state"] for c in state["comments"]} == {"sent"}
+    saved = next(Path(world.vars["XDG_STATE_HOME"]).glob(f"tmuxclaude/*/comments-{item['id']}.json"))
+
+    def states() -> set[str]:
+        return {c["state"] for c in json.loads(saved.read_text())["comments"]}
+
+    await asyncio.to_thread(retry_until, lambda: states() == {"sent"}, 10, "marked sent once typed")
     nothing = await asyncio.to_thread(world.cli, "review", "send", "feat-a", check=False)
     assert "no open comments for feat-a" in nothing.stderr
 
@@ -80,3 +83,34 @@ def test_send_pane_refuses_what_is_not_a_pane_of_this_server(world: Env, repo: P
     world.cli("new", "-d", "feat-a", cwd=repo)
     out = world.cli("send", "--to", "feat-a", f"--pane={pane}", check=False)
     assert out.returncode != 0 and "pane" in out.stderr and out.stderr.count("\n") == 1
+
+
+async def test_send_terminal_without_a_pane_offers_the_other_panes(world: Env, repo: Path) -> None:
+    await asyncio.to_thread(world.cli, "new", "-d", "feat-a", cwd=repo)
+    item = await asyncio.to_thread(
+        retry_until, lambda: next((i for i in ls_json(world) if i["nvim_attached"]), None), 20, "Neovim attached"
+    )
+    world.tmux("new-window", "-d", "-n", "logs", "--", "printf '\\033[31mFAIL\\033[0m test_x\\n'; exec sleep 600")
+    logs = world.tmux("list-panes", "-a", "-F", "#{pane_id} #{window_name}")
+    pane = next(line.split()[0] for line in logs.splitlines() if line.endswith(" logs"))
+    await asyncio.to_thread(retry_until, lambda: "FAIL" in screen(world, pane), 10, "the logs pane printed")
+    nvim = await NvimClient.connect(item["nvim_socket"])
+    try:
+        await nvim.exec_lua(
+            "_G.offered = {} vim.ui.select = function(items, opts, cb) "
+            "for _, p in ipairs(items) do table.insert(_G.offered, p.id) end "
+            "for _, p in ipairs(items) do if p.window == 'logs' then cb(p) end end end"
+        )
+        await nvim.request("nvim_input", ":ClaudeCodeSendTerminal<CR>")
+        files = await aretry_until(lambda: _context_files(world), 10, "the pane's output in a file")
+        offered = await nvim.exec_lua("return _G.offered")
+    finally:
+        await nvim.close()
+    # Every pane but the instance's own two (its Neovim and its Claude).
+    assert pane in offered and item["claude_pane"] not in offered and item["nvim_pane"] not in offered
+    assert files[0].read_text() == "FAIL test_x\n"
+    assert not files[0].resolve().is_relative_to(Path(item["worktree"]).resolve())
+
+
+async def _context_files(env: Env) -> list[Path] | None:
+    return sorted(Path(env.vars["XDG_RUNTIME_DIR"]).rglob("context/*.txt")) or None

@@ -18,7 +18,7 @@ import subprocess
 from tmuxclaude.errors import TmuxError
 from tmuxclaude.model.comments import clean_text
 
-__all__ = ["PANE_TARGET", "capture_pane", "capture_screen", "paste_prompt", "resolve_pane"]
+__all__ = ["PANE_TARGET", "capture_pane", "capture_screen", "list_panes", "paste_prompt", "resolve_pane"]
 
 PANE_TARGET = re.compile(r"^(?:%[0-9]{1,9}|[A-Za-z0-9_][A-Za-z0-9_.:@$%+-]{0,199})$")
 """What a pane reference may look like: a pane id (``%12``) or a target (``session:window.pane``), never a flag
@@ -75,6 +75,19 @@ def capture_pane(socket: str, pane_id: str, *, max_lines: int, max_bytes: int) -
         keep.append(line)
     keep.reverse()
     return "\n".join(keep) + ("\n" if keep else ""), len(keep)
+
+
+def list_panes(socket: str) -> list[dict[str, str]]:
+    """Every pane of the server: id, ``session:window.pane``, its command and its window's name (for a picker)."""
+    sep = "\x1f"
+    fmt = sep.join(["#{pane_id}", "#{session_name}:#{window_index}.#{pane_index}", "#{pane_current_command}",
+                    "#{window_name}"])  # fmt: skip
+    panes = []
+    for line in _tmux(socket, "list-panes", "-a", "-F", fmt).splitlines():
+        parts = line.split(sep)
+        if len(parts) == 4:
+            panes.append({"id": parts[0], "target": parts[1], "command": parts[2], "window": parts[3]})
+    return panes
 
 
 def capture_screen(socket: str, pane_id: str) -> str:

@@ -154,6 +154,11 @@ async def _send_terminal(rt: Runtime, args: dict[str, Any], client: ClientContex
     return await comments.send_terminal(rt, inst, str(args.get("pane") or ""))
 
 
+async def _panes(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    inst = rt.registry.get(str(args.get("instance") or "")) or views.find(rt, _ref(args), client)
+    return await comments.panes(rt, inst)
+
+
 def _comment_args(iid: str, p: dict[str, Any]) -> dict[str, Any]:
     keys = ("action", "id", "file", "line1", "line2", "text", "quoted", "side")
     return {**{k: p.get(k) for k in keys}, "instance": iid}
@@ -217,6 +222,7 @@ TABLE: dict[str, Command] = {
     "comments": Command(_comments, nvim=("comments", NvimForm(_comment_args, _data))),
     "review_send": Command(_review_send, nvim=("review_send", NvimForm(lambda iid, p: {"instance": iid}, _message))),
     "deny_reason": Command(_deny_reason, nvim=("deny_reason", NvimForm(_deny_args, _message))),
+    "panes": Command(_panes, nvim=("panes", NvimForm(lambda iid, p: {"instance": iid}, _data))),
     "send_terminal": Command(
         _send_terminal,
         nvim=("send_terminal", NvimForm(lambda iid, p: {"instance": iid, "pane": p.get("arg") or ""}, _sent_terminal)),

@@ -28,7 +28,7 @@ from tmuxclaude.errors import InstanceError, TmuxClaudeError
 from tmuxclaude.model.comments import CommentBook, CommentError, render_denial, render_review
 from tmuxclaude.model.instance import Instance
 
-__all__ = ["comments", "deny_reason", "forget", "push_to_nvim", "review_send", "send_terminal"]
+__all__ = ["comments", "deny_reason", "forget", "panes", "push_to_nvim", "review_send", "send_terminal"]
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ async def deny_reason(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     waiting = rt.outbox.carried(inst.id)
     items = [c for c in load(rt, inst.id).open(rel) if c.id not in waiting]
     if not reason.strip() and not items:
-        return {"message": "denied"}
+        return {"message": ""}  # a plain deny: nothing more to say
     ids = [c.id for c in items]
     message = prompts.queue(rt, inst.id, render_denial(rel, reason, items), after_rejection=True,
                             on_sent=lambda: _mark_sent(rt, inst.id, ids), carries=frozenset(ids))  # fmt: skip
@@ -207,6 +207,12 @@ async def send_terminal(rt: Runtime, inst: Instance, pane: str) -> dict[str, Any
             old.unlink()
     server.push_mention(str(path), None, None)
     return {"name": inst.name, "file": str(path), "pane": pane_id, "lines": count, "bytes": len(text.encode())}
+
+
+async def panes(rt: Runtime, inst: Instance) -> list[dict[str, str]]:
+    """The panes :ClaudeCodeSendTerminal offers: every pane of this tmux server but the instance's own two."""
+    found = await asyncio.to_thread(tmux_text.list_panes, rt.paths.tmux_socket)
+    return [p for p in found if p["id"] not in (inst.claude_pane, inst.nvim_pane)]
 
 
 def find(rt: Runtime, ref: str | None, client: ClientContext) -> Instance:

@@ -249,7 +249,6 @@ function M.send()
   local ok, res = util.answer(tmuxclaude().request({ cmd = 'review_send' }))
   if ok then
     say(tostring(res))
-    M.fetch()
   end
 end
 
@@ -269,9 +268,8 @@ function M.deny(reason)
   local rejected = diff.reject_current()
   if rejected and file and tmuxclaude().is_attached() then
     local ok, res = util.answer(tmuxclaude().request({ cmd = 'deny_reason', arg = reason or '', file = file }))
-    if ok then
-      say(tostring(res))
-      M.fetch()
+    if ok and type(res) == 'string' and res ~= '' then
+      say(res)
     end
   end
   return rejected
@@ -294,16 +292,39 @@ function M.send_terminal(pane)
     go(pane)
     return
   end
-  vim.ui.input({ prompt = 'tmux pane (id like %3, or session:window.pane): ' }, function(input)
-    if input and vim.trim(input) ~= '' then
-      go(vim.trim(input))
+  if not tmuxclaude().is_attached() then
+    vim.ui.input({ prompt = 'tmux pane (id like %3, or session:window.pane): ' }, function(input)
+      if input and vim.trim(input) ~= '' then
+        go(vim.trim(input))
+      end
+    end)
+    return
+  end
+  -- No pane named: choose one of this tmux server's panes (the user's picker, when they have one).
+  local ok, list = util.answer(tmuxclaude().request({ cmd = 'panes' }))
+  if not ok then
+    return
+  end
+  if type(list) ~= 'table' or #list == 0 then
+    say('no other tmux pane to send')
+    return
+  end
+  vim.ui.select(list, {
+    prompt = "Send Claude this pane's output",
+    kind = 'tmuxclaude.pane',
+    format_item = function(p)
+      return ('%s  %s  %s  (%s)'):format(p.id, p.target, p.command, p.window)
+    end,
+  }, function(choice)
+    if choice then
+      go(choice.id)
     end
   end)
 end
 
 local enabled = false
 
---- Start showing comments (called on attach): highlight groups, redraw on entering buffers, fetch the list.
+--- Start showing comments (called on attach): highlight groups, redraw on entering buffers.
 function M.enable()
   -- `highlight default link`: the user's own links win (nvim_set_hl's `default` key is 0.8+).
   vim.cmd('highlight default link TmuxclaudeComment DiagnosticInfo')
@@ -347,7 +368,7 @@ function M.define(def)
   end, { desc = "This instance's comments in the quickfix list" })
   def('ClaudeCodeSendTerminal', function(o)
     M.send_terminal(o.args ~= '' and o.args or nil)
-  end, { nargs = '?', desc = "Give Claude a tmux pane's recent output (as a file)" })
+  end, { nargs = '?', desc = "Give Claude a tmux pane's recent output (as a file); no pane: choose one" })
   -- ':' in visual mode inserts the '<,'> range: the command gets the selected lines.
   local plug = '<Plug>(tmuxclaude-comment)'
   vim.keymap.set('n', plug, ':ClaudeCodeComment<CR>', { silent = true, desc = 'Comment this line for Claude' })
