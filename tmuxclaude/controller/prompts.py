@@ -34,6 +34,8 @@ __all__ = ["Outbox", "after_hook", "on_state", "queue"]
 log = logging.getLogger(__name__)
 
 REJECTION_WAIT_S = 15.0
+MAX_PROMPT = 100_000
+"""A prompt typed into Claude's input box stays below this (a paste of megabytes would stall its TUI)."""
 _RULE = re.compile(r"^[─━]{8,}")
 _INPUT = re.compile(r"^[❯>]\s*$")
 
@@ -49,7 +51,7 @@ class Pending:
 
 @dataclass
 class Outbox:
-    """Per instance: what waits, and how many hooks arrived (a prompt after a rejection waits on none)."""
+    """Per instance: what waits, and how many turn hooks arrived (a prompt after a rejection waits on none)."""
 
     pending: dict[str, list[Pending]] = field(default_factory=dict)
     hooks: dict[str, int] = field(default_factory=dict)
@@ -76,6 +78,8 @@ def queue(
     inst = rt.registry.get(instance_id)
     if inst is None:
         raise TmuxClaudeError("no such instance")
+    if len(text) > MAX_PROMPT:
+        raise TmuxClaudeError(f"the prompt would be {len(text)} characters (at most {MAX_PROMPT}): send fewer comments")
     if not inst.claude_pane:
         raise TmuxClaudeError(f"{inst.name} has no Claude pane")
     box = outbox(rt)
@@ -89,10 +93,16 @@ def queue(
     return f"queued: delivered when {inst.name} is idle"
 
 
-def after_hook(rt: Runtime, instance_id: str) -> None:
-    """Every hook of that instance counts (called from the hook endpoint)."""
-    box = outbox(rt)
-    box.hooks[instance_id] = box.hooks.get(instance_id, 0) + 1
+MOVED_ON = frozenset({"SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "SessionEnd"})
+"""Hooks that mean a new turn (or session) began or ended after a rejection; a Notification or an Interrupt
+(2.1.335+, which may report the rejection itself) does not."""
+
+
+def after_hook(rt: Runtime, instance_id: str, event: str) -> None:
+    """A hook of that instance arrived (called from the hook endpoint)."""
+    if event in MOVED_ON:
+        box = outbox(rt)
+        box.hooks[instance_id] = box.hooks.get(instance_id, 0) + 1
 
 
 def on_state(rt: Runtime, instance_id: str, state: InstanceState) -> None:

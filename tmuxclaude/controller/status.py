@@ -117,6 +117,6 @@ def on_hook_http(rt: Runtime, instance_id: str, connection: Any, request: Any) -
     if session and session != inst.claude_session_id:
         # Claude's own conversation id: `restore` resumes exactly this conversation.
         inst = rt.update(inst, claude_session_id=session)
-    prompts.after_hook(rt, instance_id)
+    prompts.after_hook(rt, instance_id, event)
     set_state(rt, instance_id, next_state(inst.state, event))
     return connection.respond(204, "")
