@@ -69,6 +69,18 @@ async def test_review_send_waits_for_idle_then_types_one_prompt(world: Env, repo
         return {c["state"] for c in json.loads(saved.read_text())["comments"]}
 
     await asyncio.to_thread(retry_until, lambda: states() == {"sent"}, 10, "marked sent once typed")
+    nvim = await NvimClient.connect(item["nvim_socket"])
+    try:
+
+        async def told() -> bool:
+            said = await nvim.exec_lua("return require('tmuxclaude.reload').shown() .. vim.fn.execute('messages')")
+            return "delivered to feat-a's Claude" in str(said)
+
+        await aretry_until(told, 10, "Neovim told the queued review went in")
+        # Its virtual text says sent now (pushed by the controller, no request of Neovim's).
+        assert {c["state"] for c in await nvim.exec_lua("return require('tmuxclaude.comments').items")} == {"sent"}
+    finally:
+        await nvim.close()
     nothing = await asyncio.to_thread(world.cli, "review", "send", "feat-a", check=False)
     assert "no open comments for feat-a" in nothing.stderr
 

@@ -15,6 +15,7 @@ which it waits for the next idle like any other.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -162,6 +163,12 @@ async def deliver(rt: Runtime, instance_id: str, *, rejection_ended: bool = Fals
             box.pending.setdefault(instance_id, [])[:0] = items
             return False
         rt.event(f"{inst.name}: delivered a prompt ({len(text)} chars)")
+        bridge = rt.bridges.get(instance_id)
+        if bridge is not None:
+            # The user was told "queued"; now they learn it went in (a notification: never waits on Neovim).
+            with contextlib.suppress(TmuxClaudeError):
+                bridge.client.notify("nvim_exec_lua", "require('tmuxclaude.reload').say(...)",
+                                     [f"delivered to {inst.name}'s Claude"])  # fmt: skip
         for p in items:
             if p.on_sent is not None:
                 p.on_sent()
