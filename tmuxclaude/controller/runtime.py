@@ -36,6 +36,7 @@ from tmuxclaude.controller.ports import (
     StateStore,
     TmuxPort,
 )
+from tmuxclaude.controller.prompts import Outbox
 from tmuxclaude.model.claude_sessions import ClaudeSession
 from tmuxclaude.model.config import Config
 from tmuxclaude.model.instance import Instance, Registry
@@ -160,6 +161,8 @@ class Runtime:
         """Claude's file writes per instance: pre-images for :ClaudeCodeReview, reloads in its Neovim."""
         self.forks: dict[str, ClaudeSession] = {}
         """``/fork`` children reported by an instance's hooks, by session id (controller/forks.py)."""
+        self.outbox = Outbox()
+        """Prompts waiting for their instance's Claude to be idle (controller/prompts.py)."""
         self.commands: CommandTable | None = None
         """The command table, set by ``controller.commands.Commands``: Neovim requests and auto-start use it."""
         self._background: set[asyncio.Task[Any]] = set()
