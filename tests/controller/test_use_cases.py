@@ -137,7 +137,7 @@ async def test_server_lost_orphans_and_restore_brings_back(w: World, later: bool
     back = w.rt.registry.ordered()[0]
     assert (back.port, back.token, back.state) == (inst.port, inst.token, InstanceState.IDLE)
     assert w.locks.files[back.port]["authToken"] == inst.token
-    assert w.tmux.respawned[-1][1][-2:] == ["--resume", "sid-a"]
+    assert w.tmux.respawned[-1][1][-1:] == ["--resume=sid-a"]
 
 
 async def test_restart_with_controller_down_and_tmux_restarted(w: World) -> None:

@@ -19,6 +19,7 @@ from tmuxclaude.adapters.fsutil import write_private
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.status import glyph
 from tmuxclaude.errors import InstanceError
+from tmuxclaude.model.session_ids import resume_argv
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.model.states import HOOK_EVENTS
 from tmuxclaude.protocol.lockfile import LockRecord
@@ -203,7 +204,7 @@ def create_panes(rt: Runtime, inst: Instance, client: ClientContext, focus: bool
 
 def resume_args(inst: Instance) -> list[str]:
     """How Claude continues this instance's own conversation (its session id comes from its hooks)."""
-    return ["--resume", inst.claude_session_id] if inst.claude_session_id else ["--continue"]
+    return resume_argv(inst.claude_session_id)
 
 
 def respawn_claude(rt: Runtime, inst: Instance, extra: list[str]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tmuxclaude.controller.runtime import Runtime
+from tmuxclaude.model.session_ids import is_session_id
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.model.lifecycle import Phase, phase_of
 from tmuxclaude.model.states import GLYPHS, next_state, summary_text
@@ -110,6 +111,10 @@ def on_hook_http(rt: Runtime, instance_id: str, connection: Any, request: Any) -
     query = parse_qs(urlsplit(request.path).query)
     event = (query.get("event") or [""])[0]
     session = (query.get("session") or [""])[0]
+    if session and not is_session_id(session):
+        # It ends up on Claude's command line (--resume): an id is an id, nothing else gets in.
+        log.warning("hook of %s: refused a session value that is not a session id", inst.name)
+        return connection.respond(400, "Bad Request\n")
     # Before answering: a PreToolUse of a file tool keeps the file's old text before the tool writes it.
     rt.edits.on_hook(instance_id, event, session, (query.get("tool") or [""])[0], (query.get("path") or [""])[0])
     if session and session != inst.claude_session_id:
