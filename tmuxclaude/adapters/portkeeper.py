@@ -32,7 +32,7 @@ from typing import Any
 from tmuxclaude.adapters import netports
 from tmuxclaude.adapters.peercred import peer_uid
 
-__all__ = ["KeptPorts", "KeeperError", "keeper_socket", "main"]
+__all__ = ["KeeperError", "KeptPorts", "keeper_socket", "main"]
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from tmuxclaude.adapters.fsutil import write_private
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.status import glyph
 from tmuxclaude.errors import InstanceError
-from tmuxclaude.model.session_ids import resume_argv
 from tmuxclaude.model.instance import Instance, InstanceState
+from tmuxclaude.model.session_ids import resume_argv
 from tmuxclaude.model.states import HOOK_EVENTS
 from tmuxclaude.protocol.lockfile import LockRecord
 

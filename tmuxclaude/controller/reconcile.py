@@ -20,9 +20,9 @@ from tmuxclaude.controller.status import publish_summary, set_state
 from tmuxclaude.controller.teardown import forget, orphan, teardown
 from tmuxclaude.controller.views import describe
 from tmuxclaude.errors import WorktreeError
-from tmuxclaude.model.session_ids import resume_argv
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.model.lifecycle import Event, Seen, judge, transition
+from tmuxclaude.model.session_ids import resume_argv
 
 __all__ = ["gc", "reconcile", "restore", "shutdown", "start"]
 

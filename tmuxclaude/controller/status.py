@@ -10,9 +10,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tmuxclaude.controller.runtime import Runtime
-from tmuxclaude.model.session_ids import is_session_id
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.model.lifecycle import Phase, phase_of
+from tmuxclaude.model.session_ids import is_session_id
 from tmuxclaude.model.states import GLYPHS, next_state, summary_text
 from tmuxclaude.protocol.lockfile import token_matches
 
