@@ -61,13 +61,20 @@ def _global_config(env: Mapping[str, str]) -> Path:
     return Path(env.get("HOME") or Path.home()) / ".claude.json"
 
 
+def _neutral_dir(env: Mapping[str, str]) -> str:
+    """Where the probe runs: your home (its ``.claude`` is your own user settings), never the caller's cwd, whose
+    repository's project settings (an apiKeyHelper, env, a provider) would change the answer, or run."""
+    home = env.get("HOME") or str(Path.home())
+    return home if os.path.isdir(home) else "/"
+
+
 def _auth_status(command: Sequence[str], env: Mapping[str, str], timeout: float) -> dict[str, Any] | str:
     """The CLI's ``auth status --json`` answer, or why there is none."""
     try:
         out = subprocess.run(
             [*command, "auth", "status", "--json"],
             capture_output=True, text=True, timeout=timeout, check=False, env={**env, **QUIET},
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL, cwd=_neutral_dir(env),
         )  # fmt: skip
     except FileNotFoundError:
         return f"{command[0]} not found"
