@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tmuxclaude.adapters.paths import claude_config_dir
+from tmuxclaude.protocol.boundedjson import loads_bounded
 
 __all__ = ["Finding", "claude_start_checks"]
 
@@ -37,6 +38,8 @@ QUIET = {
 """Set for the probe only: no telemetry, error reports or update checks while asking about the login."""
 
 DEFAULT_API = "https://api.anthropic.com"
+_MAX_JSON = 16 << 20
+"""Claude's global config grows with its project history; bounded all the same."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,8 @@ class Finding:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            data = loads_bounded(f.read(_MAX_JSON + 1), max_bytes=_MAX_JSON)
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -78,7 +78,9 @@ def claude_command(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]:
     # --settings adds a layer: the user's own settings and hooks stay in force.
     command = rt.config.commands.claude
     mode = rt.claude_cli.permission_choice(command, rt.config.claude.permission_mode, inst.worktree, pane_env(rt, inst))
-    log.info("%s: permission mode: %s", inst.name, mode.reason)
+    rt.permissions[inst.id] = mode
+    log.info("%s: permission mode %s, chosen by %s: %s", inst.name, mode.mode or "(the CLI's)", mode.chosen_by,
+             mode.reason)  # fmt: skip
     return [*command, *mode.args, "--settings", str(rt.paths.settings_file(inst.id)), *extra]
 
 

@@ -36,6 +36,7 @@ from tmuxclaude.controller.ports import (
     StateStore,
     TmuxPort,
 )
+from tmuxclaude.model.claude import PermissionChoice
 from tmuxclaude.model.config import Config
 from tmuxclaude.model.instance import Instance, Registry
 
@@ -155,6 +156,8 @@ class Runtime:
         self.claude_cli: ClaudeCliPort = LocalClaudeCli()
         self.edits = EditTracker(self.bridges.get)
         """Claude's file writes per instance: pre-images for :ClaudeCodeReview, reloads in its Neovim."""
+        self.permissions: dict[str, PermissionChoice] = {}
+        """The permission mode each instance's Claude was last started in, and who chose it (``ls --json``)."""
         self.commands: CommandTable | None = None
         """The command table, set by ``controller.commands.Commands``: Neovim requests and auto-start use it."""
         self._background: set[asyncio.Task[Any]] = set()
