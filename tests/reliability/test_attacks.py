@@ -243,3 +243,28 @@ def test_another_users_churn_evicts_no_handshake(held: Env, repo: Path, attacker
         os.waitpid(child, 0)
     print(f"\n[security] handshakes during another user's churn: {sum(results)} of {len(results)} succeeded")
     assert all(results), f"{results.count(False)} of 20 handshakes failed"
+
+
+def test_review_store_is_bounded_in_entries_and_bytes() -> None:
+    """Finding 8: 20,000 distinct 8 KiB paths through the hook's entry point (what a Claude, or anyone with the
+    hook token, can send): every entry counts, kept text or not. On 6eae274 this held 164 MB."""
+    import tracemalloc
+
+    from tmuxclaude.controller.edits import EditTracker
+    from tmuxclaude.model.review import MAX_FILES, MAX_INSTANCE_BYTES
+
+    tracker = EditTracker(lambda _iid: None)
+    tracker.on_hook("i1", "UserPromptSubmit", "s1", "", "")
+    tracemalloc.start()
+    try:
+        for k in range(20_000):
+            path = f"/nonexistent/{k:05d}/" + "p" * 8100
+            tracker.on_hook("i1", "PreToolUse", "s1", "Write", path)
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    store = tracker.store("i1")
+    assert len(store.changes("session")) <= MAX_FILES and store.used_bytes <= MAX_INSTANCE_BYTES
+    assert store.untracked == 20_000 - len(store.changes("session"))
+    print(f"\n[security] 20,000 hook writes: {len(store.changes('session'))} entries kept, peak {peak / 1e6:.1f} MB")
+    assert peak < 2 * MAX_INSTANCE_BYTES, peak
