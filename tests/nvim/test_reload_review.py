@@ -254,10 +254,10 @@ async def test_review_revert_never_writes_through_a_symlink_out_of_the_worktree(
          "root": root},
     ]  # fmt: skip
     await bridge.client.request("nvim_command", "ClaudeCodeReview turn")
-    with pytest.raises(NvimError, match="link.txt leads out of the worktree"):
+    with pytest.raises(NvimError, match=r"link\.txt leads out of the worktree"):
         await bridge.client.request("nvim_command", "ClaudeCodeReview revert")
     await bridge.client.request("nvim_command", "ClaudeCodeReview next")
-    with pytest.raises(NvimError, match="victim.txt leads out of the worktree"):
+    with pytest.raises(NvimError, match=r"victim\.txt leads out of the worktree"):
         await bridge.client.request("nvim_command", "ClaudeCodeReview revert")
     assert target.read_text() == NEW
 
@@ -278,7 +278,7 @@ async def test_review_revert_never_discards_unsaved_text(bridge: NvimBridge, rec
         }
     ]
     await bridge.client.request("nvim_command", "ClaudeCodeReview turn")
-    with pytest.raises(NvimError, match="calc.py has unsaved changes"):
+    with pytest.raises(NvimError, match=r"calc\.py has unsaved changes"):
         await bridge.client.request("nvim_command", "ClaudeCodeReview revert")
     assert (await buffer_text(bridge, calc)).startswith("# mine, unsaved\n") and calc.read_text() == NEW
 
