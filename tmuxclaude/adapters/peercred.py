@@ -32,7 +32,7 @@ def _forms(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[tuple[in
     """The (family, 16-byte address) forms a socket at ``addr`` may be listed under: an IPv4 peer of a
     dual-stack (``[::]``) socket is an IPv6 socket with an IPv4-mapped address."""
     if isinstance(addr, ipaddress.IPv6Address):
-        forms = [(socket.AF_INET6, addr.packed)]
+        forms: list[tuple[int, bytes]] = [(socket.AF_INET6, addr.packed)]
         if addr.ipv4_mapped is not None:
             forms.append((socket.AF_INET, addr.ipv4_mapped.packed.ljust(16, b"\0")))
         return forms
