@@ -135,8 +135,10 @@ async def test_server_lost_orphans_and_restore_brings_back(w: World, later: bool
     restored = await reconcile.restore(w.rt, client(w))
     assert [r["name"] for r in restored] == ["a"]
     back = w.rt.registry.ordered()[0]
-    assert (back.port, back.token, back.state) == (inst.port, inst.token, InstanceState.IDLE)
-    assert w.locks.files[back.port]["authToken"] == inst.token
+    # Same port (the keeper held it), new tokens: a new Claude is started, and the old ones may have leaked.
+    assert (back.port, back.state) == (inst.port, InstanceState.IDLE) and back.token != inst.token
+    assert back.hook_token != inst.hook_token
+    assert w.locks.files[back.port]["authToken"] == back.token
     assert w.tmux.respawned[-1][1][-1:] == ["--resume=sid-a"]
 
 

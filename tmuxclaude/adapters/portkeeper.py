@@ -264,6 +264,10 @@ def _serve(server: socket.socket) -> None:
     ever_held = False
     while True:
         if (ever_held and not held) or (not ever_held and time.monotonic() - started > START_GRACE):
+            with contextlib.suppress(OSError):
+                st = os.stat(path)
+                if (st.st_ino, st.st_dev) == (identity.st_ino, identity.st_dev):
+                    os.unlink(path)  # still ours: no socket file of a keeper that is gone
             return
         try:
             st = os.stat(path)

@@ -86,8 +86,11 @@ class ReviewStore:
         whether anything was stored."""
         if not self.wants(path):
             return False
+        if path not in self._session and len(self._session) >= self.max_files:
+            self.untracked += 1  # checked first: cheap, and a full store is what a flood meets
+            return False
         used = self.used_bytes
-        if path not in self._session and (len(self._session) >= self.max_files or used + len(path) > self.max_bytes):
+        if path not in self._session and used + len(path) > self.max_bytes:
             # Every path of the turn is in the session too, so this bounds both.
             self.untracked += 1
             return False
