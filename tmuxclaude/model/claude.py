@@ -166,7 +166,7 @@ def choose_permission(
             user = user or (source, mode)
     if project is not None:
         ignored = f"the repository's permissions.defaultMode = {project[1]!r} in {project[0]} is not followed"
-        if user is not None:
+        if user is not None and valid_mode(user[1]):
             return PermissionChoice(("--permission-mode", user[1]),
                                     f"user's choice: permissions.defaultMode = {user[1]!r} in {user[0]} ({ignored})",
                                     user[1], "user")  # fmt: skip
