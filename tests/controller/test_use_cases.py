@@ -182,6 +182,28 @@ async def test_start_takes_back_live_windows_and_adopts_unknown_ones(w: World) -
         await reconcile.shutdown(w2.rt)
 
 
+async def test_a_port_not_kept_while_down_is_never_reused_with_its_old_tokens(w: World) -> None:
+    """Issue 17 finding 1's fallback: the port keeper was gone too (the port was free for a while): the instance
+    moves to a new port with new tokens and its Claude restarts against them; the hook token is new either way."""
+    await new(w, "a")
+    await new(w, "b")
+    a, b = w.rt.registry.ordered()
+    await reconcile.shutdown(w.rt)
+    w2 = make_world(w.root)
+    w2.tmux, w2.rt.tmux = w.tmux, w.tmux
+    w2.state.data = w.state.data
+    w2.net.unkept.add(a.port)
+    try:
+        await reconcile.start(w2.rt)
+        moved, kept = w2.rt.registry.get(a.id), w2.rt.registry.get(b.id)
+        assert moved is not None and kept is not None
+        assert moved.port != a.port and moved.token != a.token and moved.hook_token != a.hook_token
+        assert a.port in w2.net.released and w.tmux.respawned[-1][0] == a.claude_pane
+        assert (kept.port, kept.token) == (b.port, b.token) and kept.hook_token != b.hook_token
+    finally:
+        await reconcile.shutdown(w2.rt)
+
+
 async def test_port_taken_while_down_moves_the_instance(w: World) -> None:
     await new(w, "a")
     inst = w.rt.registry.ordered()[0]

@@ -200,7 +200,8 @@ async def _adopt(rt: Runtime, window_id: str, instance_id: str, server: str) -> 
     )
     with contextlib.suppress(WorktreeError):
         inst = inst.with_(repo=rt.git.resolve_worktree(inst.worktree).main_root)
-    if not rt.net.kept(port):
+    kept = rt.net.kept(port)
+    if not kept:
         inst = inst.with_(token=secrets.token_urlsafe(32))  # the port was free: its old token may be known
     try:
         await serve(rt, inst, rt.net.bind_port(port))
@@ -208,6 +209,9 @@ async def _adopt(rt: Runtime, window_id: str, instance_id: str, server: str) -> 
         log.error("cannot adopt window %s: port %s is taken (%s)", window_id, port, exc)
         return
     rt.registry.put(inst)
+    if not kept:
+        # Its Claude holds the old token and does not re-read the lock file: start it again against the new one.
+        respawn_claude(rt, inst, resume_args(inst))
     rt.event(f"adopted {inst.name} (window {window_id}) on port {port}")
 
 
