@@ -365,6 +365,25 @@ def _claude_check(command: list[str]) -> tuple[bool, str, bool]:
     return True, f"{probe.text} (tested range {tested.describe()}){upgrade_note(probe.version, tested)}", True
 
 
+def _report_permission(report: Any, config: Any, pane_env: dict[str, str]) -> None:
+    """The permission mode a Claude started here would get, and who chose it (user, project, managed, tmuxclaude)."""
+    from tmuxclaude.adapters.claude_cli import LocalClaudeCli
+    from tmuxclaude.adapters.git import resolve_worktree
+
+    try:
+        where = resolve_worktree(os.getcwd()).root
+    except TmuxClaudeError:
+        where = os.getcwd()
+    try:
+        choice = LocalClaudeCli().permission_choice(config.commands.claude, config.claude.permission_mode, where,
+                                                    pane_env)  # fmt: skip
+    except TmuxClaudeError as exc:
+        report(False, "permission mode", str(exc))
+        return
+    report(True, "permission mode", f"{choice.mode or '(set in the command)'}, chosen by {choice.chosen_by}: "
+                                    f"{choice.reason}")  # fmt: skip
+
+
 @cli.command()
 @pass_app
 def doctor(app: App) -> None:
@@ -405,6 +424,7 @@ def doctor(app: App) -> None:
     # A CLI that is missing or does not answer --version would not answer these either: no second wait.
     for finding in claude_start_checks(config.commands.claude, pane_env) if answered else []:
         report(finding.ok, finding.label, finding.detail)
+    _report_permission(report, config, pane_env)
     report(True, "tmux socket", paths.tmux_socket)
     from tmuxclaude.adapters.paths import check_private_dir
 

@@ -143,7 +143,7 @@ async def _review(rt: Runtime, args: dict[str, Any], client: ClientContext) -> A
     inst = rt.registry.get(str(args.get("instance") or ""))
     if inst is None:
         raise TmuxClaudeError("review: no such instance")
-    return rt.edits.review(inst.id, "session" if args.get("scope") == "session" else "turn")
+    return rt.edits.review(inst.id, "session" if args.get("scope") == "session" else "turn", root=inst.worktree)
 
 
 async def _comments(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:

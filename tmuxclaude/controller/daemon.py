@@ -23,6 +23,7 @@ from tmuxclaude.adapters.fsutil import write_private
 from tmuxclaude.adapters.logfile import PrivateRotatingFileHandler, RateLimitFilter, SafeFormatter
 from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.peercred import require_own_peer
+from tmuxclaude.adapters.portkeeper import KeptPorts
 from tmuxclaude.adapters.tmux import Tmux
 from tmuxclaude.controller import monitor, reconcile, status
 from tmuxclaude.controller.commands import Commands
@@ -45,7 +46,8 @@ MAX_WAITING_CLIENTS = 64
 class Controller:
     def __init__(self, paths: Paths, config: Config) -> None:
         self.paths = paths
-        self.rt = Runtime(paths, config, Tmux(paths.tmux_socket))
+        self.ports = KeptPorts(paths.runtime_dir)
+        self.rt = Runtime(paths, config, Tmux(paths.tmux_socket), net=self.ports)
         self.commands = Commands(self.rt, reload_config=self._reload_config, stop=self.stop)
         self._config_mtime = config_mtime()
         self._stop = asyncio.Event()
@@ -54,7 +56,11 @@ class Controller:
         self._waiting: dict[asyncio.StreamWriter, None] = {}
 
     async def serve(self) -> None:
+        self.paths.ensure_runtime_dir()
+        # The listening sockets the port keeper held while no controller ran (docs/threat-model.md).
+        self.ports.take()
         await reconcile.start(self.rt)
+        self.ports.release_unused(self.rt.registry.ports())
         self.paths.ensure_runtime_dir()
         sock_path = self.paths.control_socket
         with contextlib.suppress(FileNotFoundError):

@@ -37,6 +37,7 @@ from tmuxclaude.controller.ports import (
     TmuxPort,
 )
 from tmuxclaude.controller.prompts import Outbox
+from tmuxclaude.model.claude import PermissionChoice
 from tmuxclaude.model.claude_sessions import ClaudeSession
 from tmuxclaude.model.config import Config
 from tmuxclaude.model.instance import Instance, Registry
@@ -161,6 +162,8 @@ class Runtime:
         """Claude's file writes per instance: pre-images for :ClaudeCodeReview, reloads in its Neovim."""
         self.forks: dict[str, ClaudeSession] = {}
         """``/fork`` children reported by an instance's hooks, by session id (controller/forks.py)."""
+        self.permissions: dict[str, PermissionChoice] = {}
+        """The permission mode each instance's Claude was last started in, and who chose it (``ls --json``)."""
         self.outbox = Outbox()
         """Prompts waiting for their instance's Claude to be idle (controller/prompts.py)."""
         self.commands: CommandTable | None = None

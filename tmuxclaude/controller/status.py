@@ -13,6 +13,7 @@ from tmuxclaude.controller import forks, prompts
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.model.lifecycle import Phase, phase_of
+from tmuxclaude.model.session_ids import is_session_id
 from tmuxclaude.model.states import GLYPHS, next_state, summary_text
 from tmuxclaude.protocol.lockfile import token_matches
 
@@ -112,6 +113,10 @@ def on_hook_http(rt: Runtime, instance_id: str, connection: Any, request: Any) -
     query = parse_qs(urlsplit(request.path).query)
     event = (query.get("event") or [""])[0]
     session = (query.get("session") or [""])[0]
+    if session and not is_session_id(session):
+        # It ends up on Claude's command line (--resume): an id is an id, nothing else gets in.
+        log.warning("hook of %s: refused a session value that is not a session id", inst.name)
+        return connection.respond(400, "Bad Request\n")
     if forks.on_hook(rt, inst, event, session, (query.get("source") or [""])[0]):
         return connection.respond(204, "")
     # Before answering: a PreToolUse of a file tool keeps the file's old text before the tool writes it.
