@@ -1,0 +1,177 @@
+"""Instances on another host, over a real OpenSSH server in a network namespace (conftest.py): the one list,
+commands by HOST:NAME and number, the local window onto a remote instance, live state within a second, and
+faults (link cut, remote controller killed, hostile names) that lose nothing."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.env import Env, ls_json
+from tests.helpers.waiting import retry_until
+from tests.hosts.sshd_host import SshdHost
+
+
+@pytest.fixture
+def hworld(world: Env, sshd_host: SshdHost) -> Env:
+    """The local world (private tmux, recorder) with the SSH host configured as ``box``."""
+    world.use_recorder(extra=sshd_host.config_block())
+    return world
+
+
+def remote(env: Env) -> dict[str, dict[str, Any]]:
+    return {i["name"]: i for i in ls_json(env) if i.get("host")}
+
+
+def remote_ids(host: SshdHost) -> dict[str, dict[str, Any]]:
+    return {i["name"]: i for i in json.loads(host.tmuxclaude("ls", "--json").stdout)}
+
+
+def run_remote_hook(host: SshdHost, instance_id: str, event: str) -> None:
+    """The hook command of a remote instance exactly as its --settings file gives it to Claude Code, run there."""
+    settings = next(Path(f"/tmp/tmuxclaude-{host.uid}").glob(f"tmuxclaude/*/{instance_id}.settings.json"))
+    command = json.loads(settings.read_text())["hooks"][event][0]["hooks"][0]["command"]
+    body = json.dumps({"session_id": "sess-r", "hook_event_name": event})
+    host.ssh(f"sh -c {shlex.quote(command)}", input=body)
+
+
+def summary(env: Env) -> str:
+    return env.tmux("show-option", "-gqv", "@tmuxclaude_summary")
+
+
+def test_new_ls_switch_send_pause_resume_kill_on_a_host(hworld: Env, sshd_host: SshdHost) -> None:
+    env, host = hworld, sshd_host
+    out = env.cli("new", "feat", "--host", "box", "-d").stdout
+    assert "started box:feat" in out
+    retry_until(lambda: "box:feat" in remote(env), 10, "box:feat in ls")
+    item = remote(env)["box:feat"]
+    assert item["host"] == "box" and item["n"] == 1 and item["port"] >= 11401
+    assert env.cli("ls").stdout.splitlines() == [f"1. [box:feat] ~/src/shop-feat (port: {item['port']})"]
+    there = remote_ids(host)["feat"]
+    # switch (by name): a local window running ssh -t into the host's tmux, in a view session showing feat
+    shell = env.tmux("display-message", "-p", "-t", "main:", "#{pane_id}")
+    env.cli("switch", "box:feat", pane=shell)
+    windows = env.tmux("list-windows", "-a", "-F", "#{window_id} #{@tmuxclaude_remote} #{window_name}").splitlines()
+    views = [w for w in windows if " box:feat " in w + " "]
+    assert len(views) == 1, windows
+    window = views[0].split()[0]
+
+    def viewing() -> bool:
+        out = host.ssh("tmux list-sessions -F '#{session_name} #{session_attached} #{window_id}'").stdout
+        return any(ln.startswith("tcview-") and ln.split()[1:] == ["1", there["window_id"]] for ln in out.splitlines())
+
+    retry_until(viewing, 15, "the host's tmux attached in a view session on feat's window")
+    env.cli("switch", "1", pane=shell)  # by number: the same window again, not a second one
+    assert env.tmux("list-windows", "-a", "-F", "#{@tmuxclaude_remote}").splitlines().count("box:feat") == 1
+    # send: a path on that host, relative to the instance's worktree
+    sent = env.cli("send", "--to", "box:feat", "README.md:1-2")
+    assert "box:feat" in sent.stdout
+    missing = env.cli("send", "--to", "box:feat", "nope.txt", check=False)
+    assert missing.returncode != 0 and "no such file" in missing.stderr
+    # pause / resume: the state comes back over the stream
+    assert "paused box:feat" in env.cli("pause", "box:feat").stdout
+    retry_until(lambda: remote(env)["box:feat"]["state"] == "paused", 10, "paused over the stream")
+    assert "resumed box:feat" in env.cli("resume", "box:feat").stdout
+    retry_until(lambda: remote(env)["box:feat"]["state"] != "paused", 10, "resumed over the stream")
+    # closing the local window ends only the ssh client: the instance runs on
+    env.tmux("kill-window", "-t", window)
+    retry_until(lambda: not viewing(), 10, "the view session gone with its client")
+    assert "feat" in remote_ids(host)
+    assert "killed box:feat" in env.cli("kill", "box:feat").stdout
+    retry_until(lambda: "box:feat" not in remote(env), 10, "box:feat gone from ls")
+    assert "feat" not in remote_ids(host)
+
+
+def test_waiting_on_the_host_reaches_the_local_status_line_within_a_second(hworld: Env, sshd_host: SshdHost) -> None:
+    env, host = hworld, sshd_host
+    env.cli("new", "wait-a", "--host", "box", "-d")
+    retry_until(lambda: "box:wait-a" in remote(env), 10, "box:wait-a listed")
+    there = remote_ids(host)["wait-a"]
+    run_remote_hook(host, there["id"], "Stop")
+    retry_until(lambda: remote(env)["box:wait-a"]["state"] == "idle", 10, "idle over the stream")
+    shell = env.tmux("display-message", "-p", "-t", "main:", "#{pane_id}")
+    env.cli("switch", "box:wait-a", pane=shell)
+    window = next(w.split()[0] for w in env.tmux("list-windows", "-a", "-F", "#{window_id} #{@tmuxclaude_remote}")
+                  .splitlines() if w.endswith(" box:wait-a"))  # fmt: skip
+    assert "○" in summary(env)
+    started = time.monotonic()
+    run_remote_hook(host, there["id"], "Notification")
+    retry_until(lambda: "◆" in summary(env), 5, "the waiting glyph in the local summary")
+    took = time.monotonic() - started
+    assert took < 1.0 + 0.5, f"waiting reached the status line after {took:.2f}s"  # the ssh hook call itself
+    assert env.tmux("display-message", "-p", "-t", window, "#{@tmuxclaude_glyph}") == "◆"
+    assert env.cli("next", pane=shell).returncode == 0
+    env.cli("kill", "box:wait-a")
+
+
+def test_link_cut_and_restored(hworld: Env, sshd_host: SshdHost, repo: Path) -> None:
+    env, host = hworld, sshd_host
+    env.cli("new", "cut", "--host", "box", "-d")
+    env.cli("open", "-d", str(repo))
+    retry_until(lambda: "box:cut" in remote(env), 10, "box:cut listed")
+    pid = remote_ids(host)["cut"]
+    host.link(False)
+    try:
+
+        def unreachable() -> bool:
+            started = time.monotonic()
+            out = env.cli("ls").stdout
+            assert time.monotonic() - started < 3 + 1, "ls waited on the host"
+            return "[box:cut]" in out and "(unreachable" in out and "1. [main]" in out
+
+        retry_until(unreachable, 20, "box:cut shown unreachable")
+        started = time.monotonic()
+        failed = env.cli("kill", "box:cut", check=False)
+        assert failed.returncode != 0 and "unreachable" in failed.stderr
+        assert time.monotonic() - started < 3 + 1
+        assert ls_json(env)[0]["name"] == "main" and ls_json(env)[0]["host"] is None
+    finally:
+        host.link(True)
+    retry_until(lambda: remote(env).get("box:cut", {}).get("unreachable") is None and "box:cut" in remote(env), 30,
+                "box:cut back after the link came up")  # fmt: skip
+    assert remote_ids(host)["cut"]["id"] == pid["id"]
+    env.cli("kill", "box:cut")
+
+
+def test_remote_controller_killed(hworld: Env, sshd_host: SshdHost) -> None:
+    env, host = hworld, sshd_host
+    env.cli("new", "ctl", "--host", "box", "-d")
+    retry_until(lambda: "box:ctl" in remote(env), 10, "box:ctl listed")
+    record = json.loads(next((host.home / "records").glob("*.json")).read_text()) if False else None
+    del record
+    before = remote_ids(host)["ctl"]
+    subprocess.run(["kill", "-9", str(host.controller_pid())], check=True)
+
+    def back() -> bool:
+        item = remote(env).get("box:ctl")
+        return bool(item) and not item["unreachable"] and item["state"] != "orphaned"
+
+    retry_until(back, 30, "box:ctl listed again, its host reachable")
+    after = remote_ids(host)["ctl"]
+    assert after["id"] == before["id"] and after["window_id"] == before["window_id"]
+    env.cli("kill", "box:ctl")
+
+
+def test_hostile_branch_name_on_the_host_runs_nothing_locally(hworld: Env, sshd_host: SshdHost) -> None:
+    env, host = hworld, sshd_host
+    marker = Path(f"/tmp/tc19-pwned-{host.user}")
+    branch = f"x#(touch${{IFS}}{marker})"
+    env.cli("new", branch, "--host", "box", "-d")
+    name = f"box:{branch}"
+    retry_until(lambda: name in remote(env), 10, "the hostile name listed")
+    shell = env.tmux("display-message", "-p", "-t", "main:", "#{pane_id}")
+    env.cli("switch", name, pane=shell)
+    names = env.tmux("list-windows", "-a", "-F", "#{window_name}\x1f#{@tmuxclaude_remote}").splitlines()
+    assert f"{name}\x1f{name}" in names
+    there = remote_ids(host)[branch]
+    run_remote_hook(host, there["id"], "Notification")  # the waiting message shows the name
+    retry_until(lambda: remote(env)[name]["state"] == "waiting", 10, "waiting")
+    env.cli("ls")
+    env.cli("kill", name)
+    assert not marker.exists()
