@@ -143,8 +143,6 @@ def test_remote_controller_killed(hworld: Env, sshd_host: SshdHost) -> None:
     env, host = hworld, sshd_host
     env.cli("new", "ctl", "--host", "box", "-d")
     retry_until(lambda: "box:ctl" in remote(env), 10, "box:ctl listed")
-    record = json.loads(next((host.home / "records").glob("*.json")).read_text()) if False else None
-    del record
     before = remote_ids(host)["ctl"]
     subprocess.run(["kill", "-9", str(host.controller_pid())], check=True)
 
@@ -158,20 +156,29 @@ def test_remote_controller_killed(hworld: Env, sshd_host: SshdHost) -> None:
     env.cli("kill", "box:ctl")
 
 
+def test_doctor_checks_the_host_in_one_line(hworld: Env, sshd_host: SshdHost) -> None:
+    out = hworld.cli("doctor", check=False).stdout
+    line = next(ln for ln in out.splitlines() if "host box" in ln)
+    assert line.startswith("[ok] host box: reachable; tmuxclaude 0.1.0"), out
+    assert "tmux " in line and "nvim " in line and "claude 2.1.332" in line
+
+
 def test_hostile_branch_name_on_the_host_runs_nothing_locally(hworld: Env, sshd_host: SshdHost) -> None:
     env, host = hworld, sshd_host
     marker = Path(f"/tmp/tc19-pwned-{host.user}")
     branch = f"x#(touch${{IFS}}{marker})"
-    env.cli("new", branch, "--host", "box", "-d")
-    name = f"box:{branch}"
-    retry_until(lambda: name in remote(env), 10, "the hostile name listed")
+    out = env.cli("new", branch, "--host", "box", "-d").stdout
+    retry_until(lambda: [i for i in remote(env).values() if i["branch"] == branch], 10, "the hostile branch listed")
+    item = next(i for i in remote(env).values() if i["branch"] == branch)
+    name = item["name"]
+    assert out.startswith(f"started {name}: ") and f"(port: {item['port']})" in out
+    assert "#(touch" in item["worktree"]  # the host's own path, shown as it is
+    assert "#(touch" in env.cli("ls").stdout
     shell = env.tmux("display-message", "-p", "-t", "main:", "#{pane_id}")
     env.cli("switch", name, pane=shell)
-    names = env.tmux("list-windows", "-a", "-F", "#{window_name}\x1f#{@tmuxclaude_remote}").splitlines()
-    assert f"{name}\x1f{name}" in names
-    there = remote_ids(host)[branch]
+    assert f"{name}\x1f{name}" in env.tmux("list-windows", "-a", "-F", "#{window_name}\x1f#{@tmuxclaude_remote}")
+    there = remote_ids(host)[item["remote_name"]]
     run_remote_hook(host, there["id"], "Notification")  # the waiting message shows the name
     retry_until(lambda: remote(env)[name]["state"] == "waiting", 10, "waiting")
-    env.cli("ls")
     env.cli("kill", name)
     assert not marker.exists()

@@ -10,6 +10,7 @@ client detaches; the instance keeps running.
 from __future__ import annotations
 
 import os
+import select
 import sys
 
 from tmuxclaude.adapters.paths import Paths
@@ -45,6 +46,13 @@ def watch() -> int:
         sock.settimeout(None)
         sock.sendall(encode_request(Request("watch", {}, client.client_context())))
         while True:
+            # stdin: the reader (over ssh) closes it when it goes away; without a terminal nothing else tells a
+            # command that its ssh session has ended, and this one would otherwise wait for the next change.
+            ready, _, _ = select.select([sock, sys.stdin], [], [])
+            if sys.stdin in ready and not os.read(sys.stdin.fileno(), 4096):
+                return 0
+            if sock not in ready:
+                continue
             chunk = sock.recv(65536)
             if not chunk:
                 raise ControllerError("controller stopped")

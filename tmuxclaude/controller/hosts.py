@@ -64,7 +64,14 @@ class HostLink:
         await asyncio.to_thread(self.ssh.exit_master)
 
     def _kill(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
+        """End the stream. Its ssh is a client of the shared connection, which holds the stream's pipes until the
+        session there ends: closing our end of its stdin is what ends that session (the host's ``watch`` leaves
+        on EOF), killing the client alone would leave it open."""
+        if self.proc is None:
+            return
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        if self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.kill()
 
@@ -86,7 +93,7 @@ class HostLink:
         """Read the host's watch stream until it ends; True when it delivered at least one snapshot."""
         line = remote_argv(self.config, ["watch", "--json"])
         self.proc = await asyncio.create_subprocess_exec(
-            *self.ssh.command_argv(line), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            *self.ssh.command_argv(line), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, limit=watch.MAX_LINE + 2,
         )  # fmt: skip
         proc = self.proc
@@ -112,7 +119,9 @@ class HostLink:
                 self._update(snap)
         finally:
             self._kill()
-            code = await proc.wait()
+            code = -1
+            with contextlib.suppress(TimeoutError):
+                code = await asyncio.wait_for(proc.wait(), 3.0)
             err = b""
             with contextlib.suppress(Exception):
                 err = await asyncio.wait_for(errors, 1.0)
@@ -399,12 +408,14 @@ async def new(rt: Runtime, host: str, branch: str, repo: str, client: ClientCont
     match = _STARTED.match(out.strip().splitlines()[0] if out.strip() else "")
     name = match["name"] if match else branch
     # The host's controller pushes the new instance on its stream right after answering: wait for it (briefly).
-    for _ in range(2):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 3.0
+    while True:
         found = [i for i in hosts.items(len(rt.registry)) if i["host"] == host and i["remote_name"] == name]
-        if found:
+        if found or loop.time() > deadline:
             break
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), 2.0)
+            await asyncio.wait_for(changed.wait(), max(0.0, deadline - loop.time()))
         changed = link.changed
     if not found:
         return {"name": f"{host}:{name}", "host": host, "worktree": where, "port": "?"}
