@@ -423,9 +423,10 @@ def doctor(app: App) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, required=True, help="JSON lines (the only format).")
 def watch(as_json: bool) -> None:
-    """Print this machine's instances as a JSON line now and on every change.
+    """Print the instances as JSON, on every change.
 
-    What another machine's tmuxclaude reads over ssh for its [hosts.NAME] entry; ends when the controller stops.
+    One JSON line now and one after every change: what another machine's tmuxclaude reads over ssh for its
+    [hosts.NAME] entry. Ends when the controller stops or stdin closes.
     """
     from tmuxclaude.cli.watch import watch as run_watch
 
@@ -435,9 +436,10 @@ def watch(as_json: bool) -> None:
 @cli.command()
 @click.argument("ref")
 def attach(ref: str) -> None:
-    """Attach this tmux server, showing instance REF's window (what `switch HOST:NAME` runs over ssh -t).
+    """Attach tmux, showing an instance's window.
 
-    The view is a session of its own, gone when it detaches; the instance keeps running.
+    What `switch HOST:NAME` runs on that host over ssh -t. The view is a session of its own, gone when it
+    detaches; the instance keeps running.
     """
     from tmuxclaude.cli.watch import attach as run_attach
 
