@@ -5,6 +5,7 @@ faults (link cut, remote controller killed, hostile names) that lose nothing."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import time
@@ -54,6 +55,11 @@ def test_new_ls_switch_send_pause_resume_kill_on_a_host(hworld: Env, sshd_host: 
     assert item["host"] == "box" and item["n"] == 1 and item["port"] >= 11401
     assert env.cli("ls").stdout.splitlines() == [f"1. [box:feat] ~/src/shop-feat (port: {item['port']})"]
     there = remote_ids(host)["feat"]
+    # completion offers remote names from the controller's memory
+    words = {"_TMUXCLAUDE_COMPLETE": "bash_complete", "COMP_WORDS": "tmuxclaude switch box", "COMP_CWORD": "2"}
+    completed = subprocess.run(["tmuxclaude"], capture_output=True, text=True, timeout=30, check=False,
+                               env={**os.environ, **words})  # fmt: skip
+    assert "box:feat" in completed.stdout
     # switch (by name): a local window running ssh -t into the host's tmux, in a view session showing feat
     shell = env.tmux("display-message", "-p", "-t", "main:", "#{pane_id}")
     env.cli("switch", "box:feat", pane=shell)
@@ -148,7 +154,7 @@ def test_remote_controller_killed(hworld: Env, sshd_host: SshdHost) -> None:
 
     def back() -> bool:
         item = remote(env).get("box:ctl")
-        return bool(item) and not item["unreachable"] and item["state"] != "orphaned"
+        return item is not None and not item["unreachable"] and item["state"] != "orphaned"
 
     retry_until(back, 30, "box:ctl listed again, its host reachable")
     after = remote_ids(host)["ctl"]

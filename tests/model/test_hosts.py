@@ -104,3 +104,13 @@ def test_remote_ls_line_is_printable_and_marks_unreachable() -> None:
     assert ls_line(item) == (
         "3. [box:\\x1b]0;x\\x07] ~/src/shop-feat-x (port: 10003) (unreachable: Connection timed out; last seen waiting)"
     )
+
+
+def test_pick_menu_switches_to_a_remote_instance_by_number_only() -> None:
+    from tmuxclaude.cli.pick import menu_args
+
+    item = {"n": 4, "name": "box:#(touch x)", "host": "box", "branch": "b", "state": "idle", "port": 1}
+    label, key, command = menu_args([item])
+    assert label.startswith("box:##(touch x)") and key == "4"
+    assert command.startswith("run-shell -b '/") and command.endswith(" -m tmuxclaude switch 4'")
+    assert "touch" not in command

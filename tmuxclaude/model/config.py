@@ -193,8 +193,8 @@ class Config:
                 continue
             section_cls = _SECTIONS.get(name)
             if section_cls is None:
-                known = ", ".join(sorted([*_SECTIONS, "hosts"]))
-                raise ConfigError(f"unknown config section {name!r} (known: {known})")
+                sections_known = ", ".join(sorted([*_SECTIONS, "hosts"]))
+                raise ConfigError(f"unknown config section {name!r} (known: {sections_known})")
             if not isinstance(value, dict):
                 raise ConfigError(f"config key {name!r}: expected a table")
             defaults = section_cls()
