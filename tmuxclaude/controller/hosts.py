@@ -18,7 +18,7 @@ from typing import Any
 from tmuxclaude.adapters.ssh import SshHost, last_line
 from tmuxclaude.adapters.tmux import OPTION_PREFIX, arg, literal
 from tmuxclaude.controller.runtime import ClientContext, Runtime
-from tmuxclaude.errors import HostError, InstanceError
+from tmuxclaude.errors import HostError, InstanceError, TmuxClaudeError
 from tmuxclaude.model.config import Config
 from tmuxclaude.model.hosts import HostConfig, HostRef, HostStatus, remote_argv, split_ref, valid_branch
 from tmuxclaude.model.instance import InstanceState
@@ -82,10 +82,14 @@ class HostLink:
                 await asyncio.to_thread(self.ssh.start_master)
                 if await self._stream():
                     delay = FIRST_DELAY
-            except HostError as exc:
+            except TmuxClaudeError as exc:
                 self._down(str(exc).removeprefix(f"host {self.config.name}: "))
-            except (OSError, ValueError) as exc:
-                self._down(f"{type(exc).__name__}: {exc}")
+            except OSError as exc:
+                self._down(f"cannot run ssh: {exc.strerror or exc}")
+            except Exception:
+                # The link must outlive any surprise: it is the only way this host's view comes back.
+                log.exception("host %s: link failed", self.config.name)
+                self._down("internal error (see the controller log)")
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_DELAY)
 
