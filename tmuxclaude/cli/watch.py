@@ -14,6 +14,7 @@ import select
 import sys
 
 from tmuxclaude.adapters.paths import Paths
+from tmuxclaude.adapters.tmux import attach_view_argv, server_session_argv
 from tmuxclaude.cli import client
 from tmuxclaude.errors import ControllerError, InstanceError
 from tmuxclaude.protocol.control import Request, encode_request
@@ -29,8 +30,8 @@ def _ensure_tmux_server(socket: str) -> None:
 
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
     if subprocess.run(["tmux", "-S", socket, "list-sessions"], capture_output=True, env=env, check=False).returncode:
-        subprocess.run(["tmux", "-S", socket, "new-session", "-d", "-s", "tmuxclaude"], capture_output=True, env=env,
-                       stdin=subprocess.DEVNULL, check=False, cwd=os.path.expanduser("~"))  # fmt: skip
+        subprocess.run(server_session_argv(socket), capture_output=True, env=env, stdin=subprocess.DEVNULL,
+                       check=False, cwd=os.path.expanduser("~"))  # fmt: skip
 
 
 def watch() -> int:
@@ -74,7 +75,4 @@ def attach(ref: str) -> None:
     view = f"tcview-{os.getpid()}"
     socket = Paths.current().tmux_socket
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
-    # The commands after new-session act on the new session (the client's own): the window is selected there.
-    os.execvpe("tmux", ["tmux", "-S", socket, "new-session", "-t", window, "-s", view, ";",
-                        "set-option", "destroy-unattached", "on", ";",
-                        "select-window", "-t", window, ";", "select-pane", "-t", pane], env)  # fmt: skip
+    os.execvpe("tmux", attach_view_argv(socket, window, pane, view), env)

@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from tmuxclaude.adapters.ssh import SshHost, last_line
-from tmuxclaude.adapters.tmux import OPTION_PREFIX, arg, literal
+from tmuxclaude.adapters.tmux import OPTION_PREFIX, arg, view_window_args
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import HostError, InstanceError, TmuxClaudeError
 from tmuxclaude.model.config import Config
@@ -317,8 +317,7 @@ async def switch(rt: Runtime, link: HostLink, item: dict[str, Any], client: Clie
         if not session:
             sessions = rt.tmux.run("list-sessions", "-F", "#{session_id}", check=False)
             session = sessions[0] if sessions else ""
-        first = ["new-window", "-d", "-t", f"{session}:"] if session else ["new-session", "-d", "-s", "tmuxclaude"]
-        out = rt.tmux.run(*first, "-P", "-F", "#{window_id}", "-n", literal(label), *map(arg, cmd))
+        out = rt.tmux.run(*view_window_args(session, label, cmd))
         window = out[0]
         state = str(item.get("state", ""))
         rt.tmux.run("set-option", "-w", "-t", window, REMOTE_OPTION, arg(label), ";",
