@@ -223,10 +223,12 @@ function M.setup()
   def('ClaudeCodeDiffAccept', function()
     require('tmuxclaude.diff').accept_current()
   end, { desc = 'Accept the Claude Code diff in this tab' })
-  def('ClaudeCodeDiffDeny', function()
-    require('tmuxclaude.diff').reject_current()
-  end, { desc = 'Reject the Claude Code diff in this tab' })
+  def('ClaudeCodeDiffDeny', function(o)
+    -- With a reason (or comments on that file), Claude gets them as its next prompt (comments.lua).
+    require('tmuxclaude.comments').deny(o.args ~= '' and o.args or nil)
+  end, { nargs = '?', desc = 'Reject the Claude Code diff in this tab [with a reason for Claude]' })
   require('tmuxclaude.review').define(def)
+  require('tmuxclaude.comments').define(def)
 end
 
 return M

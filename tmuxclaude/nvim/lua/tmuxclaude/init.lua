@@ -55,6 +55,7 @@ function M.attach(opts)
   require('tmuxclaude.selection').enable(debounce)
   require('tmuxclaude.diff').enable()
   require('tmuxclaude.reload').enable()
+  require('tmuxclaude.comments').enable()
   M.watch_worktree()
   return info
 end
