@@ -115,6 +115,8 @@ def test_waiting_on_the_host_reaches_the_local_status_line_within_a_second(hworl
     assert env.tmux("display-message", "-p", "-t", window, "#{@tmuxclaude_glyph}") == "◆"
     assert env.cli("next", pane=shell).returncode == 0
     env.cli("kill", "box:wait-a")
+    # the instance gone there: its local view closes with it
+    retry_until(lambda: window not in env.tmux("list-windows", "-a", "-F", "#{window_id}").split(), 10, "view closed")
 
 
 def test_link_cut_and_restored(hworld: Env, sshd_host: SshdHost, repo: Path) -> None:

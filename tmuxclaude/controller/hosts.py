@@ -344,13 +344,18 @@ def _glyph(rt: Runtime, state: str) -> str:
 
 
 def tag_views(rt: Runtime, host: str, states: dict[str, str]) -> None:
-    """The glyph of each local window showing one of ``host``'s instances, for its current state."""
+    """The glyph of each local window showing one of ``host``'s instances, for its current state; the window of
+    an instance the host no longer has is closed (only the view: it showed nothing any more)."""
     for line in rt.tmux.run("list-windows", "-a", "-F", f"#{{window_id}}\x1f#{{{REMOTE_OPTION}}}", check=False):
         window, _, tag = line.partition("\x1f")
         h, _, name = tag.partition(":")
-        if h == host and name in states:
+        if h != host:
+            continue
+        if name in states:
             rt.tmux.run("set-option", "-w", "-t", window, f"{OPTION_PREFIX}glyph", arg(_glyph(rt, states[name])),
                         check=False)  # fmt: skip
+        else:
+            rt.tmux.kill_window(window)
 
 
 def notify_waiting(rt: Runtime, host: str, name: str) -> None:
