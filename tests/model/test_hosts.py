@@ -33,6 +33,7 @@ def test_hosts_config_defaults_and_values() -> None:
         ({"ssh": "b", "ssh_options": ["Port=1", "-oProxyCommand=sh"]}, "hosts.box.ssh_options"),
         ({"ssh": "b", "ssh_options": ["ProxyCommand=sh -c x"]}, "hosts.box.ssh_options"),
         ({"ssh": "b", "ssh_options": ["StrictHostKeyChecking=no"]}, "hosts.box.ssh_options"),
+        ({"ssh": "b", "ssh_options": ["Match=exec touch x"]}, "hosts.box.ssh_options"),
         ({"ssh": "b", "ssh_options": ["Port=1\nProxyCommand=x"]}, "hosts.box.ssh_options"),
         ({"ssh": "b", "ssh_options": "Port=1"}, "hosts.box.ssh_options"),
         ({"ssh": "b", "connect_timeout": 0}, "hosts.box.connect_timeout"),

@@ -48,7 +48,8 @@ class SshHost:
 
     def options(self) -> list[str]:
         out = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, round(self.host.connect_timeout))}",
-               "-o", f"ControlPath={self.control_path}", "-o", "LogLevel=ERROR"]  # fmt: skip
+               "-o", f"ControlPath={str(self.control_path).replace('%', '%%')}",  # ssh expands %-tokens there
+               "-o", "LogLevel=ERROR"]  # fmt: skip
         for option in self.host.ssh_options:
             out += ["-o", option]
         return out

@@ -40,6 +40,9 @@ FORBIDDEN_OPTIONS = frozenset(
         "PermitLocalCommand",
         "ProxyCommand",  # a local shell command too: put it in ~/.ssh/config if it is wanted
         "KnownHostsCommand",
+        "Match",  # `Match exec` runs a command; Include and Host would pull in or start other config
+        "Include",
+        "Host",
     )
 )
 
