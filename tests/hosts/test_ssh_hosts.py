@@ -191,3 +191,48 @@ def test_hostile_branch_name_on_the_host_runs_nothing_locally(hworld: Env, sshd_
     retry_until(lambda: remote(env)[name]["state"] == "waiting", 10, "waiting")
     env.cli("kill", name)
     assert not marker.exists()
+
+
+def test_a_host_that_cannot_be_reached_holds_up_nothing(world: Env, sshd_host: SshdHost, repo: Path) -> None:
+    env, host = world, sshd_host
+    # The namespace's address, on a port nothing listens on: refused at once, a host that is down.
+    block = host.config_block(name="gone").replace('ssh_options = [', 'ssh_options = ["Port=1", ')
+    env.use_recorder(extra=block)
+    env.cli("open", "-d", str(repo))
+    started = time.monotonic()
+    assert env.cli("ls").stdout.splitlines() == [ln for ln in env.cli("ls").stdout.splitlines() if "[gone:" not in ln]
+    assert time.monotonic() - started < 2 * (3 + 1)
+    started = time.monotonic()
+    failed = env.cli("new", "feat", "--host", "gone", check=False)
+    assert failed.returncode == 14 and "host gone is unreachable" in failed.stderr, failed.stderr
+    assert time.monotonic() - started < 3 + 1
+    doctor = env.cli("doctor", check=False).stdout
+    assert any(ln.startswith("[!!] host gone: unreachable: ") for ln in doctor.splitlines()), doctor
+
+
+def test_whatever_a_host_sends_is_escaped_before_tmux(world: Env, sshd_host: SshdHost) -> None:
+    """A host whose tmuxclaude is hostile: its watch stream names an instance with tmux formats and shell syntax,
+    waiting. Listing it, its waiting notification, the status line and a window onto it run nothing here."""
+    env, host = world, sshd_host
+    marker = Path(f"/tmp/tc19-evil-{host.user}")
+    evil_name = f"#(touch {marker})#{{pane_pid}};$(touch {marker})"
+    line = json.dumps({"watch": 1, "version": "0.1.0", "home": "#(touch /x)", "instances": [
+        {"name": evil_name, "branch": "#(b)", "worktree": "\x1b]0;t\x07/#(w)", "repo": "r", "port": 1,
+         "state": "waiting"},
+        {"name": "bad", "branch": "b", "worktree": "w", "repo": "r", "port": "x", "state": "idle"},
+    ]})  # fmt: skip
+    evil = host.home / "bin" / "evil"
+    evil.write_text(f"#!/bin/sh\ncat <<'EOF'\n{line}\nEOF\nexec cat >/dev/null\n")
+    evil.chmod(0o755)
+    subprocess.run(["chown", f"{host.user}:{host.user}", str(evil)], check=True)
+    block = host.config_block(name="evil").replace(f"{host.home}/bin/tmuxclaude", str(evil))
+    env.use_recorder(extra=block)
+    items = ls_json(env)
+    assert [i["name"] for i in items] == [f"evil:{evil_name}"]  # the malformed entry is dropped
+    assert "\\x1b]0;t\\x07" in env.cli("ls").stdout
+    retry_until(lambda: "◆" in summary(env), 10, "the waiting glyph in the summary")
+    shell = env.tmux("display-message", "-p", "-t", "main:", "#{pane_id}")
+    env.cli("switch", "1", pane=shell)
+    names = env.tmux("list-windows", "-a", "-F", "#{window_name}\x1f#{@tmuxclaude_remote}").splitlines()
+    assert f"evil:{evil_name}\x1fevil:{evil_name}" in names
+    assert not marker.exists()
