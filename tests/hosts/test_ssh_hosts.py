@@ -196,7 +196,7 @@ def test_hostile_branch_name_on_the_host_runs_nothing_locally(hworld: Env, sshd_
 def test_a_host_that_cannot_be_reached_holds_up_nothing(world: Env, sshd_host: SshdHost, repo: Path) -> None:
     env, host = world, sshd_host
     # The namespace's address, on a port nothing listens on: refused at once, a host that is down.
-    block = host.config_block(name="gone").replace('ssh_options = [', 'ssh_options = ["Port=1", ')
+    block = host.config_block(name="gone").replace("ssh_options = [", 'ssh_options = ["Port=1", ')
     env.use_recorder(extra=block)
     env.cli("open", "-d", str(repo))
     started = time.monotonic()
