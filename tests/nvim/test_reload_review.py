@@ -99,15 +99,21 @@ async def test_unsaved_changes_survive_a_write_and_the_user_is_told(bridge: Nvim
     ok, err = await lua(bridge, "return {pcall(vim.cmd, 'write')}")
     assert ok is False and "changed on disk" in err and ":ClaudeCodeCompare" in err
     assert calc.read_text() == NEW
-    # ...:w! writes the user's text after Neovim's own "changed since reading it" confirmation.
+    # ...:w! writes the user's text on every Neovim without a prompt (0.7 would ask whether to write over a file
+    # changed since it was read: the user chose already), and says in one line that the change on disk is gone.
     await bridge.client.request("nvim_input", ":write!\r")
-    await aretry_until(lambda: _blocked(bridge), 5.0, "Neovim's confirmation prompt")
-    await bridge.client.request("nvim_input", "y")
     await aretry_until(lambda: _written(calc), 5.0, "the user's text written")
+    await aretry_until(lambda: _overwrite_told(bridge), 2.0, "the overwrite message")
+    assert (await bridge.client.request("nvim_get_mode"))["blocking"] is False
+    assert await lua(bridge, "return vim.bo.modified") is False
+    # The conflict is over: the next plain :w writes.
+    await lua(bridge, "vim.api.nvim_buf_set_lines(0, 0, 1, false, {'# again'})")
+    assert (await lua(bridge, "return {pcall(vim.cmd, 'write')}"))[0] is True
+    assert calc.read_text().startswith("# again")
 
 
-async def _blocked(bridge: NvimBridge) -> bool:
-    return bool((await bridge.client.request("nvim_get_mode"))["blocking"])
+async def _overwrite_told(bridge: NvimBridge) -> bool:
+    return "calc.py: your text was written over the change made on disk" in await messages(bridge)
 
 
 async def _written(calc: Path) -> bool:

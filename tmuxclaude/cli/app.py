@@ -352,11 +352,14 @@ def doctor(app: App) -> None:
         config = Config()
     for label, cmd in (
         ("tmux", ["tmux", "-V"]),
-        ("nvim", [*config.commands.nvim[:1], "--version"]),
         ("git", ["git", "--version"]),
     ):
         version = _version(cmd)
         report(version is not None, label, version or f"{cmd[0]} not found on PATH")
+    from tmuxclaude.adapters.neovim_check import neovim_check
+
+    nvim_ok, nvim_detail = neovim_check(config.commands.nvim[:1])
+    report(nvim_ok, "nvim", nvim_detail)
     ok, detail, answered = _claude_check(config.commands.claude)
     report(ok, "claude", detail)
     from tmuxclaude.adapters.claudecheck import claude_start_checks
