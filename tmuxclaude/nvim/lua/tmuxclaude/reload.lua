@@ -118,7 +118,8 @@ function M.say(msg, level)
     local hl = said.level >= vim.log.levels.WARN and 'WarningMsg' or 'None'
     said = nil
     local line = text:gsub('\n', ' | ')
-    local max = math.max(20, vim.o.columns - 12)
+    -- What fits beside 'showcmd' and 'ruler' without a hit-enter prompt, at any width.
+    local max = math.max(10, (tonumber(vim.v.echospace) or (vim.o.columns - 12)) - 1)
     if vim.fn.strdisplaywidth(line) > max then
       line = line:sub(#'tmuxclaude: ' + 1)
     end
