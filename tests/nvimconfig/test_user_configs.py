@@ -116,6 +116,17 @@ async def test_claudecode_keys_act_on_the_instances_own_claude(world: Env, insta
     await asyncio.to_thread(retry_until, lambda: not locks_naming(world, worktree), 15, "no lock file left")
 
 
+async def test_the_users_setup_options_are_in_effect(instance: Any) -> None:
+    """lazy.nvim's `opts = { debounce_ms = 300 }` (setup after the plugin file ran) and a plain setup() call
+    (before it): either way the instance's selection tracking uses 300 ms, not the controller's 100."""
+    config, _, nvim = instance
+    got = await nvim.exec_lua(
+        "return {require('tmuxclaude.config').options.debounce_ms, require('tmuxclaude.selection').state.debounce_ms}"
+    )
+    want = config.debounce_ms or 100
+    assert got == [want, want]
+
+
 async def _more_tabs(nvim: NvimClient) -> bool:
     return await _tabs(nvim) >= 2
 
@@ -170,3 +181,45 @@ def test_outside_an_instance_claudecode_works_on_its_own(
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("name", ["standin-eager", "lazy-claudecode-eager"])
+async def test_a_joined_neovim_running_claudecode_hands_it_over(
+    world: Env, repo: Path, nvim_version: str, name: str
+) -> None:
+    """The user's own Neovim (tmuxclaude's plugin on its 'runtimepath', claudecode.nvim running with its server
+    and lock file) joins an instance: claudecode.nvim is stopped (its lock file goes), its commands act on the
+    instance, and killing the instance leaves no lock file naming the worktree."""
+    needs_08(name, nvim_version)
+    config = make_config(name)
+    init = Path(world.vars["XDG_CONFIG_HOME"]) / "nvim" / "init.lua"
+    init.parent.mkdir(parents=True, exist_ok=True)
+    init.write_text(config.init_lua)
+    (repo / "notes.txt").write_text(NOTES)
+    sock = str(world.short / "own.sock")
+    pane = world.tmux(
+        "split-window", "-P", "-F", "#{pane_id}", "-t", "main:", "-c", str(repo),
+        "nvim", "--listen", sock, "--cmd", f"set rtp^={runtime_dir()}", "notes.txt",
+    )  # fmt: skip
+    own = await asyncio.to_thread(retry_until, lambda: locks_naming(world, str(repo)), 15, "claudecode's lock file")
+    assert len(own) == 1
+    await asyncio.to_thread(world.cli, "open", "--nvim-server", sock, str(repo), cwd=repo, pane=pane)
+
+    def attached() -> dict[str, Any] | None:
+        items = [i for i in ls_json(world) if i["nvim_attached"]]
+        return items[0] if items else None
+
+    item = await asyncio.to_thread(retry_until, attached, 30, "the joined instance")
+    token = json.loads((world.lock_dir / f"{item['port']}.lock").read_text())["authToken"]
+    assert [p.name for p in locks_naming(world, str(repo))] == [f"{item['port']}.lock"]
+    nvim = await NvimClient.connect(sock)
+    try:
+        async with ide_client(item["port"], token) as claude:
+            await nvim.request("nvim_input", ":2,3ClaudeCodeSend<CR>")
+            params = await claude.received.wait_for("at_mentioned")
+            assert (params["filePath"], params["lineStart"], params["lineEnd"]) == (str(repo / "notes.txt"), 1, 2)
+            assert await nvim.exec_lua("return require('claudecode').tmuxclaude") is True
+    finally:
+        await nvim.close()
+    await asyncio.to_thread(world.cli, "kill", cwd=repo)
+    await asyncio.to_thread(retry_until, lambda: not locks_naming(world, str(repo)), 15, "no lock file left")

@@ -91,6 +91,11 @@ class UserConfig:
     keys: bool
     real: bool
 
+    @property
+    def debounce_ms(self) -> int | None:
+        """The debounce_ms the config sets through tmuxclaude's setup(), if any."""
+        return 300 if self.name in ("lazy", "plain-setup") else None
+
 
 def make_config(name: str) -> UserConfig:
     """The init.lua of config ``name`` (skips when it needs a real plugin that is not there, or Neovim < 0.8 for
@@ -120,6 +125,10 @@ end
 vim.keymap.set('x', '<leader>as', function() load() vim.cmd('ClaudeCodeSend') end)
 """
         return UserConfig(name, head + body, claudecode=True, keys=True, real=False)
+    if name == "plain-setup":
+        # tmuxclaude's own commands in a config without a plugin manager; setup() runs before its plugin file.
+        body = f"vim.opt.rtp:prepend({lua_str(runtime_dir())})\nrequire('tmuxclaude').setup({{ debounce_ms = 300 }})\n"
+        return UserConfig(name, head + body, claudecode=False, keys=False, real=False)
     if name == "standin-eager":
         body = f"vim.opt.rtp:append({lua_str(STANDIN)})\nrequire('claudecode').setup({{}})\n"
         return UserConfig(name, head + body, claudecode=True, keys=False, real=False)
@@ -144,7 +153,15 @@ vim.keymap.set('x', '<leader>as', function() load() vim.cmd('ClaudeCodeSend') en
     raise ValueError(name)
 
 
-CONFIGS = ["none", "standin-lazy", "standin-eager", "lazy", "lazy-claudecode-keys", "lazy-claudecode-eager"]
+CONFIGS = [
+    "none",
+    "plain-setup",
+    "standin-lazy",
+    "standin-eager",
+    "lazy",
+    "lazy-claudecode-keys",
+    "lazy-claudecode-eager",
+]
 
 
 def needs_08(name: str, nvim_version: str) -> None:
