@@ -40,6 +40,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if not nvim_matrix.in_matrix(Path(str(metafunc.definition.path))):
         return
+    if metafunc.definition.get_closest_marker("unit") is not None:
+        return  # fakes of the ports: no Neovim to vary
     versions = nvim_matrix.picked(metafunc.config.getoption("nvim_version"))
     metafunc.parametrize("nvim_version", versions, scope="session", ids=[f"nvim-{v}" for v in versions])
 
@@ -60,9 +62,13 @@ def nvim_bin(nvim_version: str) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _tested_nvim_on_path(nvim_bin: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _tested_nvim_on_path(nvim_version: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test sees the Neovim it runs on as `nvim`, first on PATH, whatever `nvim` the machine has: the
-    controller, tmux panes and the CLI all resolve `nvim` through PATH."""
+    controller, tmux panes and the CLI all resolve `nvim` through PATH. Unit tests (fakes of the ports) need no
+    Neovim and must pass without any tool on PATH."""
+    if request.node.get_closest_marker("unit") is not None:
+        return
+    nvim_bin: Path = request.getfixturevalue("nvim_bin")
     monkeypatch.setenv("PATH", f"{nvim_bin.parent}{os.pathsep}{os.environ.get('PATH', '')}")
 
 

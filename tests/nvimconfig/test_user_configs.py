@@ -223,3 +223,28 @@ async def test_a_joined_neovim_running_claudecode_hands_it_over(
         await nvim.close()
     await asyncio.to_thread(world.cli, "kill", cwd=repo)
     await asyncio.to_thread(retry_until, lambda: not locks_naming(world, str(repo)), 15, "no lock file left")
+
+
+def test_outside_an_instance_an_eager_claudecode_keeps_its_commands(tmp_path: Path, nvim_bin: Path) -> None:
+    """claudecode.nvim set up in the user's config, tmuxclaude's plugin file sourced after it: the commands of the
+    same name stay claudecode.nvim's; tmuxclaude's own (:ClaudeCodeList...) are there too."""
+    config = make_config("standin-eager")
+    script = tmp_path / "check.lua"
+    script.write_text(
+        "vim.cmd('edit notes.txt') vim.cmd('2,3ClaudeCodeSend')\n"
+        "local m = require('claudecode').mentions\n"
+        "io.stdout:write(vim.fn.json_encode({ n = #m, first = m[1], list = vim.fn.exists(':ClaudeCodeList') }))\n"
+        "vim.cmd('qa!')\n"
+    )
+    (tmp_path / "cfg" / "nvim").mkdir(parents=True)
+    (tmp_path / "cfg" / "nvim" / "init.lua").write_text(config.init_lua)
+    (tmp_path / "notes.txt").write_text(NOTES)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+           "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_STATE_HOME": str(tmp_path / "state"),
+           "CLAUDE_CONFIG_DIR": str(tmp_path / "claude")}  # fmt: skip
+    out = subprocess.run(
+        [str(nvim_bin), "--headless", "--cmd", f"set rtp^={runtime_dir()}", "-c", f"luafile {script}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    got = json.loads(out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "{}")
+    assert got == {"n": 1, "first": [str(tmp_path / "notes.txt"), 1, 2], "list": 2}, out.stderr

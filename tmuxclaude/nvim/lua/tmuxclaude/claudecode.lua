@@ -179,7 +179,8 @@ function M.install()
     end
   end
   vim.api.nvim_create_autocmd('User', { group = group, pattern = { 'LazyLoad', 'VeryLazy' }, callback = reassert })
-  vim.api.nvim_create_autocmd('SourcePost', { group = group, pattern = '*', callback = reassert })
+  -- Without a plugin manager: claudecode.nvim's own files being sourced (packadd, :runtime).
+  vim.api.nvim_create_autocmd('SourcePost', { group = group, pattern = '*claudecode*', callback = reassert })
 end
 
 --- claudecode.nvim's setup(opts): in an instance's Neovim it takes over the commands and starts nothing.

@@ -150,11 +150,21 @@ end
 
 local did_setup = false
 
---- Define (or replace) one user command; errors are shown, never raised.
+---@type table<string, boolean> names this module defined
+local defined = {}
+
+--- Define (or replace) one user command; errors are shown, never raised. Outside an instance's Neovim a command
+--- of the same name that another plugin defined first (claudecode.nvim's :ClaudeCode*, or lazy.nvim's stub that
+--- loads it) is left alone: there claudecode.nvim works as it does without tmuxclaude. An instance takes every
+--- name over when it attaches (tmuxclaude.claudecode).
 ---@param name string
 ---@param fn function
 ---@param opts table nvim_create_user_command options
 function M.def(name, fn, opts)
+  if not defined[name] and not tmuxclaude().is_attached() and vim.api.nvim_get_commands({})[name] then
+    return
+  end
+  defined[name] = true
   opts.force = true
   vim.api.nvim_create_user_command(name, function(o)
     util.try(fn, o)
