@@ -171,18 +171,29 @@ _FILE_RANGE = re.compile(r"^(?P<file>.+?):(?P<l1>\d+)(?:-(?P<l2>\d+))?$")
 
 
 @cli.command()
-@click.argument("target", type=click.Path())  # completes as a file
+@click.argument("target", type=click.Path(), required=False)  # completes as a file
 @click.option(
     "--to", "to", metavar="NAME", shell_complete=_complete_instance,
     help="Instance to send to (default: this pane's or directory's).",
 )  # fmt: skip
+@click.option("--pane", metavar="PANE", help="Send this tmux pane's recent output (as a file) instead of TARGET.")
 @pass_app
-def send(app: App, target: str, to: str | None) -> None:
-    """Mention FILE[:L1-L2] in a Claude's input box.
+def send(app: App, target: str | None, to: str | None, pane: str | None) -> None:
+    """Mention a file (or a pane's output) to a Claude.
 
     Lines are 1-based and inclusive, like :ClaudeCodeSend in Neovim; the text lands in the input box as
-    @FILE#L1-L2, ready for a question.
+    @FILE#L1-L2, ready for a question. With --pane PANE (a pane id like %3, or session:window.pane), the last
+    2000 lines (at most 48 KB) of that pane's output, without colours or control characters, go into a private
+    file outside the worktree, and that file is mentioned.
     """
+    if pane is not None:
+        if target:
+            raise click.UsageError("give either TARGET or --pane, not both")
+        done = app.request("send_terminal", {"pane": pane, "ref": to})
+        click.echo(f"sent {done['lines']} lines of {done['pane']} to {done['name']} as {done['file']}")
+        return
+    if not target:
+        raise click.UsageError("missing TARGET (a file) or --pane PANE")
     match = _FILE_RANGE.match(target)
     file, l1, l2 = (match["file"], int(match["l1"]), int(match["l2"] or match["l1"])) if match else (target, 0, 0)
     if match and (l1 < 1 or l2 < l1):
@@ -195,6 +206,21 @@ def send(app: App, target: str, to: str | None) -> None:
     }
     item = app.request("send", args)
     click.echo(f"sent {view.shorten_home(item['file'])} to {item['name']}")
+
+
+@cli.group()
+def review() -> None:
+    """Send the line comments made in an instance's Neovim."""
+
+
+@review.command("send")
+@click.argument("ref", required=False, shell_complete=_complete_instance)
+@pass_app
+def review_send(app: App, ref: str | None) -> None:
+    """Send every open comment of instance REF (default: this pane's or directory's) to its Claude as one prompt;
+    queued while that Claude is busy or waiting, delivered when it is idle."""
+    done = app.request("review_send", {"ref": ref})
+    click.echo(view.printable(f"{done['name']}: {done['message']}"))
 
 
 @cli.command()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tmuxclaude import __version__
-from tmuxclaude.controller import nvim_link, pausing, reconcile, spawn, teardown, views
+from tmuxclaude.controller import comments, nvim_link, pausing, reconcile, spawn, teardown, views
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import TmuxClaudeError
 from tmuxclaude.model.view import ls_line
@@ -136,6 +136,46 @@ async def _review(rt: Runtime, args: dict[str, Any], client: ClientContext) -> A
     return rt.edits.review(inst.id, "session" if args.get("scope") == "session" else "turn")
 
 
+async def _comments(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return await comments.comments(rt, args)
+
+
+async def _review_send(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    inst = rt.registry.get(str(args.get("instance") or "")) or views.find(rt, _ref(args), client)
+    return await comments.review_send(rt, inst)
+
+
+async def _deny_reason(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return await comments.deny_reason(rt, args)
+
+
+async def _send_terminal(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    inst = rt.registry.get(str(args.get("instance") or "")) or views.find(rt, _ref(args), client)
+    return await comments.send_terminal(rt, inst, str(args.get("pane") or ""))
+
+
+async def _panes(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    inst = rt.registry.get(str(args.get("instance") or "")) or views.find(rt, _ref(args), client)
+    return await comments.panes(rt, inst)
+
+
+def _comment_args(iid: str, p: dict[str, Any]) -> dict[str, Any]:
+    keys = ("action", "id", "file", "line1", "line2", "text", "quoted", "side")
+    return {**{k: p.get(k) for k in keys}, "instance": iid}
+
+
+def _deny_args(iid: str, p: dict[str, Any]) -> dict[str, Any]:
+    return {"instance": iid, "file": p.get("file"), "reason": p.get("arg") or ""}
+
+
+def _message(answer: Any) -> str:
+    return str(answer.get("message") or "")
+
+
+def _sent_terminal(item: Any) -> str:
+    return f"sent {item['lines']} lines of {item['pane']} to {item['name']}"
+
+
 def _data(value: Any) -> Any:
     """The answer as it is (a list the Neovim side renders itself)."""
     return value
@@ -178,6 +218,14 @@ TABLE: dict[str, Command] = {
     "next_waiting": Command(_next_waiting),
     "review": Command(
         _review, nvim=("review", NvimForm(lambda iid, p: {"instance": iid, "scope": p.get("arg") or "turn"}, _data))
+    ),
+    "comments": Command(_comments, nvim=("comments", NvimForm(_comment_args, _data))),
+    "review_send": Command(_review_send, nvim=("review_send", NvimForm(lambda iid, p: {"instance": iid}, _message))),
+    "deny_reason": Command(_deny_reason, nvim=("deny_reason", NvimForm(_deny_args, _message))),
+    "panes": Command(_panes, nvim=("panes", NvimForm(lambda iid, p: {"instance": iid}, _data))),
+    "send_terminal": Command(
+        _send_terminal,
+        nvim=("send_terminal", NvimForm(lambda iid, p: {"instance": iid, "pane": p.get("arg") or ""}, _sent_terminal)),
     ),
 }
 """Every command, by the name the control socket uses (``stop`` is the daemon's own: see ``Commands``)."""

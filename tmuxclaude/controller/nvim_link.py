@@ -10,6 +10,7 @@ import logging
 import os
 from typing import Any
 
+from tmuxclaude.controller import comments
 from tmuxclaude.controller.launch import write_lock
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, NvimError, TmuxClaudeError, WorktreeError
@@ -68,6 +69,7 @@ async def _supervise(rt: Runtime, instance_id: str) -> None:
             else:
                 rt.bridges[instance_id] = bridge
                 server.set_nvim(bridge)
+                comments.push_to_nvim(rt, instance_id)
                 current = rt.registry.get(instance_id)
                 if current is not None and current.state is not inst.state:
                     bridge.push_status(current.state.value, GLYPHS[current.state])  # changed while attaching

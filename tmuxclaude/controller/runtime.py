@@ -36,6 +36,7 @@ from tmuxclaude.controller.ports import (
     StateStore,
     TmuxPort,
 )
+from tmuxclaude.controller.prompts import Outbox
 from tmuxclaude.model.config import Config
 from tmuxclaude.model.instance import Instance, Registry
 
@@ -155,6 +156,8 @@ class Runtime:
         self.claude_cli: ClaudeCliPort = LocalClaudeCli()
         self.edits = EditTracker(self.bridges.get)
         """Claude's file writes per instance: pre-images for :ClaudeCodeReview, reloads in its Neovim."""
+        self.outbox = Outbox()
+        """Prompts waiting for their instance's Claude to be idle (controller/prompts.py)."""
         self.commands: CommandTable | None = None
         """The command table, set by ``controller.commands.Commands``: Neovim requests and auto-start use it."""
         self._background: set[asyncio.Task[Any]] = set()

@@ -9,6 +9,7 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tmuxclaude.controller import prompts
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.model.lifecycle import Phase, phase_of
@@ -44,6 +45,7 @@ def set_state(rt: Runtime, instance_id: str, state: InstanceState) -> None:
     publish_summary(rt)
     if state is InstanceState.WAITING:
         notify_waiting(rt, inst)
+    prompts.on_state(rt, inst.id, state)
 
 
 def tag_window(rt: Runtime, inst: Instance) -> None:
@@ -115,5 +117,6 @@ def on_hook_http(rt: Runtime, instance_id: str, connection: Any, request: Any) -
     if session and session != inst.claude_session_id:
         # Claude's own conversation id: `restore` resumes exactly this conversation.
         inst = rt.update(inst, claude_session_id=session)
+    prompts.after_hook(rt, instance_id, event)
     set_state(rt, instance_id, next_state(inst.state, event))
     return connection.respond(204, "")

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from tmuxclaude.controller import comments
 from tmuxclaude.controller.launch import kill_panes, remove_hook_files
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.serving import stop_serving
@@ -114,6 +115,7 @@ def forget(rt: Runtime, inst: Instance) -> None:
     """Drop the record and every file that belonged to it."""
     rt.registry.remove(inst.id)
     rt.edits.forget(inst.id)
+    comments.forget(rt, inst.id)
     rt.save()
     publish_summary(rt)
     remove_hook_files(rt, inst.id)

@@ -171,8 +171,11 @@ function M.def(name, fn, opts)
   end, opts)
 end
 
-function M.setup()
-  if did_setup then
+--- Define the commands once; later calls define them again only with `again` (a later setup(opts) whose
+--- options change what they bind, comment_keymap say).
+---@param again? boolean
+function M.setup(again)
+  if did_setup and not again then
     return
   end
   did_setup = true
@@ -250,10 +253,12 @@ function M.define()
   def('ClaudeCodeDiffAccept', function()
     require('tmuxclaude.diff').accept_current()
   end, { desc = 'Accept the Claude Code diff in this tab' })
-  def('ClaudeCodeDiffDeny', function()
-    require('tmuxclaude.diff').reject_current()
-  end, { desc = 'Reject the Claude Code diff in this tab' })
+  def('ClaudeCodeDiffDeny', function(o)
+    -- With a reason (or comments on that file), Claude gets them as its next prompt (comments.lua).
+    require('tmuxclaude.comments').deny(o.args ~= '' and o.args or nil)
+  end, { nargs = '?', desc = 'Reject the Claude Code diff in this tab [with a reason for Claude]' })
   require('tmuxclaude.review').define(def)
+  require('tmuxclaude.comments').define(def)
 end
 
 return M

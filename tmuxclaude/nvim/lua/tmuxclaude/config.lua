@@ -9,6 +9,8 @@ M.defaults = {
   debounce_ms = 100,
   -- Title of every notification.
   title = 'tmuxclaude',
+  -- A key for <Plug>(tmuxclaude-comment) in normal and visual mode (e.g. '<leader>cc'); nil: none is bound.
+  comment_keymap = nil,
 }
 
 ---@type tmuxclaude.Config

@@ -17,7 +17,7 @@ M.state = {}
 function M.setup(opts)
   local config = require('tmuxclaude.config')
   config.merge(opts)
-  require('tmuxclaude.commands').setup()
+  require('tmuxclaude.commands').setup(opts ~= nil)
   if opts and opts.debounce_ms and M.is_attached() then
     require('tmuxclaude.selection').enable(config.options.debounce_ms)
   end
@@ -60,6 +60,7 @@ function M.attach(opts)
   require('tmuxclaude.selection').enable(debounce)
   require('tmuxclaude.diff').enable()
   require('tmuxclaude.reload').enable()
+  require('tmuxclaude.comments').enable()
   M.watch_worktree()
   return info
 end

@@ -15,7 +15,7 @@ local function say(msg, level)
   require('tmuxclaude.reload').say(msg, level)
 end
 
-M.SUBCOMMANDS = { 'turn', 'session', 'next', 'prev', 'revert', 'close' }
+M.SUBCOMMANDS = { 'turn', 'session', 'next', 'prev', 'revert', 'close', 'send' }
 
 ---@class tmuxclaude.ReviewEntry
 ---@field path string
@@ -239,6 +239,9 @@ function M.command(arg)
     M.revert()
   elseif arg == 'close' then
     M.close()
+  elseif arg == 'send' then
+    -- Every open comment (:ClaudeCodeComment) to this instance's Claude as one prompt.
+    require('tmuxclaude.comments').send()
   elseif arg == nil then
     vim.ui.select({ 'turn', 'session' }, {
       prompt = "Review Claude's changes of",

@@ -5,6 +5,7 @@
 ---@field cli string Executable used when this Neovim is not attached to a controller.
 ---@field debounce_ms integer Selection debounce.
 ---@field title string Title for notifications.
+---@field comment_keymap? string Key for <Plug>(tmuxclaude-comment) in normal and visual mode (nil: none).
 
 ---@class tmuxclaude.AttachOpts
 ---@field channel integer RPC channel of the controller.
