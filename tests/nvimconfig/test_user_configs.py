@@ -111,6 +111,29 @@ async def test_claudecode_keys_act_on_the_instances_own_claude(world: Env, insta
         await nvim.request("nvim_input", "<Esc> aa" if config.keys else "<Esc>:ClaudeCodeDiffAccept<CR>")
         assert await asyncio.wait_for(call, 10) == ["FILE_SAVED", proposed]
         assert (await nvim.request("nvim_get_mode"))["blocking"] is False
+        # ...and the next one denied with the deny key (or command).
+        await claude.call_texts("close_tab", {"tab_name": "✻ [Claude Code] notes.txt (k1) ⧉"})  # as the CLI does
+        await aretry_until(lambda: _one_tab(nvim), 10, "the accepted diff's tab closed")
+        call = asyncio.create_task(
+            claude.call_texts(
+                "openDiff",
+                {"old_file_path": str(target), "new_file_path": str(target), "new_file_contents": "no\n",
+                 "tab_name": "tab-deny"},
+            )
+        )  # fmt: skip
+        await aretry_until(lambda: _more_tabs(nvim), 10, "second diff tab open")
+        await nvim.request("nvim_input", "<Esc> ad" if config.keys else "<Esc>:ClaudeCodeDiffDeny<CR>")
+        assert await asyncio.wait_for(call, 10) == ["DIFF_REJECTED", "tab-deny"]
+        assert target.read_text() == NOTES
+        # Focus (claudecode.nvim's name) goes to this instance's Claude pane.
+        world.tmux("select-pane", "-t", item["nvim_pane"])
+        await nvim.request("nvim_input", "<Esc>:ClaudeCodeFocus<CR>")
+        await asyncio.to_thread(
+            retry_until,
+            lambda: world.tmux("display-message", "-p", "-t", item["window_id"], "#{pane_id}") == item["claude_pane"],
+            10,
+            "the Claude pane active",
+        )
     # Killed: no lock file naming the worktree stays behind (ours is removed by the controller; none other exists).
     await asyncio.to_thread(world.cli, "kill", "feat-b")
     await asyncio.to_thread(retry_until, lambda: not locks_naming(world, worktree), 15, "no lock file left")
@@ -125,6 +148,10 @@ async def test_the_users_setup_options_are_in_effect(instance: Any) -> None:
     )
     want = config.debounce_ms or 100
     assert got == [want, want]
+
+
+async def _one_tab(nvim: NvimClient) -> bool:
+    return await _tabs(nvim) == 1
 
 
 async def _more_tabs(nvim: NvimClient) -> bool:
