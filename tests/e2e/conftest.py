@@ -54,6 +54,13 @@ def claude_bin(claude_version: str) -> Path:
 
 
 @pytest.fixture
+def nvim_user_config() -> str | None:
+    """The user's Neovim init.lua for the instances' Neovims (None: they start with --clean). Tests of users'
+    configs override this."""
+    return None
+
+
+@pytest.fixture
 def mock_api() -> Iterator[MockApi]:
     with MockApi() as api:
         yield api

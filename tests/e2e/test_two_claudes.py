@@ -123,12 +123,6 @@ def user_config() -> str:
     return ""
 
 
-@pytest.fixture
-def nvim_user_config() -> str | None:
-    """The user's Neovim init.lua (None: Neovim starts with --clean). Tests of users' configs override this."""
-    return None
-
-
 # 2.1.332 asks a user whose own settings choose the ask mode, once, at start-up (wrapped in a narrow pane).
 AUTO_MODE_DIALOG = re.compile(r"Make auto mode your default\s+permission mode\?")
 

@@ -127,9 +127,8 @@ local function define_extra(def)
     end
     commands.mention(path, nil, nil, nil)
   end, { desc = 'Mention the file under the cursor of a file tree to Claude Code (tmuxclaude)' })
-  def('ClaudeCodeSendText', function(o)
-    say("tmuxclaude: type into the instance's Claude pane (`:ClaudeCodeFocus`); text is not sent from here", vim.log.levels.WARN)
-    return o
+  def('ClaudeCodeSendText', function()
+    say("tmuxclaude: type into the instance's Claude pane (:ClaudeCodeFocus); no text is sent from here", vim.log.levels.WARN)
   end, { nargs = '*', desc = 'Not supported by tmuxclaude: use the Claude pane' })
   def('ClaudeCodeCloseAllDiffs', function()
     require('tmuxclaude.diff').close_all(true)
