@@ -14,6 +14,15 @@ INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-nvim"
 
 #: Test folders whose tests run once per tested Neovim; every other test runs on the default one.
 MATRIX_DIRS = ("tests/nvim", "tests/controller", "tests/e2e", "tests/nvimconfig")
+#: Modules in those folders whose tests do not depend on which Neovim runs (controller lifecycle and prompt
+#: delivery through tmux, fakes of the ports): once, on the default Neovim, keeps CI well under its time limit.
+NOT_IN_MATRIX = (
+    "tests/controller/test_lifecycle.py",
+    "tests/controller/test_prompt_delivery.py",
+    "tests/controller/test_prompts_screen.py",
+    "tests/controller/test_unit_isolation.py",
+    "tests/controller/test_use_cases.py",
+)
 
 
 def listed() -> list[str]:
@@ -39,6 +48,8 @@ def picked(option: list[str] | None) -> list[str]:
 
 def in_matrix(path: Path) -> bool:
     rel = path.resolve().relative_to(REPO_ROOT).as_posix() if path.resolve().is_relative_to(REPO_ROOT) else ""
+    if rel in NOT_IN_MATRIX:
+        return False
     return any(rel == d or rel.startswith(d + "/") for d in MATRIX_DIRS)
 
 
