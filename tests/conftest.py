@@ -55,9 +55,11 @@ def nvim_version(request: pytest.FixtureRequest) -> str:
     return nvim_matrix.default_version()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def nvim_bin(nvim_version: str) -> Path:
-    """That Neovim's binary (installed on first use; raises, never skips, if that fails)."""
+    """That Neovim's binary (installed on first use, once per session; raises, never skips, if that fails).
+    Function scope: a session-scoped one would keep a parametrized test's Neovim for the unparametrized tests
+    that run after it."""
     return nvim_matrix.nvim_binary(nvim_version)
 
 
