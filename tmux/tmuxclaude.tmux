@@ -11,7 +11,7 @@ source "$CURRENT_DIR/scripts/variables.sh"
 source "$CURRENT_DIR/scripts/helpers.sh"
 
 # What a window shows after its name: the state glyph, and "!" when over the memory limit.
-WINDOW_SEGMENT='#{?@tmuxclaude_id, #{@tmuxclaude_glyph}#{?#{==:#{@tmuxclaude_warn},rss},!,},}'
+WINDOW_SEGMENT='#{?#{||:#{@tmuxclaude_id},#{@tmuxclaude_remote}}, #{@tmuxclaude_glyph}#{?#{==:#{@tmuxclaude_warn},rss},!,},}'
 SUMMARY_SEGMENT='#{?@tmuxclaude_summary,#{@tmuxclaude_summary} ,}'
 # Index of our one-shot hooks in tmux's hook arrays (a user's own hooks are at other indexes).
 HOOK_INDEX=4217
@@ -48,15 +48,14 @@ bind_keys() {
     tmux set-option -gq @tmuxclaude-bound-key "$key"
   fi
   # Every action: run.sh with the pane and client the key was pressed in (tmux ids, quoted for sh all the same).
-  # Prompt answers are stored in a pane option first (%%% escapes quotes for tmux's parser; set-option expands no
-  # format), and run.sh reads them back from there.
+  # Questions (n, s) are asked by run.sh itself in a popup, which reads the answer as data: no command-prompt
+  # template ever holds an answer (tmux substitutes it into a command, on 3.3 twice).
   tmux set-option -gq @tmuxclaude-run "$CURRENT_DIR/scripts/run.sh"
   local run='bash #{q:@tmuxclaude-run} #{q:pane_id} #{q:client_name}'
-  local store='set-option -p @tmuxclaude-input "%%%" ;'
-  tmux bind-key -T tmuxclaude n command-prompt -p "new worktree + branch:" "$store run-shell -b \"$run new\""
+  tmux bind-key -T tmuxclaude n run-shell -b "$run new"
   tmux bind-key -T tmuxclaude p run-shell -b "$run pick"
   tmux bind-key -T tmuxclaude k confirm-before -p "kill this window's Claude instance? (y/n)" "run-shell -b \"$run kill\""
-  tmux bind-key -T tmuxclaude s command-prompt -p "send file[:L1-L2]:" "$store run-shell -b \"$run send\""
+  tmux bind-key -T tmuxclaude s run-shell -b "$run send"
   tmux bind-key -T tmuxclaude w run-shell -b "$run next"
   tmux bind-key -T tmuxclaude o run-shell -b "$run open"
   next_key=$(get_tmux_option "$next_key_option" "$next_key_default")

@@ -1,4 +1,4 @@
-"""Worktree resolution and creation with GitPython, on real git repos in temp dirs."""
+"""Worktree resolution (files only) and creation (git with protections), on real git repos in temp dirs."""
 
 from __future__ import annotations
 

@@ -47,3 +47,19 @@ def test_doctor_says_not_found_when_it_is_not_found(env: Env) -> None:
     env.write_config('[commands]\nclaude = ["no-such-claude-here"]\n')
     out = env.cli("doctor", check=False)
     assert "[!!] claude: no-such-claude-here not found on PATH" in out.stdout
+
+
+def test_doctor_asks_claude_outside_the_callers_repository(env: Env, tmp_path: Path) -> None:
+    """Finding 9: `doctor` run inside a repository whose project settings would change (or run) the login answer:
+    `claude auth status` runs in your home, not there."""
+    repo = env.make_repo("settings-repo")
+    (repo / ".claude").mkdir()
+    marker = tmp_path / "pwned-apikeyhelper"
+    (repo / ".claude" / "settings.json").write_text(json.dumps({"apiKeyHelper": f"touch {marker}; echo sk-x"}))
+    seen = tmp_path / "cwd"
+    # The stand-in CLI reads project settings from its cwd, as the real one does (here: it "runs" the helper).
+    script = f'if [ "$1" = auth ]; then pwd > {seen}; [ -f .claude/settings.json ] && touch {marker}; fi\n'
+    _fake_claude(env, script + "echo '{\"loggedIn\": false}'\n")
+    env.cli("doctor", cwd=repo, check=False)
+    assert seen.read_text().strip() == str(env.home)
+    assert not marker.exists()

@@ -133,7 +133,7 @@ def test_restart_key_resumes_the_recorded_session_in_the_same_pane(world: Env, r
     env.tmux("send-keys", "-t", pane, "r")
     retry_until(lambda: len(runs(env, item["id"])) == 2, 10, "Claude started again by the key")
     argv = runs(env, item["id"])[1]["argv"]
-    assert argv[-2:] == ["--resume", "sess-0001"]
+    assert argv[-1:] == ["--resume=sess-0001"]
     back = retry_until(lambda: next((i for i in ls_json(env) if i["state"] == "idle"), None), 10, "idle again")
     assert back["claude_pane"] == pane and back["window_id"] == item["window_id"]
     # The restarted Claude has its environment again (the file was rewritten for it).

@@ -276,6 +276,8 @@ class FakeNet:
     def __init__(self) -> None:
         self.taken: set[int] = set()
         self.listeners: list[FakeListener] = []
+        self.unkept: set[int] = set()
+        self.released: list[int] = []
 
     def _listen(self, port: int) -> FakeListener:
         live = {lst.port for lst in self.listeners if not lst.closed}
@@ -287,6 +289,13 @@ class FakeNet:
 
     def bind_port(self, port: int) -> FakeListener:
         return self._listen(port)
+
+    def kept(self, port: int) -> bool:
+        """A port keeper held every port (unless a test says it lost one)."""
+        return port not in self.unkept
+
+    def release(self, port: int) -> None:
+        self.released.append(port)
 
     def bind_free_port(self, low: int, high: int, skip: set[int]) -> FakeListener:
         live = {lst.port for lst in self.listeners if not lst.closed}

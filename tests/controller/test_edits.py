@@ -108,14 +108,14 @@ def test_a_file_created_then_written_back_is_listed_or_not(two: tuple[Env, dict[
 
 
 def test_review_store_is_bounded() -> None:
-    store = ReviewStore(max_file_bytes=10, max_bytes=25)
+    store = ReviewStore(max_file_bytes=10, max_bytes=37)  # texts and paths count
     assert store.record("/a", b"0123456789", True)
     assert store.record("/big", b"x" * 11, True)
     assert store.record("/b", b"0123456789", True)
     assert store.record("/c", b"0123456789", True)  # over the instance budget: named, text not kept
     kept = {p.path: p.kept for p in store.changes("session")}
     assert kept == {"/a": True, "/big": False, "/b": True, "/c": False}
-    assert store.used_bytes <= 25
+    assert store.used_bytes <= 37
     # The first pre-image wins; a new turn starts empty but the session remembers.
     assert not store.record("/a", b"later", True)
     store.new_turn()

@@ -135,9 +135,11 @@ async def test_server_lost_orphans_and_restore_brings_back(w: World, later: bool
     restored = await reconcile.restore(w.rt, client(w))
     assert [r["name"] for r in restored] == ["a"]
     back = w.rt.registry.ordered()[0]
-    assert (back.port, back.token, back.state) == (inst.port, inst.token, InstanceState.IDLE)
-    assert w.locks.files[back.port]["authToken"] == inst.token
-    assert w.tmux.respawned[-1][1][-2:] == ["--resume", "sid-a"]
+    # Same port (the keeper held it), new tokens: a new Claude is started, and the old ones may have leaked.
+    assert (back.port, back.state) == (inst.port, InstanceState.IDLE) and back.token != inst.token
+    assert back.hook_token != inst.hook_token
+    assert w.locks.files[back.port]["authToken"] == back.token
+    assert w.tmux.respawned[-1][1][-1:] == ["--resume=sid-a"]
 
 
 async def test_restart_with_controller_down_and_tmux_restarted(w: World) -> None:
@@ -176,6 +178,28 @@ async def test_start_takes_back_live_windows_and_adopts_unknown_ones(w: World) -
         assert sorted(w2.rt.servers) == sorted([a.id, b.id])
         adopted = w2.rt.registry.get(b.id)
         assert adopted is not None and adopted.token == b.token and adopted.port == b.port
+    finally:
+        await reconcile.shutdown(w2.rt)
+
+
+async def test_a_port_not_kept_while_down_is_never_reused_with_its_old_tokens(w: World) -> None:
+    """Issue 17 finding 1's fallback: the port keeper was gone too (the port was free for a while): the instance
+    moves to a new port with new tokens and its Claude restarts against them; the hook token is new either way."""
+    await new(w, "a")
+    await new(w, "b")
+    a, b = w.rt.registry.ordered()
+    await reconcile.shutdown(w.rt)
+    w2 = make_world(w.root)
+    w2.tmux, w2.rt.tmux = w.tmux, w.tmux
+    w2.state.data = w.state.data
+    w2.net.unkept.add(a.port)
+    try:
+        await reconcile.start(w2.rt)
+        moved, kept = w2.rt.registry.get(a.id), w2.rt.registry.get(b.id)
+        assert moved is not None and kept is not None
+        assert moved.port != a.port and moved.token != a.token and moved.hook_token != a.hook_token
+        assert a.port in w2.net.released and w.tmux.respawned[-1][0] == a.claude_pane
+        assert (kept.port, kept.token) == (b.port, b.token) and kept.hook_token != b.hook_token
     finally:
         await reconcile.shutdown(w2.rt)
 

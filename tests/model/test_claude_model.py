@@ -83,3 +83,32 @@ def test_config_key_validation() -> None:
             Config.from_dict({"claude": {"permission_mode": bad}})
     with pytest.raises(ConfigError, match=r"claude\.permision_mode"):
         Config.from_dict({"claude": {"permision_mode": "auto"}})
+
+
+def test_a_projects_mode_never_turns_review_off() -> None:
+    """Issue 17 finding 5: the repository's committed settings choose `auto`; your own (or managed) decide."""
+    project = ("/w/.claude/settings.json", "auto")
+    projects, managed_files = (
+        ["/w/.claude/settings.local.json", "/w/.claude/settings.json"],
+        ["/etc/claude-code/managed-settings.json"],
+    )
+    choice = choose_permission(
+        ["claude"], "", [project], (2, 1, 332), project_files=projects, managed_files=managed_files
+    )
+    assert choice.args == ("--permission-mode", "manual") and choice.chosen_by == "tmuxclaude"
+    assert "/w/.claude/settings.json" in choice.reason
+    user = ("/u/settings.json", "acceptEdits")
+    choice = choose_permission(
+        ["claude"], "", [project, user], (2, 1, 332), project_files=projects, managed_files=managed_files
+    )
+    assert choice.args == ("--permission-mode", "acceptEdits") and choice.chosen_by == "user"
+    odd = ("/u/settings.json", "--dangerously-skip-permissions")
+    choice = choose_permission(
+        ["claude"], "", [project, odd], (2, 1, 332), project_files=projects, managed_files=managed_files
+    )
+    assert choice.args == ("--permission-mode", "manual")
+    managed = ("/etc/claude-code/managed-settings.json", "auto")
+    choice = choose_permission(
+        ["claude"], "", [managed, project], (2, 1, 332), project_files=projects, managed_files=managed_files
+    )
+    assert choice.args == () and choice.chosen_by == "managed"

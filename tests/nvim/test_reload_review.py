@@ -13,6 +13,7 @@ import pytest
 from tests.helpers.waiting import aretry_until
 from tests.nvim.nvim_helpers import NvimProc, Recorder
 from tmuxclaude.adapters.nvim import NvimBridge
+from tmuxclaude.errors import NvimError
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -187,8 +188,15 @@ async def test_review_shows_each_file_as_a_diff_and_reverts_a_hunk_or_a_file(
     created = nvim_proc.workdir / "new.txt"
     created.write_text("made by Claude\n")
     recorder.replies["review"] = [
-        {"path": str(calc), "old": OLD.encode(), "existed": True, "exists": True, "kept": True},
-        {"path": str(created), "existed": False, "exists": True, "kept": True},
+        {
+            "path": str(calc),
+            "old": OLD.encode(),
+            "existed": True,
+            "exists": True,
+            "kept": True,
+            "root": str(calc.parent),
+        },
+        {"path": str(created), "existed": False, "exists": True, "kept": True, "root": str(calc.parent)},
     ]
     await bridge.client.request("nvim_command", "ClaudeCodeReview turn")
     assert recorder.requests[-1] == ("review", {"cmd": "review", "arg": "turn"})
@@ -218,12 +226,67 @@ async def test_review_shows_each_file_as_a_diff_and_reverts_a_hunk_or_a_file(
 async def test_review_revert_restores_the_whole_file(bridge: NvimBridge, recorder: Recorder, calc: Path) -> None:
     calc.write_text(NEW)
     recorder.replies["review"] = [
-        {"path": str(calc), "old": OLD.encode(), "existed": True, "exists": True, "kept": True}
+        {
+            "path": str(calc),
+            "old": OLD.encode(),
+            "existed": True,
+            "exists": True,
+            "kept": True,
+            "root": str(calc.parent),
+        }
     ]
     await bridge.client.request("nvim_command", "ClaudeCodeReview session")
     await bridge.client.request("nvim_command", "ClaudeCodeReview revert")
     assert calc.read_text() == OLD
     assert await lua(bridge, "return #vim.api.nvim_list_tabpages()") == 1
+
+
+async def test_review_revert_never_writes_through_a_symlink_out_of_the_worktree(
+    bridge: NvimBridge, recorder: Recorder, nvim_proc: NvimProc, tmp_path: Path
+) -> None:
+    """Issue 17 finding 6: a file of the worktree that is a symlink to a file elsewhere (or sits in a symlinked
+    directory): revert refuses, naming it, and writes nothing outside."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = outside / "victim.txt"
+    target.write_text(NEW)
+    (nvim_proc.workdir / "link.txt").symlink_to(target)
+    (nvim_proc.workdir / "linkdir").symlink_to(outside)
+    root = str(nvim_proc.workdir)
+    recorder.replies["review"] = [
+        {"path": str(nvim_proc.workdir / "link.txt"), "old": OLD.encode(), "existed": True, "exists": True,
+         "kept": True, "root": root},
+        {"path": str(nvim_proc.workdir / "linkdir" / "victim.txt"), "existed": False, "exists": True, "kept": True,
+         "root": root},
+    ]  # fmt: skip
+    await bridge.client.request("nvim_command", "ClaudeCodeReview turn")
+    with pytest.raises(NvimError, match=r"link\.txt leads out of the worktree"):
+        await bridge.client.request("nvim_command", "ClaudeCodeReview revert")
+    await bridge.client.request("nvim_command", "ClaudeCodeReview next")
+    with pytest.raises(NvimError, match=r"victim\.txt leads out of the worktree"):
+        await bridge.client.request("nvim_command", "ClaudeCodeReview revert")
+    assert target.read_text() == NEW
+
+
+async def test_review_revert_never_discards_unsaved_text(bridge: NvimBridge, recorder: Recorder, calc: Path) -> None:
+    """Issue 17 finding 6: the file's buffer holds unsaved edits of the user's: revert refuses and says so."""
+    calc.write_text(NEW)
+    await bridge.client.request("nvim_command", f"edit {calc}")
+    await lua(bridge, "vim.api.nvim_buf_set_lines(0, 0, 1, false, {'# mine, unsaved'})")
+    recorder.replies["review"] = [
+        {
+            "path": str(calc),
+            "old": OLD.encode(),
+            "existed": True,
+            "exists": True,
+            "kept": True,
+            "root": str(calc.parent),
+        }
+    ]
+    await bridge.client.request("nvim_command", "ClaudeCodeReview turn")
+    with pytest.raises(NvimError, match=r"calc\.py has unsaved changes"):
+        await bridge.client.request("nvim_command", "ClaudeCodeReview revert")
+    assert (await buffer_text(bridge, calc)).startswith("# mine, unsaved\n") and calc.read_text() == NEW
 
 
 async def test_review_with_nothing_to_show_says_so(bridge: NvimBridge, recorder: Recorder) -> None:

@@ -229,7 +229,7 @@ def test_failed_start_leaves_no_per_instance_files(world: Env, repo: Path) -> No
     try:
         out = cli_with(prefix, "open", "-d", str(repo), cwd=repo)
         assert out.returncode == 9, out.stderr
-        controller_files = {"ctl.sock", "controller.lock", "controller.pid"}
+        controller_files = {"ctl.sock", "controller.lock", "controller.pid", "portkeeper.sock"}
         assert sorted(p.name for p in runtime.iterdir() if p.name not in controller_files) == []
     finally:
         env.lock_dir.chmod(0o700)
@@ -280,9 +280,12 @@ def test_tmux_server_killed(world: Env, repo: Path) -> None:
     assert all(i["state"] == "orphaned" for i in items), items  # nothing listed as live; kept for restore
     env.cli("gc")
     assert list(env.lock_dir.glob("*.lock")) == []
+    # The ports stay held for `restore` (the port keeper), served by no one: nobody else can take them.
     for port in ports:
-        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=5):
-            pass
+        with socket.socket() as squatter, pytest.raises(OSError, match="in use"):
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            squatter.bind(("127.0.0.1", port))
+            squatter.listen()
     status = daemon_status(env)
     assert status["pid"] == pid and pid_alive(pid)  # the controller survived
 

@@ -115,7 +115,7 @@ def test_directory_names_and_prompt_answers_are_never_run(world: Env, repo: Path
     load_plugin(env)
     hostile_dir = repo / "docs'$(cd;touch pwned-dir)'"
     hostile_dir.mkdir()
-    markers = [env.home / f"pwned-{k}" for k in ("dir", "answer", "format", "quote")]
+    markers = [env.home / f"pwned-{k}" for k in ("dir", "answer", "format", "quote", "percent")]
 
     def ran() -> list[str]:
         return [m.name for m in markers if m.exists()]
@@ -130,6 +130,9 @@ def test_directory_names_and_prompt_answers_are_never_run(world: Env, repo: Path
             ("s", "send file[:L1-L2]:", "#(cd;touch pwned-format)"),
             ("s", "send file[:L1-L2]:", 'x" ; run-shell "cd;touch pwned-quote'),
             ("s", "send file[:L1-L2]:", "ends-with;"),
+            # issue 17 finding 4: tmux 3.3a substituted a command-prompt answer twice; %%" broke out of the quotes.
+            ("s", "send file[:L1-L2]:", 'p%%" ; run-shell "cd;touch pwned-percent" ; #(cd;touch pwned-percent)'),
+            ("n", "new worktree + branch:", 'q%%%" ; run-shell "cd;touch pwned-percent'),
         ):
             since = term.mark()
             count = messages(env).count("tmuxclaude:")
@@ -145,3 +148,5 @@ def test_directory_names_and_prompt_answers_are_never_run(world: Env, repo: Path
     assert "no such file" in log and "#(cd;touch pwned-format)" in log
     assert 'x" ; run-shell "cd;touch pwned-quote' in log
     assert any(line.endswith("/ends-with;") for line in log.splitlines())  # a reply ending in ; is shown whole
+    # (show-messages logs a message through printf: its %% reads as % there.)
+    assert 'p%" ; run-shell "cd;touch pwned-percent" ; #(cd;touch pwned-percent)' in log

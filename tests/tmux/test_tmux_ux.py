@@ -256,7 +256,7 @@ def test_pause_and_resume(world: Env, repo: Path) -> None:
     (env.records / f"{item['id']}.json").unlink()
     env.cli("resume", "feat-a")
     rec = env.record(item["id"])
-    assert rec["argv"][-2:] == ["--resume", "sess-0001"] and rec["pid"] != first["pid"]
+    assert rec["argv"][-1:] == ["--resume=sess-0001"] and rec["pid"] != first["pid"]
     assert only(env)["state"] == "idle"
 
 
@@ -285,7 +285,7 @@ def test_restore_after_tmux_server_restart(world: Env, repo: Path) -> None:
     for name, item in after.items():
         assert item["port"] == before[name]["port"] and item["state"] == "idle"
         rec = env.record(item["id"])
-        assert rec["argv"][-2:] == ["--resume", f"sid-{name}"]
+        assert rec["argv"][-1:] == [f"--resume=sid-{name}"]
         assert (env.lock_dir / f"{item['port']}.lock").exists()
     assert sys.platform.startswith("linux")
 

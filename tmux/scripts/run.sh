@@ -1,13 +1,29 @@
 #!/usr/bin/env bash
 # One key press: run one tmuxclaude command and show what it printed, or its error, as a tmux message.
 #
-#   run.sh PANE CLIENT COMMAND      (what the plugin's key bindings run, through run-shell -b)
+#   run.sh PANE CLIENT COMMAND                 (what the plugin's key bindings run, through run-shell -b)
+#   run.sh PANE CLIENT new|send --ask          (in a popup: reads the answer from its terminal)
 #
 # Nothing here is evaluated by a shell or expanded as a tmux format: the pane's directory is asked from tmux,
-# a prompt answer is read from the pane option the prompt stored it in, both reach the CLI as arguments, and the
-# CLI's output has every # doubled before display-message sees it. Nothing is printed: run-shell would show
-# any output in view mode, and a non-zero exit as "'...' returned N" without the error text.
-pane=$1 client=$2 cmd=$3
+# a prompt answer is read by this script itself, from a popup's terminal (tmux's command-prompt substitutes an
+# answer into a command, and tmux 3.3 did that twice: no escaping survives both), both reach the CLI as
+# arguments, and the CLI's output has every # doubled before display-message sees it. Nothing is printed:
+# run-shell would show any output in view mode, and a non-zero exit as "'...' returned N" without the error text.
+pane=$1 client=$2 cmd=$3 mode=$4 given=$5
+
+quoted() {  # one word for sh, whatever it holds
+  printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
+}
+
+ask() {  # in the popup: read the answer, then run the command with it (the popup closes when it is done)
+  local prompt
+  case "$cmd" in new) prompt="new worktree + branch:" ;; *) prompt="send file[:L1-L2]:" ;; esac
+  IFS= read -r -e -p "$prompt " given || return 0
+  [ -n "$given" ] || return 0  # an empty answer (or Ctrl-D): nothing to do
+  printf '%s\n' "working..."
+  mode=--answer
+  main >/dev/null 2>&1
+}
 
 message() {  # text, delay (ms; empty: the user's display-time)
   local text=$1
@@ -29,9 +45,14 @@ main() {
   bin=$(tmux show-option -gqv @tmuxclaude-bin)
   case "$cmd" in
     new | send)
-      input=$(tmux show-option -pqv -t "$pane" @tmuxclaude-input)
-      tmux set-option -pqu -t "$pane" @tmuxclaude-input
-      [ -n "$input" ] || return 0  # an empty answer (or Escape): nothing to do
+      if [ "$mode" != --answer ]; then
+        # The popup runs this script again (a command string of ours: the script, a pane id, a client name).
+        tmux display-popup -c "$client" -t "$pane" -E -w 70 -h 3 \
+          "bash $(quoted "$0") $(quoted "$pane") $(quoted "$client") $cmd --ask"
+        return 0
+      fi
+      input=$given
+      [ -n "$input" ] || return 0
       args=("$cmd" -- "$input") ;;
     pick) args=(pick --client "$client") ;;
     kill | next | open) args=("$cmd") ;;
@@ -55,5 +76,9 @@ main() {
   fi
 }
 
+if [ "$mode" = --ask ]; then
+  ask
+  exit 0
+fi
 main >/dev/null 2>&1
 exit 0

@@ -14,7 +14,6 @@ Three reads, all bounded:
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from tmuxclaude.adapters.paths import claude_config_dir
+from tmuxclaude.errors import ConfigError
 from tmuxclaude.model.claude import (
     PermissionChoice,
     SupportedRange,
@@ -35,6 +35,7 @@ from tmuxclaude.model.claude import (
     parse_version,
     parse_versions_file,
 )
+from tmuxclaude.protocol.boundedjson import JsonBoundsError, loads_bounded
 
 __all__ = [
     "MANAGED_SETTINGS",
@@ -103,14 +104,15 @@ def _layout_version(real: Path) -> Version | None:
 
 
 def _read_json(path: Path) -> object:
-    """A small regular file's JSON, or None. Never blocks on a FIFO or device a hostile repository put there."""
+    """A small regular file's JSON, or None. Never blocks on a FIFO or device a hostile repository put there.
+    ConfigError naming the file when it is larger than 1 MiB or nested deeper than 64 levels."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError:
         return None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_SETTINGS_BYTES:
+        if not stat.S_ISREG(st.st_mode):
             return None
         with os.fdopen(os.dup(fd), "rb") as f:
             raw = f.read(_MAX_SETTINGS_BYTES + 1)
@@ -119,7 +121,10 @@ def _read_json(path: Path) -> object:
     finally:
         os.close(fd)
     try:
-        return json.loads(raw.decode("utf-8"))
+        return loads_bounded(raw, max_bytes=_MAX_SETTINGS_BYTES)
+    except JsonBoundsError as exc:
+        # A file Claude would read too: say which, in one line, rather than decide without it.
+        raise ConfigError(f"{path}: {exc}; tmuxclaude does not read it (fix or remove it)") from None
     except (UnicodeDecodeError, ValueError):
         return None
 
@@ -205,4 +210,8 @@ class LocalClaudeCli:
     ) -> PermissionChoice:
         # The pane's environment decides which config dir and PATH the CLI sees.
         env = {**os.environ, **pane_env}
-        return choose_permission(command, config_mode, settings_modes(worktree, env), install_version(command, env))
+        files = [str(f) for f in settings_files(worktree, env)]
+        return choose_permission(
+            command, config_mode, settings_modes(worktree, env), install_version(command, env),
+            project_files=files[1:3], managed_files=files[:1],
+        )  # fmt: skip

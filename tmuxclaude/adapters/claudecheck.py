@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tmuxclaude.adapters.paths import claude_config_dir
+from tmuxclaude.protocol.boundedjson import loads_bounded
 
 __all__ = ["Finding", "claude_start_checks"]
 
@@ -37,6 +38,8 @@ QUIET = {
 """Set for the probe only: no telemetry, error reports or update checks while asking about the login."""
 
 DEFAULT_API = "https://api.anthropic.com"
+_MAX_JSON = 16 << 20
+"""Claude's global config grows with its project history; bounded all the same."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,8 @@ class Finding:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            data = loads_bounded(f.read(_MAX_JSON + 1), max_bytes=_MAX_JSON)
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -61,13 +65,20 @@ def _global_config(env: Mapping[str, str]) -> Path:
     return Path(env.get("HOME") or Path.home()) / ".claude.json"
 
 
+def _neutral_dir(env: Mapping[str, str]) -> str:
+    """Where the probe runs: your home (its ``.claude`` is your own user settings), never the caller's cwd, whose
+    repository's project settings (an apiKeyHelper, env, a provider) would change the answer, or run."""
+    home = env.get("HOME") or str(Path.home())
+    return home if os.path.isdir(home) else "/"
+
+
 def _auth_status(command: Sequence[str], env: Mapping[str, str], timeout: float) -> dict[str, Any] | str:
     """The CLI's ``auth status --json`` answer, or why there is none."""
     try:
         out = subprocess.run(
             [*command, "auth", "status", "--json"],
             capture_output=True, text=True, timeout=timeout, check=False, env={**env, **QUIET},
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL, cwd=_neutral_dir(env),
         )  # fmt: skip
     except FileNotFoundError:
         return f"{command[0]} not found"

@@ -1,30 +1,117 @@
-"""Git worktrees through GitPython: resolve the innermost worktree of a path, create and remove worktrees."""
+"""Git worktrees: find the innermost worktree of a path (by reading files: no git process), create, inspect and
+remove worktrees (git, run with every protection against a repository's own config; see ``run_git``).
+
+The one place that runs git. A repository may be hostile (unpacked from an archive, another user's directory, a
+partial clone whose promisor remote is an ``ext::`` command): nothing its config names may run. docs/threat-model.md
+lists the commands and the protections.
+"""
 
 from __future__ import annotations
 
 import filecmp
 import logging
 import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-
-import git
 
 from tmuxclaude.errors import UnsafeRemovalError, WorktreeError
 
 __all__ = [
+    "SAFE_CONFIG",
     "WorktreeInfo",
     "create_worktree",
     "ignored_files",
     "prune_worktrees",
     "remove_worktree",
     "resolve_worktree",
+    "run_git",
     "unsafe_reasons",
     "worktree_for_branch",
     "worktree_location",
 ]
 
 log = logging.getLogger(__name__)
+
+SAFE_CONFIG = (
+    "core.fsmonitor=false",  # a command run on every index refresh
+    "core.hooksPath=/dev/null",  # post-checkout and every other hook
+    "protocol.allow=never",  # any transport: a partial clone's lazy fetch from an ext:: promisor runs a command
+    "core.pager=cat",
+    "pager.status=false",
+    "diff.external=",
+    "core.askPass=",
+    "credential.helper=",
+    "core.sshCommand=false",
+    "core.alternateRefsCommand=",
+    "gpg.program=false",
+    "core.untrackedCache=false",
+    "submodule.recurse=false",
+)
+"""``-c`` settings on every git command: they win over the repository's own config (and reach child gits through
+GIT_CONFIG_PARAMETERS)."""
+_SAFE_ENV = {
+    "GIT_NO_LAZY_FETCH": "1",  # git >= 2.44: never fetch missing objects from a promisor remote
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_OPTIONAL_LOCKS": "0",
+    "GIT_PAGER": "cat",
+    "PAGER": "cat",
+    "GIT_ASKPASS": "",
+    "SSH_ASKPASS": "",
+    "GIT_PROTOCOL_FROM_USER": "0",
+    "GIT_ALLOW_PROTOCOL": "",
+}
+_DROPPED_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_EXTERNAL_DIFF", "GIT_SSH", "GIT_SSH_COMMAND",
+                "GIT_CONFIG", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_EXEC_PATH")  # fmt: skip
+MAX_GIT_FILE = 4096
+"""Bytes read of a ``.git`` file, ``HEAD`` or ``commondir``: they hold one line."""
+
+
+class GitCommandError(WorktreeError):
+    """A git command exited non-zero; the message is git's own last line."""
+
+
+def _filters(cwd: str) -> list[str]:
+    """``-c`` settings that switch off every filter the repository's config names (clean/smudge/process
+    commands run on checkout and status): names read with ``git config``, which runs nothing."""
+    out = subprocess.run(
+        ["git", *_c_args(SAFE_CONFIG), "config", "-z", "--name-only", "--get-regexp", r"^filter\."],
+        cwd=cwd, env=_env(), capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, timeout=30,
+    )  # fmt: skip
+    names = {e.split(".")[1] for e in out.stdout.split("\0") if e.count(".") >= 2}
+    overrides = []
+    for name in sorted(names):
+        overrides += [f"filter.{name}.clean=", f"filter.{name}.smudge=", f"filter.{name}.process=",
+                      f"filter.{name}.required=false"]  # fmt: skip
+    return overrides
+
+
+def _c_args(settings: tuple[str, ...] | list[str]) -> list[str]:
+    return [arg for setting in settings for arg in ("-c", setting)]
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
+    env.update(_SAFE_ENV)
+    return env
+
+
+def run_git(cwd: str | os.PathLike[str], *args: str) -> str:
+    """``git <args>`` in ``cwd`` with SAFE_CONFIG, every configured filter off, and _SAFE_ENV; its stdout.
+    Raises GitCommandError with git's own message."""
+    where = str(cwd)
+    cmd = ["git", *_c_args(SAFE_CONFIG), *_c_args(_filters(where)), *args]
+    try:
+        out = subprocess.run(
+            cmd, cwd=where, env=_env(), capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
+            timeout=300,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitCommandError(f"git {args[0]} in {where} failed: {exc}") from None
+    if out.returncode != 0:
+        lines = [line.strip() for line in out.stderr.splitlines() if line.strip()]
+        raise GitCommandError(lines[-1] if lines else f"git {args[0]} exited {out.returncode}")
+    return out.stdout
 
 
 @dataclass(frozen=True)
@@ -39,17 +126,24 @@ class WorktreeInfo:
     is_main: bool
 
 
-def _branch_of(repo: git.Repo) -> str:
+def _read_line(path: Path) -> str:
+    """The first line of a small git file (``.git``, ``HEAD``, ``commondir``); OSError if absent or too big."""
+    with open(path, "rb") as f:
+        data = f.read(MAX_GIT_FILE + 1)
+    if len(data) > MAX_GIT_FILE:
+        raise OSError(f"{path} is too large for a git file")
+    return data.decode("utf-8", "replace").splitlines()[0].strip() if data.strip() else ""
+
+
+def _branch_of(git_dir: Path) -> str:
     try:
-        if repo.head.is_detached:
-            return f"HEAD@{repo.head.commit.hexsha[:7]}"
-        return str(repo.active_branch.name)
-    except (TypeError, ValueError):
-        # An unborn branch (no commit yet) still has a name in HEAD's symbolic ref.
-        try:
-            return str(repo.head.reference.name)
-        except (TypeError, ValueError):
-            return "(unborn)"
+        head = _read_line(git_dir / "HEAD")
+    except OSError:
+        return "(unborn)"
+    if head.startswith("ref:"):
+        ref = head[4:].strip()
+        return ref[len("refs/heads/") :] if ref.startswith("refs/heads/") else ref
+    return f"HEAD@{head[:7]}" if head else "(unborn)"
 
 
 def _outside_git_dir(path: Path) -> Path:
@@ -61,34 +155,62 @@ def _outside_git_dir(path: Path) -> Path:
     return path
 
 
+def _is_git_dir(path: Path) -> bool:
+    return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
+
+
+def _git_dir_of(worktree: Path) -> Path | None:
+    """The git dir of a worktree candidate: ``.git`` itself, or where a ``.git`` file's ``gitdir:`` points."""
+    dot = worktree / ".git"
+    if dot.is_dir() and not dot.is_symlink():
+        return dot if (dot / "HEAD").is_file() else None
+    if dot.is_file():
+        try:
+            line = _read_line(dot)
+        except OSError:
+            return None
+        if line.startswith("gitdir:"):
+            target = (worktree / line[len("gitdir:") :].strip()).resolve()
+            return target if (target / "HEAD").is_file() else None
+    return None
+
+
 def resolve_worktree(path: str | os.PathLike[str]) -> WorktreeInfo:
-    """The innermost worktree holding ``path``: plain repo, linked or nested worktree, or submodule."""
+    """The innermost worktree holding ``path``: plain repo, linked or nested worktree, or submodule.
+
+    Files only (``.git``, ``gitdir:``, ``commondir``, ``HEAD``): no git process, so nothing a repository's
+    config names can run here (this is what `open`, offers and auto-start do for any path).
+    """
     p = Path(path).expanduser()
     if not p.exists():
         raise WorktreeError(f"no such path: {p}")
     p = _outside_git_dir(p.resolve())
     start = p if p.is_dir() else p.parent
-    try:
-        repo = git.Repo(start, search_parent_directories=True)
-    except git.InvalidGitRepositoryError:
-        raise WorktreeError(f"not inside a git repository: {p}") from None
-    except git.NoSuchPathError:
-        raise WorktreeError(f"no such path: {p}") from None
-    with repo:
-        if repo.bare or repo.working_tree_dir is None:
-            raise WorktreeError(f"{p} is in a bare repository, which has no worktree; use a linked worktree")
-        root = Path(repo.working_tree_dir).resolve()
-        common = Path(repo.common_dir).resolve()
+    for candidate in (start, *start.parents):
+        git_dir = _git_dir_of(candidate)
+        if git_dir is None:
+            if _is_git_dir(candidate):
+                raise WorktreeError(f"{p} is in a bare repository, which has no worktree; use a linked worktree")
+            continue
+        common = git_dir
+        try:
+            line = _read_line(git_dir / "commondir")
+        except OSError:
+            line = ""
+        if line:
+            common = (git_dir / line).resolve()
+        root = candidate
         # Linked worktrees share <main>/.git; a submodule's git dir lives in the superproject's .git/modules
         # and its worktree is its own main one.
         main_root = common.parent if common.name == ".git" else root
         return WorktreeInfo(
             root=str(root),
-            branch=_branch_of(repo),
+            branch=_branch_of(git_dir),
             main_root=str(main_root),
             repo_name=main_root.name,
-            is_main=Path(repo.git_dir).resolve() == common,
+            is_main=git_dir.resolve() == common.resolve(),
         )
+    raise WorktreeError(f"not inside a git repository: {p}")
 
 
 def worktree_location(template: str, info: WorktreeInfo, branch: str) -> Path:
@@ -99,11 +221,10 @@ def worktree_location(template: str, info: WorktreeInfo, branch: str) -> Path:
 
 def worktree_for_branch(info: WorktreeInfo, branch: str) -> str | None:
     """The worktree that has ``branch`` checked out, if any (``git worktree list --porcelain``)."""
-    with git.Repo(info.main_root) as repo:
-        try:
-            listing = str(repo.git.worktree("list", "--porcelain"))
-        except git.GitCommandError:
-            return None
+    try:
+        listing = run_git(info.main_root, "worktree", "list", "--porcelain")
+    except GitCommandError:
+        return None
     path = None
     for line in listing.splitlines():
         if line.startswith("worktree "):
@@ -111,6 +232,14 @@ def worktree_for_branch(info: WorktreeInfo, branch: str) -> str | None:
         elif line == f"branch refs/heads/{branch}" and path is not None:
             return path
     return None
+
+
+def _has_commit(cwd: str, rev: str = "HEAD") -> bool:
+    try:
+        run_git(cwd, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    except GitCommandError:
+        return False
+    return True
 
 
 def create_worktree(info: WorktreeInfo, branch: str, *, base: str | None, location: Path) -> WorktreeInfo:
@@ -123,38 +252,26 @@ def create_worktree(info: WorktreeInfo, branch: str, *, base: str | None, locati
         )
     if location.exists() and any(location.iterdir()):
         raise WorktreeError(f"worktree location already exists and is not empty: {location}")
-    with git.Repo(info.main_root) as repo:
-        existing = {h.name for h in repo.heads}
-        if not base and not repo.head.is_valid():
-            raise WorktreeError(
-                f"{info.main_root} has no commits yet, and a new worktree branches from one: commit first"
-                " (for example `git commit --allow-empty -m init`)"
-            )
-        try:
-            if branch in existing:
-                if base:
-                    raise WorktreeError(f"branch {branch!r} already exists; --base applies to new branches only")
-                repo.git.worktree("add", str(location), branch)
-            else:
-                args = ["add", "-b", branch, str(location)]
-                if base:
-                    args.append(base)
-                repo.git.worktree(*args)
-        except git.GitCommandError as exc:
-            raise WorktreeError(f"git worktree add failed: {_git_message(exc)}") from None
+    main = info.main_root
+    if not base and not _has_commit(main):
+        raise WorktreeError(
+            f"{main} has no commits yet, and a new worktree branches from one: commit first"
+            " (for example `git commit --allow-empty -m init`)"
+        )
+    exists = _has_commit(main, f"refs/heads/{branch}")
+    try:
+        if exists:
+            if base:
+                raise WorktreeError(f"branch {branch!r} already exists; --base applies to new branches only")
+            run_git(main, "worktree", "add", "--", str(location), branch)
+        else:
+            args = ["worktree", "add", "-b", branch, "--", str(location)]
+            if base:
+                args.append(base)
+            run_git(main, *args)
+    except GitCommandError as exc:
+        raise WorktreeError(f"git worktree add failed: {exc}") from None
     return resolve_worktree(location)
-
-
-def _git_message(exc: git.GitCommandError) -> str:
-    """Git's own last line. GitPython wraps stderr as ``stderr: '...'``: drop that wrapper only, never quotes
-    that belong to the message (``not a valid object name: 'HEAD'``)."""
-    text = (exc.stderr or "").strip()
-    if text.startswith("stderr: "):
-        text = text[len("stderr: ") :]
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        text = text[1:-1]
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else str(exc.status)
 
 
 _SHOWN = 5
@@ -188,8 +305,7 @@ def _same_as_main(here: Path, there: Path, budget: list[int]) -> bool:
 def ignored_files(path: str, main_root: str) -> list[str]:
     """Gitignored files and directories of a worktree (``dir/`` for a wholly ignored one) that are not copies of
     the main worktree's (the bootstrap's ``.env`` copies are not work; notes, local data and builds are)."""
-    with git.Repo(path) as repo:
-        out = repo.git.ls_files("--others", "--ignored", "--exclude-standard", "--directory", "-z")
+    out = run_git(path, "ls-files", "--others", "--ignored", "--exclude-standard", "--directory", "-z")
     budget = [_COMPARE_BUDGET]
     found = []
     for rel in (e for e in out.split("\0") if e):
@@ -211,22 +327,25 @@ def unsafe_reasons(path: str) -> list[str]:
     """Why removing this worktree could lose work: uncommitted changes, untracked or ignored files (named),
     unpushed commits."""
     reasons: list[str] = []
-    main_root = resolve_worktree(path).main_root
-    with git.Repo(path) as repo:
-        if repo.is_dirty(untracked_files=False):
-            reasons.append("uncommitted changes")
-        if repo.untracked_files:
-            reasons.append(f"{len(repo.untracked_files)} untracked file(s) ({_listed(repo.untracked_files)})")
-        ignored = ignored_files(path, main_root)
-        if ignored:
-            reasons.append(f"{len(ignored)} ignored file(s) ({_listed(ignored)})")
+    info = resolve_worktree(path)
+    status = run_git(path, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
+    entries = [e for e in status.split("\0") if len(e) > 3]
+    untracked = [e[3:] for e in entries if e.startswith("??")]
+    if len(untracked) < len(entries):
+        reasons.append("uncommitted changes")
+    if untracked:
+        reasons.append(f"{len(untracked)} untracked file(s) ({_listed(untracked)})")
+    ignored = ignored_files(path, info.main_root)
+    if ignored:
+        reasons.append(f"{len(ignored)} ignored file(s) ({_listed(ignored)})")
+    if _has_commit(path):
+        args = ["rev-list", "--count", "HEAD", "--not", "--remotes"]
+        if not info.branch.startswith("HEAD@") and info.branch != "(unborn)":
+            # Commits that also live on another local branch are not at risk; this branch's own ones are.
+            args += [f"--exclude={info.branch}", "--branches"]
         try:
-            args = ["--count", "HEAD", "--not", "--remotes"]
-            if not repo.head.is_detached:
-                # Commits that also live on another local branch are not at risk; this branch's own ones are.
-                args += [f"--exclude={repo.active_branch.name}", "--branches"]
-            count = int(repo.git.rev_list(*args) or "0")
-        except (git.GitCommandError, ValueError, TypeError):
+            count = int(run_git(path, *args).strip() or "0")
+        except (GitCommandError, ValueError):
             count = 0
         if count:
             reasons.append(f"{count} commit(s) on no remote or other branch")
@@ -236,9 +355,8 @@ def unsafe_reasons(path: str) -> list[str]:
 def prune_worktrees(repo_root: str) -> None:
     """``git worktree prune`` in the repository: drops git's records of worktrees deleted from disk."""
     try:
-        with git.Repo(repo_root) as repo:
-            repo.git.worktree("prune")
-    except (git.GitCommandError, git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        run_git(repo_root, "worktree", "prune")
+    except (GitCommandError, OSError) as exc:
         raise WorktreeError(f"git worktree prune in {repo_root} failed: {exc}") from None
 
 
@@ -248,8 +366,7 @@ def remove_worktree(path: str, *, force: bool) -> None:
     The branch is kept: branches are never deleted silently.
     """
     if not Path(path).exists():
-        with git.Repo(Path(path).parent, search_parent_directories=True) as repo:
-            repo.git.worktree("prune")
+        prune_worktrees(resolve_worktree(_existing_parent(Path(path))).main_root)
         return
     info = resolve_worktree(path)
     if info.is_main:
@@ -258,8 +375,13 @@ def remove_worktree(path: str, *, force: bool) -> None:
         reasons = unsafe_reasons(path)
         if reasons:
             raise UnsafeRemovalError(f"worktree {path} has {', '.join(reasons)}; commit/push first or pass --force")
-    with git.Repo(info.main_root) as repo:
-        try:
-            repo.git.worktree("remove", *(["--force"] if force else []), path)
-        except git.GitCommandError as exc:
-            raise WorktreeError(f"git worktree remove failed: {_git_message(exc)}") from None
+    try:
+        run_git(info.main_root, "worktree", "remove", *(["--force"] if force else []), "--", path)
+    except GitCommandError as exc:
+        raise WorktreeError(f"git worktree remove failed: {exc}") from None
+
+
+def _existing_parent(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -11,7 +10,11 @@ from typing import Any
 from tmuxclaude.adapters.fsutil import write_private
 from tmuxclaude.adapters.paths import ensure_private_dir
 from tmuxclaude.errors import LockFileError
+from tmuxclaude.protocol.boundedjson import loads_bounded
 from tmuxclaude.protocol.lockfile import LockRecord, lock_file_name, port_from_name
+
+MAX_LOCK_BYTES = 1 << 16
+"""A lock file is one short line; anything larger in the lock dir is not ours."""
 
 __all__ = ["LockDir"]
 
@@ -61,8 +64,8 @@ class LockDir:
 
     def read_raw(self, port: int) -> dict[str, Any] | None:
         try:
-            data = json.loads(self.file_for(port).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = loads_bounded(self.file_for(port).read_bytes()[: MAX_LOCK_BYTES + 1], max_bytes=MAX_LOCK_BYTES)
+        except (OSError, ValueError):  # JsonBoundsError too: another editor's odd lock file is not ours
             return None
         return data if isinstance(data, dict) else None
 

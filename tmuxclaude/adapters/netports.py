@@ -7,7 +7,7 @@ import socket
 
 from tmuxclaude.errors import PortError
 
-__all__ = ["bind_free_port", "bind_port"]
+__all__ = ["bind_free_port", "bind_port", "kept", "release"]
 
 HOST = "127.0.0.1"
 
@@ -42,3 +42,12 @@ def bind_free_port(low: int, high: int, skip: set[int]) -> socket.socket:
                 continue
             raise PortError(f"cannot bind 127.0.0.1:{port}: {exc.strerror}") from exc
     raise PortError(f"no free port in {low}-{high} (ports.min / ports.max in the config)")
+
+
+def kept(port: int) -> bool:
+    """Without a port keeper no port was held while no controller ran."""
+    return False
+
+
+def release(port: int) -> None:
+    """Nothing holds the port but the listening socket itself (closed by its server)."""

@@ -27,6 +27,7 @@ from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, TmuxClaudeError
 from tmuxclaude.model.comments import CommentBook, CommentError, render_denial, render_review
 from tmuxclaude.model.instance import Instance
+from tmuxclaude.protocol.boundedjson import loads_bounded
 
 __all__ = ["comments", "deny_reason", "forget", "panes", "push_to_nvim", "review_send", "send_terminal"]
 
@@ -60,8 +61,8 @@ def load(rt: Runtime, instance_id: str) -> CommentBook:
         log.warning("comments of %s: file too large, ignored", instance_id)
         return CommentBook()
     try:
-        return CommentBook.from_json(json.loads(raw))
-    except ValueError:
+        return CommentBook.from_json(loads_bounded(raw, max_bytes=MAX_FILE_BYTES))
+    except ValueError:  # JsonBoundsError too: too deeply nested
         log.warning("comments of %s: not JSON, ignored", instance_id)
         return CommentBook()
 

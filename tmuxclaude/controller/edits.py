@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -92,8 +93,9 @@ class EditTracker:
         if self.in_turn(instance_id) and path.startswith("/"):
             self.store(instance_id).record(path, text, True)
 
-    def review(self, instance_id: str, scope: Scope) -> list[dict[str, Any]]:
-        """The files this instance's Claude changed in ``scope`` that differ from their pre-image now."""
+    def review(self, instance_id: str, scope: Scope, root: str = "") -> list[dict[str, Any]]:
+        """The files this instance's Claude changed in ``scope`` that differ from their pre-image now. ``root``:
+        the instance's worktree, sent along (resolved) so that Neovim never reverts through a symlink out of it."""
         store = self._stores.get(instance_id)
         if store is None:
             return []
@@ -110,5 +112,7 @@ class EditTracker:
             }
             if image.text is not None:
                 item["old"] = image.text
+            if root:
+                item["root"] = os.path.realpath(root)
             out.append(item)
         return out

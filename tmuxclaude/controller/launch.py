@@ -21,6 +21,7 @@ from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.status import glyph
 from tmuxclaude.errors import InstanceError
 from tmuxclaude.model.instance import Instance, InstanceState
+from tmuxclaude.model.session_ids import resume_argv
 from tmuxclaude.model.states import HOOK_EVENTS
 from tmuxclaude.protocol.lockfile import LockRecord
 
@@ -78,7 +79,9 @@ def claude_command(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]:
     # --settings adds a layer: the user's own settings and hooks stay in force.
     command = rt.config.commands.claude
     mode = rt.claude_cli.permission_choice(command, rt.config.claude.permission_mode, inst.worktree, pane_env(rt, inst))
-    log.info("%s: permission mode: %s", inst.name, mode.reason)
+    rt.permissions[inst.id] = mode
+    log.info("%s: permission mode %s, chosen by %s: %s", inst.name, mode.mode or "(the CLI's)", mode.chosen_by,
+             mode.reason)  # fmt: skip
     return [*command, *mode.args, "--settings", str(rt.paths.settings_file(inst.id)), *extra]
 
 
@@ -207,7 +210,7 @@ def create_panes(rt: Runtime, inst: Instance, client: ClientContext, focus: bool
 
 def resume_args(inst: Instance) -> list[str]:
     """How Claude continues this instance's own conversation (its session id comes from its hooks)."""
-    return ["--resume", inst.claude_session_id] if inst.claude_session_id else ["--continue"]
+    return resume_argv(inst.claude_session_id)
 
 
 def respawn_claude(rt: Runtime, inst: Instance, extra: list[str]) -> None:

@@ -110,10 +110,15 @@ class Listener(Protocol):
 
 
 class PortBinder(Protocol):
-    """Port reservations on 127.0.0.1 (``adapters.netports``, the module itself satisfies this)."""
+    """Port reservations on 127.0.0.1 (``adapters.portkeeper.KeptPorts``; ``adapters.netports`` without a keeper).
+
+    ``kept(port)``: the port was held by the port keeper all along (never free while no controller ran), so its
+    old tokens never reached anyone else. ``release(port)``: the instance is gone for good, let the port go."""
 
     def bind_port(self, port: int) -> Listener: ...
     def bind_free_port(self, low: int, high: int, skip: set[int]) -> Listener: ...
+    def kept(self, port: int) -> bool: ...
+    def release(self, port: int) -> None: ...
 
 
 class IdeServerPort(Protocol):

@@ -9,10 +9,13 @@ handshake timeout ends the silent ones, so a flood cannot starve a legitimate Cl
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import Counter
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
+
+from tmuxclaude.adapters.peercred import tcp_socket_uid
 
 __all__ = ["GATE", "HANDSHAKE_TIMEOUT", "LOOPBACK_HOSTS", "MAX_PENDING", "MAX_PENDING_PER_SERVER", "GatedConnection"]
 
@@ -40,6 +43,8 @@ class _PreAuthGate:
         """Pending connection -> [server key, has sent bytes], oldest first."""
         self.by_server: Counter[int] = Counter()
         self.evicted = 0
+        self.foreign = 0
+        """Connections refused at accept: their peer is not our uid."""
 
     def admit(self, conn: ServerConnection, server: int) -> None:
         while self.by_server[server] >= self.per_server:
@@ -69,6 +74,14 @@ class _PreAuthGate:
 GATE = _PreAuthGate(MAX_PENDING_PER_SERVER, MAX_PENDING)
 
 
+def _from_own_uid(transport: asyncio.BaseTransport) -> bool:
+    """The client's end of this connection belongs to our uid (the kernel's socket table says so); fail closed."""
+    ours, theirs = transport.get_extra_info("sockname"), transport.get_extra_info("peername")
+    if not ours or not theirs:
+        return False
+    return tcp_socket_uid((theirs[0], theirs[1]), (ours[0], ours[1])) == os.getuid()
+
+
 class GatedConnection(ServerConnection):
     """A server connection that counts against its server's pre-auth gate until its request is judged."""
 
@@ -76,6 +89,12 @@ class GatedConnection(ServerConnection):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        if not _from_own_uid(transport):
+            # Another user's connection (or one whose owner cannot be told): refused before it holds a slot, so
+            # no churn of theirs can evict a handshake of ours. Claude and hook.sh run as us.
+            GATE.foreign += 1
+            transport.abort()  # type: ignore[attr-defined]
+            return
         GATE.admit(self, self.server_key)
 
     def data_received(self, data: bytes) -> None:

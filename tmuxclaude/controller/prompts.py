@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 REJECTION_WAIT_S = 15.0
 MAX_PROMPT = 100_000
+MAX_QUEUED = 32
+"""Prompts waiting per instance: every store is bounded in entries too."""
 """A prompt typed into Claude's input box stays below this (a paste of megabytes would stall its TUI)."""
 _RULE = re.compile(r"^[─━]{8,}")
 _INPUT = re.compile(r"^[❯>]\s*$")
@@ -84,6 +86,8 @@ def queue(
     if not inst.claude_pane:
         raise TmuxClaudeError(f"{inst.name} has no Claude pane")
     box = outbox(rt)
+    if len(box.pending.get(instance_id, [])) >= MAX_QUEUED:
+        raise TmuxClaudeError(f"{MAX_QUEUED} prompts already wait for {inst.name}; wait until it is idle")
     box.pending.setdefault(instance_id, []).append(Pending(text, on_sent, after_rejection, carries))
     if after_rejection:
         rt.background(_after_rejection(rt, instance_id, box.hooks.get(instance_id, 0)))

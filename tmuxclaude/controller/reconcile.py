@@ -22,6 +22,7 @@ from tmuxclaude.controller.views import describe
 from tmuxclaude.errors import WorktreeError
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.model.lifecycle import Event, Seen, judge, transition
+from tmuxclaude.model.session_ids import resume_argv
 
 __all__ = ["gc", "reconcile", "restore", "shutdown", "start"]
 
@@ -110,13 +111,24 @@ async def start(rt: Runtime) -> None:
 async def _reserve(rt: Runtime, inst: Instance, server: str) -> None:
     """Its window is there: serve it again on its old port and token (Claude reconnects by itself)."""
     state = InstanceState.IDLE if inst.state in (InstanceState.ORPHANED, InstanceState.DEAD) else inst.state
-    inst = rt.update(inst, tmux_server=server, state=state)
+    # A new hook token on every re-serve: hook.sh reads its file on every run, so Claude keeps working.
+    inst = rt.update(inst, tmux_server=server, state=state, hook_token=secrets.token_urlsafe(24))
+    kept = rt.net.kept(inst.port)
     try:
         sock = rt.net.bind_port(inst.port)
     except OSError as exc:
         # Another process took the port while we were down; its Claude would keep knocking there with its
         # token. Move the instance to a new port and token and restart its Claude there, resuming.
         log.warning("port %s of %s is taken (%s); moving it to a new port", inst.port, inst.name, exc)
+        rt.locks.remove(inst.port)
+        await rehome(rt, inst)
+        return
+    if not kept:
+        # No port keeper held it while we were down: the port was free, so anyone may have served it and
+        # received this instance's token. Never reuse it with the old tokens (docs/threat-model.md).
+        log.warning("port %s of %s was not held while the controller was down; moving it", inst.port, inst.name)
+        sock.close()
+        rt.net.release(inst.port)
         rt.locks.remove(inst.port)
         await rehome(rt, inst)
         return
@@ -188,12 +200,18 @@ async def _adopt(rt: Runtime, window_id: str, instance_id: str, server: str) -> 
     )
     with contextlib.suppress(WorktreeError):
         inst = inst.with_(repo=rt.git.resolve_worktree(inst.worktree).main_root)
+    kept = rt.net.kept(port)
+    if not kept:
+        inst = inst.with_(token=secrets.token_urlsafe(32))  # the port was free: its old token may be known
     try:
         await serve(rt, inst, rt.net.bind_port(port))
     except OSError as exc:
         log.error("cannot adopt window %s: port %s is taken (%s)", window_id, port, exc)
         return
     rt.registry.put(inst)
+    if not kept:
+        # Its Claude holds the old token and does not re-read the lock file: start it again against the new one.
+        respawn_claude(rt, inst, resume_args(inst))
     rt.event(f"adopted {inst.name} (window {window_id}) on port {port}")
 
 
@@ -267,7 +285,7 @@ async def restore(rt: Runtime, client: ClientContext) -> list[dict[str, Any]]:
                 rt.save()
                 continue
             transition(inst.state, Event.RESTORE, name=inst.name)
-            args = ["--resume", inst.claude_session_id] if inst.claude_session_id else []
+            args = resume_argv(inst.claude_session_id) if inst.claude_session_id else []
             try:
                 new = await spawn(rt, info, client, focus=False, reuse=inst, resume_args=args)
             except Exception as exc:

@@ -37,6 +37,7 @@ from tmuxclaude.controller.ports import (
     TmuxPort,
 )
 from tmuxclaude.controller.prompts import Outbox
+from tmuxclaude.model.claude import PermissionChoice
 from tmuxclaude.model.config import Config
 from tmuxclaude.model.instance import Instance, Registry
 
@@ -156,11 +157,17 @@ class Runtime:
         self.claude_cli: ClaudeCliPort = LocalClaudeCli()
         self.edits = EditTracker(self.bridges.get)
         """Claude's file writes per instance: pre-images for :ClaudeCodeReview, reloads in its Neovim."""
+        self.permissions: dict[str, PermissionChoice] = {}
+        """The permission mode each instance's Claude was last started in, and who chose it (``ls --json``)."""
         self.outbox = Outbox()
         """Prompts waiting for their instance's Claude to be idle (controller/prompts.py)."""
         self.commands: CommandTable | None = None
         """The command table, set by ``controller.commands.Commands``: Neovim requests and auto-start use it."""
         self._background: set[asyncio.Task[Any]] = set()
+        self.watchers: set[asyncio.Event] = set()
+        """Open ``watch`` streams (controller/watch.py), woken on every change."""
+        self.hosts: Any = None
+        """The other hosts' links and last known views (controller/hosts.py), when any host is configured."""
 
     def save(self) -> None:
         self.state.save(self.registry)

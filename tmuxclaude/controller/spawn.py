@@ -181,10 +181,16 @@ async def spawn(
     async with contextlib.AsyncExitStack() as undo:
         if reuse is not None:
             sock = rt.net.bind_port(reuse.port)
-            inst = reuse.with_(state=InstanceState.STARTING)
+            # A new Claude starts against it: new tokens cost nothing, and old ones may have leaked while the
+            # port was not served.
+            inst = reuse.with_(
+                state=InstanceState.STARTING, token=secrets.token_urlsafe(32), hook_token=secrets.token_urlsafe(24)
+            )
         else:
             sock = reserve_free_port(rt)
             inst = _new_record(rt, info, client, sock.getsockname()[1], nvim_server)
+            new_port = inst.port
+            undo.callback(_quietly(lambda: rt.net.release(new_port)))
         undo.callback(_quietly(sock.close))
         await serve_socket(rt, inst, sock)
         iid, port = inst.id, inst.port

@@ -13,6 +13,7 @@ from tmuxclaude.controller import prompts
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.model.lifecycle import Phase, phase_of
+from tmuxclaude.model.session_ids import is_session_id
 from tmuxclaude.model.states import GLYPHS, next_state, summary_text
 from tmuxclaude.protocol.lockfile import token_matches
 
@@ -84,9 +85,13 @@ def publish_summary(rt: Runtime) -> None:
 
 def _publish_summary_now(rt: Runtime) -> None:
     rt.status.pending = False
+    from tmuxclaude.controller import watch
+
+    watch.changed(rt)
     text = ""
     if rt.config.multi_instance.instance_indicator:
-        text = summary_text(i.state for i in rt.registry.ordered())
+        remote = rt.hosts.states() if rt.hosts is not None else []
+        text = summary_text([*(i.state for i in rt.registry.ordered()), *remote])
     if text != rt.status.summary:
         rt.status.summary = text
         rt.tmux.run("set-option", "-g", "@tmuxclaude_summary", text, check=False)
@@ -112,6 +117,10 @@ def on_hook_http(rt: Runtime, instance_id: str, connection: Any, request: Any) -
     query = parse_qs(urlsplit(request.path).query)
     event = (query.get("event") or [""])[0]
     session = (query.get("session") or [""])[0]
+    if session and not is_session_id(session):
+        # It ends up on Claude's command line (--resume): an id is an id, nothing else gets in.
+        log.warning("hook of %s: refused a session value that is not a session id", inst.name)
+        return connection.respond(400, "Bad Request\n")
     # Before answering: a PreToolUse of a file tool keeps the file's old text before the tool writes it.
     rt.edits.on_hook(instance_id, event, session, (query.get("tool") or [""])[0], (query.get("path") or [""])[0])
     if session and session != inst.claude_session_id:

@@ -114,6 +114,7 @@ async def teardown(rt: Runtime, inst: Instance, *, kill_window: bool) -> None:
 def forget(rt: Runtime, inst: Instance) -> None:
     """Drop the record and every file that belonged to it."""
     rt.registry.remove(inst.id)
+    rt.net.release(inst.port)  # the port keeper lets it go: no Claude of this instance connects any more
     rt.edits.forget(inst.id)
     comments.forget(rt, inst.id)
     rt.save()

@@ -47,6 +47,9 @@ def describe(
         "lock_file": str(rt.locks.file_for(inst.port)),
         "worktree_missing": not os.path.isdir(inst.worktree),
     }
+    permission = rt.permissions.get(inst.id)
+    if permission is not None:
+        data["permission"] = {"mode": permission.mode, "chosen_by": permission.chosen_by, "reason": permission.reason}
     if stats:
         pids = []
         for pane, info in (panes if panes is not None else rt.tmux.panes()).items():

@@ -11,7 +11,7 @@ Claude's own settings files. Reading those files and finding the CLI's version a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -103,6 +103,11 @@ class PermissionChoice:
 
     args: tuple[str, ...]
     reason: str
+    mode: str = ""
+    """The mode Claude starts in, when tmuxclaude knows it ("" when the CLI decides from a command it was given)."""
+    chosen_by: str = ""
+    """Who chose it: ``user`` (command, config key, your own settings), ``managed``, or ``tmuxclaude`` (the
+    default that asks before each edit; also when only a repository's project settings chose one)."""
 
 
 def _command_chooses(command: Sequence[str]) -> str | None:
@@ -124,21 +129,53 @@ def choose_permission(
     config_mode: str,
     settings_modes: Iterable[tuple[str, str]],
     version: Version | None,
+    *,
+    project_files: Collection[str] = (),
+    managed_files: Collection[str] = (),
 ) -> PermissionChoice:
     """Decide the ``--permission-mode`` argument for one Claude pane.
 
     ``command`` is ``[commands] claude``; ``config_mode`` is ``[claude] permission_mode`` ("" when unset);
-    ``settings_modes`` are ``(file, permissions.defaultMode)`` pairs found in the user's Claude settings;
-    ``version`` is the CLI's version when known cheaply.
+    ``settings_modes`` are ``(file, permissions.defaultMode)`` pairs found in Claude's settings, highest
+    precedence first; ``project_files`` are those of them a repository provides (its ``.claude/settings.json``
+    and ``settings.local.json``), ``managed_files`` the administrator's; ``version`` is the CLI's version when
+    known cheaply.
+
+    A repository's project settings never turn off the ask-before-edit default (docs/threat-model.md): a mode
+    they choose is overridden on the command line, by your own choice if you made one, else by the ask mode.
     """
     chosen = _command_chooses(command)
     if chosen is not None:
-        return PermissionChoice((), f"user's choice: {chosen}")
+        return PermissionChoice((), f"user's choice: {chosen}", "", "user")
     if config_mode:
-        return PermissionChoice(("--permission-mode", config_mode), "user's choice: [claude] permission_mode")
+        return PermissionChoice(
+            ("--permission-mode", config_mode), "user's choice: [claude] permission_mode", config_mode, "user"
+        )
+    ask = ask_mode_for(version)
+    project: tuple[str, str] | None = None
+    user: tuple[str, str] | None = None
     for source, mode in settings_modes:
-        if mode:
-            return PermissionChoice((), f"user's choice: permissions.defaultMode = {mode!r} in {source}")
-    mode = ask_mode_for(version)
+        if not mode:
+            continue
+        if source in managed_files:
+            return PermissionChoice((), f"managed settings' choice: permissions.defaultMode = {mode!r} in {source}",
+                                    mode, "managed")  # fmt: skip
+        if source in project_files:
+            project = project or (source, mode)
+        else:
+            user = user or (source, mode)
+    if project is not None:
+        ignored = f"the repository's permissions.defaultMode = {project[1]!r} in {project[0]} is not followed"
+        if user is not None and valid_mode(user[1]):
+            return PermissionChoice(("--permission-mode", user[1]),
+                                    f"user's choice: permissions.defaultMode = {user[1]!r} in {user[0]} ({ignored})",
+                                    user[1], "user")  # fmt: skip
+        reason = f"tmuxclaude's default: ask before edits ({ask}); {ignored}"
+        return PermissionChoice(("--permission-mode", ask), reason, ask, "tmuxclaude")
+    if user is not None:
+        return PermissionChoice(
+            (), f"user's choice: permissions.defaultMode = {user[1]!r} in {user[0]}", user[1], "user"
+        )
     known = format_version(version) if version is not None else "unknown version"
-    return PermissionChoice(("--permission-mode", mode), f"no user choice: ask before edits ({mode}, {known})")
+    return PermissionChoice(("--permission-mode", ask), f"tmuxclaude's default: ask before edits ({ask}, {known})",
+                            ask, "tmuxclaude")  # fmt: skip

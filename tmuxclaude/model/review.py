@@ -40,7 +40,8 @@ class PreImage:
 
     @property
     def size(self) -> int:
-        return len(self.text) if self.text is not None else 0
+        """What the entry costs: its text and its path (a hook may send 8 KiB paths)."""
+        return (len(self.text) if self.text is not None else 0) + len(self.path)
 
 
 @dataclass
@@ -50,6 +51,9 @@ class ReviewStore:
     max_files: int = MAX_FILES
     session_id: str = ""
     turn: int = 0
+    untracked: int = 0
+    """Writes not recorded at all because the store was full (its entry count or its bytes): every entry counts,
+    a file whose text was not kept too."""
     _session: dict[str, PreImage] = field(default_factory=dict)
     _turn: dict[str, PreImage] = field(default_factory=dict)
 
@@ -82,12 +86,16 @@ class ReviewStore:
         whether anything was stored."""
         if not self.wants(path):
             return False
+        if path not in self._session and len(self._session) >= self.max_files:
+            self.untracked += 1  # checked first: cheap, and a full store is what a flood meets
+            return False
+        used = self.used_bytes
+        if path not in self._session and used + len(path) > self.max_bytes:
+            # Every path of the turn is in the session too, so this bounds both.
+            self.untracked += 1
+            return False
         image = PreImage(path, text, existed, kept=text is not None or not existed)
-        if text is not None and (
-            len(text) > self.max_file_bytes
-            or self.used_bytes + len(text) > self.max_bytes
-            or len(self._session) >= self.max_files
-        ):
+        if text is not None and (len(text) > self.max_file_bytes or used + len(path) + len(text) > self.max_bytes):
             image = PreImage(path, None, existed, kept=False)
         stored = False
         if path not in self._turn:

@@ -186,6 +186,22 @@ function M.step(delta)
   show(index)
 end
 
+--- The file to write (or, for one to remove, its directory) resolves inside the instance's worktree
+--- (``entry.root``, given by the controller): a symlink that leads out of it is never written through.
+---@param entry table
+---@return boolean
+local function inside_worktree(entry)
+  local root = type(entry.root) == 'string' and uv.fs_realpath(entry.root) or nil
+  local real
+  if entry.existed then
+    real = uv.fs_realpath(entry.path)
+  else
+    local dir = uv.fs_realpath(vim.fn.fnamemodify(entry.path, ':h'))
+    real = dir and (dir .. '/' .. vim.fn.fnamemodify(entry.path, ':t')) or nil
+  end
+  return root ~= nil and real ~= nil and real:sub(1, #root + 1) == root .. '/'
+end
+
 --- Put the shown file back as it was before (a created file is removed).
 function M.revert()
   local r = M.current
@@ -198,12 +214,17 @@ function M.revert()
     util.error(('tmuxclaude: the old text of %s was not kept (too large); cannot revert'):format(short(entry.path)))
     return
   end
+  if not inside_worktree(entry) then
+    util.error(('tmuxclaude: %s leads out of the worktree (a symlink); not reverted'):format(short(entry.path)))
+    return
+  end
+  local open_buf = util.find_buf(entry.path)
+  if open_buf and vim.bo[open_buf].modified then
+    util.error(('tmuxclaude: %s has unsaved changes; save or undo them first'):format(short(entry.path)))
+    return
+  end
   if not entry.existed then
-    local buf = util.find_buf(entry.path)
-    if buf and vim.bo[buf].modified then
-      util.error(('tmuxclaude: %s has unsaved changes; save or undo them first'):format(short(entry.path)))
-      return
-    end
+    local buf = open_buf
     uv.fs_unlink(entry.path)
     if buf then
       pcall(vim.api.nvim_buf_delete, buf, { force = true })
