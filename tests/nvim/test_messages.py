@@ -11,12 +11,14 @@ from tmuxclaude.adapters.nvim import NvimBridge
 LONG = "tmuxclaude could not reach instance feat-something-long: " + "x" * 120
 MULTI = "Claude exited (status 1):\nAPI error: connection refused\n  at line 2\n  at line 3\n  at line 4"
 
+# Each runs on the next tick, as from a command or a callback (not inside the test's RPC call, which an error
+# message would fail).
 KINDS = {
-    "notify": "require('tmuxclaude.util').notify(...)",
-    "warn": "require('tmuxclaude.util').notify(..., vim.log.levels.WARN)",
-    "error": "require('tmuxclaude.util').error(...)",
-    "traceback": "require('tmuxclaude.util').try(function(m) error(m) end, ...)",
-    "reload": "require('tmuxclaude.reload').say(...)",
+    "notify": "local t = ... vim.schedule(function() require('tmuxclaude.util').notify(t) end)",
+    "warn": "local t = ... vim.schedule(function() require('tmuxclaude.util').notify(t, vim.log.levels.WARN) end)",
+    "error": "local t = ... vim.schedule(function() require('tmuxclaude.util').error(t) end)",
+    "traceback": "local t = ... vim.schedule(function() require('tmuxclaude.util').try(function() error(t) end) end)",
+    "reload": "local t = ... vim.schedule(function() require('tmuxclaude.reload').say(t) end)",
 }
 
 
