@@ -67,10 +67,14 @@ def test_local_cli_uses_the_pane_config_dir(tmp_path: Path) -> None:
     config = tmp_path / "paneconfig"
     config.mkdir()
     (config / "settings.json").write_text(json.dumps({"permissions": {"defaultMode": "acceptEdits"}}))
-    choice = LocalClaudeCli().permission_choice(["claude"], "", str(tmp_path), {"CLAUDE_CONFIG_DIR": str(config)})
+    # A PATH with no `claude` on it: the version (hence the mode name) must not depend on what the machine has.
+    no_claude = tmp_path / "empty-bin"
+    no_claude.mkdir()
+    pane = {"CLAUDE_CONFIG_DIR": str(config), "PATH": str(no_claude)}
+    choice = LocalClaudeCli().permission_choice(["claude"], "", str(tmp_path), pane)
     assert choice.args == ()
-    # No `claude` on the pane's PATH (whatever this machine has installed): its version is unknown.
-    pane = {"CLAUDE_CONFIG_DIR": str(tmp_path), "PATH": str(tmp_path / "empty")}
+    # Still no `claude` on the pane's PATH (whatever this machine has installed): its version is unknown.
+    pane = {"CLAUDE_CONFIG_DIR": str(tmp_path), "PATH": str(no_claude)}
     choice = LocalClaudeCli().permission_choice(["claude"], "", str(tmp_path), pane)
     assert choice.args == ("--permission-mode", "default")
 

@@ -14,6 +14,7 @@ import pytest
 from tests.e2e.claude_env import SpawnClaude, claude_binary, claude_versions, prepare_claude_home
 from tests.e2e.mock_api import MockApi
 from tests.e2e.screen import Pane, TmuxServer
+from tests.helpers import nvim_matrix
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -28,13 +29,35 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if unknown:
             raise pytest.UsageError(f"--claude-version {', '.join(unknown)}: not in {versions}")
         versions = [v for v in versions if v in picked]
-    metafunc.parametrize("claude_version", versions, scope="session", ids=[f"claude-{v}" for v in versions])
+    if "nvim_version" not in metafunc.fixturenames:
+        metafunc.parametrize("claude_version", versions, scope="session", ids=[f"claude-{v}" for v in versions])
+        return
+    # Not the full cross product: every CLI on the default Neovim, and the current CLI on every other Neovim.
+    nvims = nvim_matrix.picked(metafunc.config.getoption("nvim_version"))
+    default = nvim_matrix.default_version() if nvim_matrix.default_version() in nvims else nvims[0]
+    pairs = [(c, default) for c in versions] + [(versions[-1], n) for n in nvims if n != default]
+    if metafunc.definition.get_closest_marker("current_cli_only") is not None:
+        # Neovim-side behaviour: the current CLI on every Neovim is enough.
+        pairs = [(versions[-1], n) for n in nvims]
+    metafunc.parametrize(
+        ("claude_version", "nvim_version"),
+        pairs,
+        scope="session",
+        ids=[f"claude-{c}-nvim-{n}" for c, n in pairs],
+    )
 
 
 @pytest.fixture(scope="session")
 def claude_bin(claude_version: str) -> Path:
     """That version's ``claude`` binary (installed on first use; raises, never skips, if that fails)."""
     return claude_binary(claude_version)
+
+
+@pytest.fixture
+def nvim_user_config() -> str | None:
+    """The user's Neovim init.lua for the instances' Neovims (None: they start with --clean). Tests of users'
+    configs override this."""
+    return None
 
 
 @pytest.fixture

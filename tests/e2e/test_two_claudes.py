@@ -28,6 +28,7 @@ from tests.e2e.mock_api import MockApi, RecordedRequest, Text, ToolUse
 from tests.e2e.screen import Pane, capture, press, type_text, wait_for_screen, wait_ready
 from tests.helpers.env import Env
 from tests.helpers.waiting import retry_until
+from tests.nvimconfig.user_configs import make_config, needs_08
 from tmuxclaude.adapters.nvim import NvimClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
@@ -142,6 +143,7 @@ def world(
     user_settings: dict[str, Any] | None,
     user_config: str,
     startup_dialog: re.Pattern[str] | None,
+    nvim_user_config: str | None,
 ) -> Iterator[World]:
     (repo / "calc.py").write_text(CALC)
     subprocess.run(["git", "add", "."], cwd=repo, check=True)
@@ -155,9 +157,15 @@ def world(
     if user_settings is not None:
         (Path(env.vars["CLAUDE_CONFIG_DIR"]) / "settings.json").write_text(json.dumps(user_settings))
     table = ", ".join(f"{k} = {json.dumps(claude_env[k])}" for k in CLAUDE_VARS if k in claude_env)
+    nvim_cmd = ["nvim", "--clean"]
+    if nvim_user_config is not None:
+        init = Path(env.vars["XDG_CONFIG_HOME"]) / "nvim" / "init.lua"
+        init.parent.mkdir(parents=True, exist_ok=True)
+        init.write_text(nvim_user_config)
+        nvim_cmd = ["nvim"]
     env.write_config(
         f"[commands]\nclaude = {json.dumps([str(claude_bin)])}\nclaude_env = {{ {table} }}\n"
-        f'nvim = ["nvim", "--clean"]\n{user_config}'
+        f"nvim = {json.dumps(nvim_cmd)}\n{user_config}"
     )
     env.start_tmux()
     sides = []
@@ -565,3 +573,39 @@ class TestBashWriteInConfiguredMode:
         items = retry_until(lambda: review_of(w.b, "turn") or None, 5, "the shell write in B's review")
         assert [(i["path"], i["old"]) for i in items] == [(str(notes), "old note\n")]
         assert review_of(w.a, "session") == []
+
+
+@pytest.mark.current_cli_only
+class TestUsersClaudecodeConfig:
+    """The user's Neovim config holds claudecode.nvim, lazy-loaded on its README's keys (the real one with the
+    real lazy.nvim where they are checked out, tests/nvimconfig/user_configs.py; our stand-in everywhere)."""
+
+    @pytest.fixture(params=["standin-lazy", "lazy-claudecode-keys"])
+    def nvim_user_config(self, request: pytest.FixtureRequest, nvim_version: str) -> str:
+        needs_08(request.param, nvim_version)
+        return make_config(request.param).init_lua
+
+    def test_leader_as_reaches_claude_b_only_and_leader_aa_accepts_bs_diff(self, world: World) -> None:
+        w = world
+        nvim_keys(w.b, f":edit {w.b.calc}")
+        retry_until(lambda: nvim(w.b, "return vim.fn.expand('%:t')") == "calc.py", 10, "file open in B")
+        subprocess.run(["tmux", "-S", w.env.socket, "send-keys", "-t", w.b.nvim_pane.target, "ggVj", " as"],
+                       check=True)  # fmt: skip
+        wait_for_screen(w.b.claude, r"calc\.py#L1-2", timeout=20)
+        assert "calc.py#L" not in capture(w.a.claude)
+        # Nothing started inside Neovim B, and one lock file names B's worktree: the instance's own.
+        pid = int(nvim(w.b, "return vim.fn.getpid()"))
+        assert psutil.Process(pid).children(recursive=True) == []
+        claims = [p.name for p in w.env.lock_dir.glob("*.lock")
+                  if str(w.b.worktree) in json.loads(p.read_text()).get("workspaceFolders", [])]  # fmt: skip
+        assert claims == [f"{w.b.port}.lock"]
+        # Claude B's edit: accepted with the user's <leader>aa.
+        _script_edit(w, w.b, "a + b + 1")
+        prompt(w.b, "please edit")
+        retry_until(lambda: tabs(w.b) == 2, 30, "diff tab in Neovim B")
+        assert tabs(w.a) == 1
+        subprocess.run(["tmux", "-S", w.env.socket, "send-keys", "-t", w.b.nvim_pane.target, "Escape", " aa"],
+                       check=True)  # fmt: skip
+        retry_until(lambda: "a + b + 1" in w.b.calc.read_text(), 30, "edit written to disk")
+        assert w.a.calc.read_text() == CALC
+        wait_for_screen(w.b.claude, "edit finished", timeout=30)

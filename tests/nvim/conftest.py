@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -13,15 +12,9 @@ import pytest
 from tests.nvim.nvim_helpers import NvimProc, Recorder, attach_bridge, connect_when_ready
 from tmuxclaude.adapters.nvim import NvimBridge, NvimClient
 
-NVIM = shutil.which("nvim")
-
-pytestmark = pytest.mark.skipif(NVIM is None, reason="nvim not installed")
-
 
 @pytest.fixture
-def nvim_proc(tmp_path: Path) -> Iterator[NvimProc]:
-    if NVIM is None:
-        pytest.skip("nvim not installed")
+def nvim_proc(tmp_path: Path, nvim_bin: Path) -> Iterator[NvimProc]:
     home = tmp_path / "home"
     work = tmp_path / "work"
     for d in (home, work, tmp_path / "xdg" / "config", tmp_path / "xdg" / "data", tmp_path / "xdg" / "state"):
@@ -38,7 +31,7 @@ def nvim_proc(tmp_path: Path) -> Iterator[NvimProc]:
     }
     sock = tmp_path / "nvim.sock"
     proc = subprocess.Popen(
-        [NVIM, "--clean", "--headless", "-n", "--listen", str(sock)],
+        [str(nvim_bin), "--clean", "--headless", "-n", "--listen", str(sock)],
         cwd=work,
         env=env,
         stdin=subprocess.DEVNULL,

@@ -426,3 +426,15 @@ async def test_commands_run_cli_when_not_attached(nvim_proc: NvimProc, tmp_path:
         assert "ok: ls" in messages
     finally:
         await client.close()
+
+
+async def test_setup_after_attach_applies_and_a_later_bare_setup_keeps_it(bridge: NvimBridge) -> None:
+    """lazy.nvim calls setup(opts) whenever the plugin loads: after the controller attached, too."""
+    read = (
+        "return {require('tmuxclaude.config').options.debounce_ms, require('tmuxclaude.selection').state.debounce_ms}"
+    )
+    assert (await bridge.client.exec_lua(read))[1] == 20  # the controller's value (the fixture's)
+    await bridge.client.exec_lua("require('tmuxclaude').setup({ debounce_ms = 250 })")
+    assert await bridge.client.exec_lua(read) == [250, 250]
+    await bridge.client.exec_lua("require('tmuxclaude').setup()")  # plugin/tmuxclaude.lua, say
+    assert await bridge.client.exec_lua(read) == [250, 250]

@@ -4,6 +4,7 @@ at once without a prompt, unsaved work is never lost, and :ClaudeCodeReview show
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,6 @@ import pytest
 from tests.helpers.waiting import aretry_until
 from tests.nvim.nvim_helpers import NvimProc, Recorder
 from tmuxclaude.adapters.nvim import NvimBridge
-from tmuxclaude.errors import NvimError
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -100,15 +100,21 @@ async def test_unsaved_changes_survive_a_write_and_the_user_is_told(bridge: Nvim
     ok, err = await lua(bridge, "return {pcall(vim.cmd, 'write')}")
     assert ok is False and "changed on disk" in err and ":ClaudeCodeCompare" in err
     assert calc.read_text() == NEW
-    # ...:w! writes the user's text after Neovim's own "changed since reading it" confirmation.
+    # ...:w! writes the user's text on every Neovim without a prompt (0.7 would ask whether to write over a file
+    # changed since it was read: the user chose already), and says in one line that the change on disk is gone.
     await bridge.client.request("nvim_input", ":write!\r")
-    await aretry_until(lambda: _blocked(bridge), 5.0, "Neovim's confirmation prompt")
-    await bridge.client.request("nvim_input", "y")
     await aretry_until(lambda: _written(calc), 5.0, "the user's text written")
+    await aretry_until(lambda: _overwrite_told(bridge), 2.0, "the overwrite message")
+    assert (await bridge.client.request("nvim_get_mode"))["blocking"] is False
+    assert await lua(bridge, "return vim.bo.modified") is False
+    # The conflict is over: the next plain :w writes.
+    await lua(bridge, "vim.api.nvim_buf_set_lines(0, 0, 1, false, {'# again'})")
+    assert (await lua(bridge, "return {pcall(vim.cmd, 'write')}"))[0] is True
+    assert calc.read_text().startswith("# again")
 
 
-async def _blocked(bridge: NvimBridge) -> bool:
-    return bool((await bridge.client.request("nvim_get_mode"))["blocking"])
+async def _overwrite_told(bridge: NvimBridge) -> bool:
+    return "calc.py: your text was written over the change made on disk" in await messages(bridge)
 
 
 async def _written(calc: Path) -> bool:
@@ -254,11 +260,13 @@ async def test_review_revert_never_writes_through_a_symlink_out_of_the_worktree(
          "root": root},
     ]  # fmt: skip
     await bridge.client.request("nvim_command", "ClaudeCodeReview turn")
-    with pytest.raises(NvimError, match=r"link\.txt leads out of the worktree"):
-        await bridge.client.request("nvim_command", "ClaudeCodeReview revert")
+    # Refused as a one-line error message (never a prompt): v:errmsg and :messages say why.
+    await bridge.client.request("nvim_command", "ClaudeCodeReview revert")
+    assert re.search(r"link\.txt leads out of the worktree", str(await lua(bridge, "return vim.v.errmsg")))
     await bridge.client.request("nvim_command", "ClaudeCodeReview next")
-    with pytest.raises(NvimError, match=r"victim\.txt leads out of the worktree"):
-        await bridge.client.request("nvim_command", "ClaudeCodeReview revert")
+    # Refused as a one-line error message (never a prompt): v:errmsg and :messages say why.
+    await bridge.client.request("nvim_command", "ClaudeCodeReview revert")
+    assert re.search(r"victim\.txt leads out of the worktree", str(await lua(bridge, "return vim.v.errmsg")))
     assert target.read_text() == NEW
 
 
@@ -278,8 +286,9 @@ async def test_review_revert_never_discards_unsaved_text(bridge: NvimBridge, rec
         }
     ]
     await bridge.client.request("nvim_command", "ClaudeCodeReview turn")
-    with pytest.raises(NvimError, match=r"calc\.py has unsaved changes"):
-        await bridge.client.request("nvim_command", "ClaudeCodeReview revert")
+    # Refused as a one-line error message (never a prompt): v:errmsg and :messages say why.
+    await bridge.client.request("nvim_command", "ClaudeCodeReview revert")
+    assert re.search(r"calc\.py has unsaved changes", str(await lua(bridge, "return vim.v.errmsg")))
     assert (await buffer_text(bridge, calc)).startswith("# mine, unsaved\n") and calc.read_text() == NEW
 
 

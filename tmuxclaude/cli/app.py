@@ -421,11 +421,14 @@ def doctor(app: App) -> None:
         config = Config()
     for label, cmd in (
         ("tmux", ["tmux", "-V"]),
-        ("nvim", [*config.commands.nvim[:1], "--version"]),
         ("git", ["git", "--version"]),
     ):
         version = _version(cmd)
         report(version is not None, label, version or f"{cmd[0]} not found on PATH")
+    from tmuxclaude.adapters.neovim_check import neovim_check
+
+    nvim_ok, nvim_detail = neovim_check(config.commands.nvim[:1])
+    report(nvim_ok, "nvim", nvim_detail)
     ok, detail, answered = _claude_check(config.commands.claude)
     report(ok, "claude", detail)
     from tmuxclaude.adapters.claudecheck import claude_start_checks
@@ -470,7 +473,15 @@ def doctor(app: App) -> None:
         report(ok, label, detail)
     running = client.controller_running(paths)
     report(True, "controller", "running" if running else "not running (starts on demand)")
-    for item in app.request("ls", autostart=False) if running else []:
+    items = app.request("ls", autostart=False) if running else []
+    from tmuxclaude.adapters.foreign_locks import foreign_claims
+
+    names = {str(i.get("worktree")): str(i.get("name")) for i in items if i.get("worktree")}
+    for claim in foreign_claims(paths.lock_dir, list(names)):
+        who = f"{claim.ide}, pid {claim.pid}" if claim.pid else claim.ide
+        detail = f"{claim.port}.lock ({who}) claims {claim.folder}, the worktree of instance {names[claim.worktree]}"
+        report(False, "other IDE", detail + ": its Claude may connect there; stop that IDE's Claude integration")
+    for item in items:
         if item.get("state") == "exited" and item.get("exit"):
             # What the CLI itself said when it stopped (the first error line its pane showed).
             ended = item["exit"]

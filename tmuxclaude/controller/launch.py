@@ -17,6 +17,7 @@ from typing import Any
 from tmuxclaude.adapters import launcher
 from tmuxclaude.adapters.claude_sessions import has_claude_worktrees
 from tmuxclaude.adapters.fsutil import write_private
+from tmuxclaude.adapters.nvim_instance import NVIM_INSTANCE_ARGS, nvim_instance_env
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.status import glyph
 from tmuxclaude.errors import InstanceError
@@ -102,8 +103,11 @@ def claude_pane_argv(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]
 
 def _nvim_pane_argv(rt: Runtime, inst: Instance) -> list[str]:
     env_path = launcher.env_file(rt.paths.runtime_dir, inst.id, "nvim")
-    launcher.write_env_file(env_path, {**rt.config.commands.shell_env, "TMUXCLAUDE_INSTANCE_ID": inst.id})
-    return launcher.nvim_pane_command(env_path, [*rt.config.commands.nvim, "--listen", inst.nvim_socket])
+    pane_env = {**rt.config.commands.shell_env, "TMUXCLAUDE_INSTANCE_ID": inst.id, **nvim_instance_env()}
+    launcher.write_env_file(env_path, pane_env)
+    return launcher.nvim_pane_command(
+        env_path, [*rt.config.commands.nvim, *NVIM_INSTANCE_ARGS, "--listen", inst.nvim_socket]
+    )
 
 
 def write_hook_files(rt: Runtime, inst: Instance) -> None:

@@ -83,8 +83,14 @@ local function send_range(opts, to)
     util.error('The current buffer is not a file')
     return
   end
-  -- opts.range is 0 without a range, 1 or 2 with one.
-  if (opts.range or 0) > 0 then
+  -- opts.range is 0 without a range, 1 or 2 with one. A `<cmd>ClaudeCodeSend<cr>` mapping in visual mode (what
+  -- claudecode.nvim's README binds) gives no range: the selection is still on, so take its lines.
+  local mode = vim.api.nvim_get_mode().mode
+  if (opts.range or 0) == 0 and (mode == 'v' or mode == 'V' or mode == '\22') then
+    local a, b = vim.fn.line('v'), vim.fn.line('.')
+    vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('<Esc>', true, false, true), 'n', false)
+    M.mention(path, math.min(a, b) - 1, math.max(a, b) - 1, to)
+  elseif (opts.range or 0) > 0 then
     M.mention(path, opts.line1 - 1, opts.line2 - 1, to)
   else
     M.mention(path, nil, nil, to)
@@ -144,17 +150,41 @@ end
 
 local did_setup = false
 
-function M.setup()
-  if did_setup then
+---@type table<string, boolean> names this module defined
+local defined = {}
+
+--- Define (or replace) one user command; errors are shown, never raised. Outside an instance's Neovim a command
+--- of the same name that another plugin defined first (claudecode.nvim's :ClaudeCode*, or lazy.nvim's stub that
+--- loads it) is left alone: there claudecode.nvim works as it does without tmuxclaude. An instance takes every
+--- name over when it attaches (tmuxclaude.claudecode).
+---@param name string
+---@param fn function
+---@param opts table nvim_create_user_command options
+function M.def(name, fn, opts)
+  if not defined[name] and not tmuxclaude().is_attached() and vim.api.nvim_get_commands({})[name] then
+    return
+  end
+  defined[name] = true
+  opts.force = true
+  vim.api.nvim_create_user_command(name, function(o)
+    util.try(fn, o)
+  end, opts)
+end
+
+--- Define the commands once; later calls define them again only with `again` (a later setup(opts) whose
+--- options change what they bind, comment_keymap say).
+---@param again? boolean
+function M.setup(again)
+  if did_setup and not again then
     return
   end
   did_setup = true
-  local function def(name, fn, opts)
-    opts.force = true
-    vim.api.nvim_create_user_command(name, function(o)
-      util.try(fn, o)
-    end, opts)
-  end
+  M.define()
+end
+
+--- Define every command again (another plugin, claudecode.nvim say, may have replaced some).
+function M.define()
+  local def = M.def
   def('ClaudeCode', open, { nargs = '?', complete = 'file', desc = 'Open a Claude Code instance for a path' })
   def(
     'ClaudeCodeList',

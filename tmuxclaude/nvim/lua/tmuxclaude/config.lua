@@ -16,9 +16,17 @@ M.defaults = {
 ---@type tmuxclaude.Config
 M.options = vim.deepcopy(M.defaults)
 
+--- What the user's own setup() calls gave, merged in call order. It wins over what a controller passes at
+--- attach time: the user's Neovim config is the more specific one.
+---@type table
+M.user = {}
+
+--- Merge the options of one setup() call: every call adds to the earlier ones (lazy.nvim's `opts` may come
+--- before or after plugin/tmuxclaude.lua's own setup()).
 ---@param opts? table
 function M.merge(opts)
-  M.options = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), opts or {})
+  M.user = vim.tbl_deep_extend('force', M.user, opts or {})
+  M.options = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), M.user)
 end
 
 return M

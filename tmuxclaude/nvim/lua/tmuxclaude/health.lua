@@ -50,6 +50,27 @@ function M.check()
     report.warn('not inside tmux: instances open in tmux windows, which this Neovim cannot show')
   end
 
+  -- claudecode.nvim: loaded (the real one, or tmuxclaude's stand-in), or installed (on 'runtimepath' or known
+  -- to lazy.nvim) and not loaded yet.
+  local cc = package.loaded['claudecode']
+  local installed = #vim.api.nvim_get_runtime_file('lua/claudecode/init.lua', true) > 0
+  local ok_lazy, lazy_config = pcall(require, 'lazy.core.config')
+  if ok_lazy and type(lazy_config.plugins) == 'table' and lazy_config.plugins['claudecode.nvim'] then
+    installed = true
+  end
+  if type(cc) == 'table' and cc.tmuxclaude then
+    report.ok(('claudecode.nvim found: handled by tmuxclaude (%s); its commands and keys act on this instance\'s '
+      .. 'Claude, no server, lock file or terminal of its own'):format(cc.handled or 'commands taken over'))
+  elseif type(cc) == 'table' or installed then
+    if tc.is_attached() then
+      report.warn('claudecode.nvim found, not yet handled: it is taken over when it loads')
+    else
+      report.info('claudecode.nvim found: this Neovim is not an instance\'s, so it works on its own as usual')
+    end
+  else
+    report.info('claudecode.nvim not found')
+  end
+
   local server = vim.v.servername
   if server and server ~= '' then
     report.ok('server address: ' .. server)

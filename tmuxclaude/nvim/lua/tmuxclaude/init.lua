@@ -10,16 +10,17 @@ M.version = '0.1.0'
 ---@type tmuxclaude.State
 M.state = {}
 
-local did_setup = false
-
+--- Options and commands. Works whenever it is called, as often as it is called (plugin/tmuxclaude.lua calls it
+--- without options; lazy.nvim's `opts` call it again, before or after): each call's options add to the earlier
+--- ones and apply at once, also in a Neovim already attached to a controller.
 ---@param opts? table overrides for tmuxclaude.config.defaults
 function M.setup(opts)
-  if did_setup then
-    return
+  local config = require('tmuxclaude.config')
+  config.merge(opts)
+  require('tmuxclaude.commands').setup(opts ~= nil)
+  if opts and opts.debounce_ms and M.is_attached() then
+    require('tmuxclaude.selection').enable(config.options.debounce_ms)
   end
-  did_setup = true
-  require('tmuxclaude.config').merge(opts)
-  require('tmuxclaude.commands').setup()
 end
 
 --- Whether a controller is attached and its channel still open.
@@ -51,7 +52,11 @@ function M.attach(opts)
     status = opts.state,
     glyph = opts.glyph,
   }
-  local debounce = opts.debounce_ms or require('tmuxclaude.config').options.debounce_ms
+  local config = require('tmuxclaude.config')
+  -- claudecode.nvim in this Neovim (loaded already, or later): its commands and API act on this instance from
+  -- now on (see claudecode.lua).
+  require('tmuxclaude.claudecode').take_over()
+  local debounce = config.user.debounce_ms or opts.debounce_ms or config.options.debounce_ms
   require('tmuxclaude.selection').enable(debounce)
   require('tmuxclaude.diff').enable()
   require('tmuxclaude.reload').enable()

@@ -8,7 +8,10 @@
 --- Neovim: the FileChangedShell handler answers instead (v:fcs_choice). An unmodified buffer is reloaded (views
 --- kept); a buffer with unsaved changes is never touched: the user's text stays, the file keeps the new text, and
 --- the user is told which file and how to compare (:ClaudeCodeCompare). A later plain `:w` of that buffer is
---- refused (Vim's own "file changed since reading it" check is spent once the change was handled); `:w!` writes.
+--- refused (Vim's own "file changed since reading it" check is spent once the change was handled); `:w!` writes
+--- the user's text over it on every Neovim without a prompt (0.7 to 0.10 would ask "Do you really want to write
+--- to it", newer ones would not: the user was told already, and asked for the write with the bang), then says in
+--- one line that Claude's change was overwritten, so it is never lost silently.
 local util = require('tmuxclaude.util')
 -- vim.uv is the 0.10+ name; vim.loop is all that 0.7 has.
 local uv = vim.uv or vim.loop
@@ -26,6 +29,10 @@ local timers = {}
 local writer = {}
 ---@type table<integer, boolean> buffers whose file changed under unsaved changes
 M.conflicts = {}
+---@type table<integer, {sec: integer, nsec: integer}> buffer -> the file's mtime when Neovim last read or wrote it
+local read_mtime = {}
+---@type table<integer, boolean> buffers a `:w!` is writing over a conflict
+local forced = {}
 
 local enabled = false
 
@@ -111,7 +118,8 @@ function M.say(msg, level)
     local hl = said.level >= vim.log.levels.WARN and 'WarningMsg' or 'None'
     said = nil
     local line = text:gsub('\n', ' | ')
-    local max = math.max(20, vim.o.columns - 12)
+    -- What fits beside 'showcmd' and 'ruler' without a hit-enter prompt, at any width.
+    local max = math.max(10, (tonumber(vim.v.echospace) or (vim.o.columns - 12)) - 1)
     if vim.fn.strdisplaywidth(line) > max then
       line = line:sub(#'tmuxclaude: ' + 1)
     end
@@ -269,6 +277,37 @@ local function forget(buf)
   end
   writer[buf] = nil
   M.conflicts[buf] = nil
+  read_mtime[buf] = nil
+  forced[buf] = nil
+end
+
+---@param buf integer
+local function remember_mtime(buf)
+  local path = vim.api.nvim_buf_get_name(buf)
+  local st = path ~= '' and uv.fs_stat(path) or nil
+  read_mtime[buf] = st and st.mtime or nil
+end
+
+--- `:w!` over a conflict: Neovim 0.7 to 0.10 compare the file's mtime with the one they read and ask (a prompt
+--- that blocks RPC and headless Neovims). The user chose already, so the file gets back that mtime for the
+--- instant before it is overwritten, and every Neovim writes the same way.
+---@param buf integer
+local function allow_forced_write(buf)
+  local m = read_mtime[buf]
+  local path = vim.api.nvim_buf_get_name(buf)
+  -- 0.11 and newer do not ask. The older ones compare nanoseconds, which uv.fs_utime (a double) cannot give
+  -- back exactly: GNU touch can; elsewhere the nearest double is the best there is.
+  if m and vim.fn.has('nvim-0.11') == 0 then
+    local stamp = ('@%d.%09d'):format(m.sec, m.nsec)
+    if vim.fn.executable('touch') == 1 then
+      vim.fn.system({ 'touch', '-m', '-c', '-d', stamp, '--', path })
+    end
+    if vim.fn.executable('touch') ~= 1 or vim.v.shell_error ~= 0 then
+      local when = m.sec + m.nsec / 1e9
+      pcall(uv.fs_utime, path, when, when)
+    end
+  end
+  forced[buf] = true
 end
 
 --- FileChangedShell: decide without asking.
@@ -319,7 +358,13 @@ function M.enable()
   vim.api.nvim_create_autocmd({ 'BufReadPost', 'BufNewFile', 'BufFilePost', 'BufWritePost' }, {
     group = group,
     callback = function(args)
+      if args.event == 'BufWritePost' and forced[args.buf] then
+        local short = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(args.buf), ':~:.')
+        M.say(('%s: your text was written over the change made on disk'):format(short), vim.log.levels.WARN)
+      end
+      forced[args.buf] = nil
       M.conflicts[args.buf] = nil
+      remember_mtime(args.buf)
       local path = file_of(args.buf)
       if path then
         watch_dir(dirname(path))
@@ -342,12 +387,18 @@ function M.enable()
         error(('tmuxclaude: %s changed on disk since you started editing; :ClaudeCodeCompare to see how, '
           .. ':w! to write yours over it'):format(short), 0)
       end
+      if M.conflicts[args.buf] then
+        allow_forced_write(args.buf)
+      end
     end,
   })
   for _, buf in ipairs(vim.api.nvim_list_bufs()) do
     local path = file_of(buf)
     if path then
       watch_dir(dirname(path))
+      if not vim.bo[buf].modified then
+        remember_mtime(buf)
+      end
     end
   end
 end
@@ -367,6 +418,8 @@ function M.disable()
     forget(buf)
   end
   M.conflicts = {}
+  read_mtime = {}
+  forced = {}
 end
 
 ---@return integer number of directories watched (tests, :checkhealth)

@@ -9,13 +9,56 @@ local uv = vim.uv or vim.loop
 function M.notify(msg, level)
   level = level or vim.log.levels.INFO
   local function show()
-    vim.notify(msg, level, { title = require('tmuxclaude.config').options.title })
+    if M.default_notify() then
+      M.echo_one_line(msg, level)
+    else
+      -- The user's vim.notify (nvim-notify, noice, snacks...) shows long and multi-line text in its own float.
+      vim.notify(msg, level, { title = require('tmuxclaude.config').options.title })
+    end
   end
   if vim.in_fast_event() then
     vim.schedule(show)
   else
     show()
   end
+end
+
+--- Whether vim.notify is still Neovim's own (which echoes: a long or multi-line text would block Neovim on
+--- "Press ENTER").
+---@return boolean
+function M.default_notify()
+  local ok, info = pcall(debug.getinfo, vim.notify, 'S')
+  local src = ok and info and info.source or ''
+  return src:find('vim/_editor', 1, true) ~= nil or src:find('vim/shared', 1, true) ~= nil
+end
+
+--- Show msg as one line that fits the command line (never a hit-enter prompt); every line of it goes to
+--- :messages. Errors also set v:errmsg, as an error message would.
+---@param msg string
+---@param level? integer
+function M.echo_one_line(msg, level)
+  level = level or vim.log.levels.INFO
+  local lines = M.split_lines(tostring(msg))
+  -- execute() with capture keeps each line in the history without showing it (`:silent` would drop it).
+  for _, line in ipairs(lines) do
+    pcall(vim.fn.execute, 'echomsg ' .. vim.fn.string(line), '')
+  end
+  local first = (lines[1] or ''):gsub('%s+$', '')
+  local line = #lines > 1 and (first .. ' (more in :messages)') or first
+  local space = tonumber(vim.v.echospace) or (vim.o.columns - 12)
+  local max = math.max(10, space - 1)
+  if vim.fn.strdisplaywidth(line) > max then
+    local n = vim.fn.strchars(line)
+    while n > 0 and vim.fn.strdisplaywidth(vim.fn.strcharpart(line, 0, n) .. '…') > max do
+      n = n - 1
+    end
+    line = vim.fn.strcharpart(line, 0, n) .. '…'
+  end
+  local hl = level >= vim.log.levels.ERROR and 'ErrorMsg' or (level >= vim.log.levels.WARN and 'WarningMsg' or 'None')
+  if level >= vim.log.levels.ERROR then
+    vim.v.errmsg = first
+  end
+  vim.api.nvim_echo({ { line, hl } }, false, {})
 end
 
 ---@param msg string
