@@ -3,12 +3,16 @@ performed against the real product: real controller, real tmux, real files. Each
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.env import Env
+from tests.helpers.env import Env, ls_json
+from tests.helpers.waiting import retry_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -44,3 +48,54 @@ def test_hostile_git_files_neither_stall_nor_crash_the_controller(world: Env, re
     assert opened.returncode != 0 and "internal error" not in opened.stderr, opened.stderr
     # The controller still answers everyone else.
     assert "feat-a" in world.cli("ls", timeout=10).stdout
+
+
+DIALOG_CLAUDE = r"""
+import json, os, signal, sys, tty
+log = sys.argv[1] + "/" + os.environ.get("CLAUDE_INSTANCE_ID", "x") + ".keys"
+open(log + ".pid", "w").write(str(os.getpid()))
+tty.setraw(0)
+phase = "dialog"
+os.write(1, "Make auto mode your default permission mode?\r\n❯ 1. Yes\r\n  2. No, keep manual mode\r\n".encode())
+def box(*_):
+    global phase
+    phase = "box"
+    os.write(1, ("\x1b[2J\x1b[H  done\r\n" + "─" * 20 + "\r\n❯ \r\n" + "─" * 20 + "\r\n  ? for shortcuts\r\n").encode())
+signal.signal(signal.SIGUSR1, box)
+while True:
+    data = os.read(0, 65536)
+    with open(log, "a") as f:
+        f.write(json.dumps({"phase": phase, "data": data.decode(errors="replace")}) + "\n")
+"""
+
+
+def _keys(world: Env, iid: str) -> list[dict[str, str]]:
+    path = world.records / f"{iid}.keys"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_a_prompt_is_never_typed_into_a_dialog_or_anything_but_claudes_input_box(world: Env, repo: Path) -> None:
+    """The hooks say idle (a new instance is idle at once; a busy one that shows nothing for 10 s is made idle;
+    an exit the controller did not hear of leaves it idle), but the pane shows a dialog whose default answer the
+    prompt's Enter would pick (here "make auto mode your default?"), or the exit menu whose keys restart or kill.
+    The prompt waits until Claude's input box shows, then goes in."""
+    script = world.records / "dialog_claude.py"
+    world.records.mkdir(exist_ok=True)
+    script.write_text(DIALOG_CLAUDE)
+    world.write_config(f"[commands]\nclaude = {json.dumps([sys.executable, str(script), str(world.records)])}\n"
+                       'nvim = ["nvim", "--clean", "--headless"]\n')  # fmt: skip
+    world.cli("new", "-d", "feat-a", cwd=repo)
+    item = ls_json(world)[0]
+    assert item["state"] == "idle"
+    pid_file = world.records / f"{item['id']}.keys.pid"
+    retry_until(pid_file.exists, 10, "the stand-in Claude shows its dialog")
+    retry_until(lambda: "1. Yes" in world.tmux("capture-pane", "-p", "-t", item["claude_pane"]), 10, "dialog shown")
+    comments = next(Path(world.vars["XDG_STATE_HOME"]).glob("tmuxclaude/*/state.json")).parent
+    (comments / f"comments-{item['id']}.json").write_text(json.dumps({"version": 1, "comments": [
+        {"id": "ab12", "path": "README.md", "line1": 1, "line2": 1, "text": "kill it? y", "quoted": ["hello"]},
+    ]}))  # fmt: skip
+    world.cli("review", "send", "feat-a")
+    os.kill(int(pid_file.read_text()), signal.SIGUSR1)  # the user answered the dialog: the input box shows
+    typed = retry_until(lambda: "".join(k["data"] for k in _keys(world, item["id"])) or None, 20, "the prompt typed")
+    assert "Review comments" in typed and "kill it? y" in typed
+    assert {k["phase"] for k in _keys(world, item["id"])} == {"box"}, _keys(world, item["id"])
