@@ -11,7 +11,7 @@ source "$CURRENT_DIR/scripts/variables.sh"
 source "$CURRENT_DIR/scripts/helpers.sh"
 
 # What a window shows after its name: the state glyph, and "!" when over the memory limit.
-WINDOW_SEGMENT='#{?@tmuxclaude_id, #{@tmuxclaude_glyph}#{?#{==:#{@tmuxclaude_warn},rss},!,},}'
+WINDOW_SEGMENT='#{?#{||:#{@tmuxclaude_id},#{@tmuxclaude_remote}}, #{@tmuxclaude_glyph}#{?#{==:#{@tmuxclaude_warn},rss},!,},}'
 SUMMARY_SEGMENT='#{?@tmuxclaude_summary,#{@tmuxclaude_summary} ,}'
 # Index of our one-shot hooks in tmux's hook arrays (a user's own hooks are at other indexes).
 HOOK_INDEX=4217

@@ -13,7 +13,8 @@
     │   └── NvimGone           the Neovim process or its socket is gone
     ├── ProtocolError          JSON-RPC / MCP error with a code (protocol layer)
     ├── ControllerError        control socket unreachable, daemon failed to start
-    └── InsecurePathError      a dir, socket or file we would use is not ours alone (owner, symlink, mode)
+    ├── InsecurePathError      a dir, socket or file we would use is not ours alone (owner, symlink, mode)
+    └── HostError              another host cannot be reached, or its tmuxclaude refused or failed
 
 The CLI turns any TmuxClaudeError into one clear line and an exit code (``exit_code``); the IDE server turns
 ProtocolError into a JSON-RPC error response. Nothing else crosses those boundaries.
@@ -24,6 +25,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "ControllerError",
+    "HostError",
     "InsecurePathError",
     "InstanceError",
     "LimitError",
@@ -119,6 +121,13 @@ class InsecurePathError(TmuxClaudeError):
     kind = "insecure-path"
 
 
+class HostError(TmuxClaudeError):
+    """A ``[hosts.NAME]`` host: unreachable, or its tmuxclaude answered with an error (the message says which)."""
+
+    exit_code = 14
+    kind = "host"
+
+
 KINDS: dict[str, type[TmuxClaudeError]] = {
     cls.kind: cls
     for cls in (
@@ -135,5 +144,6 @@ KINDS: dict[str, type[TmuxClaudeError]] = {
         NvimGone,
         ControllerError,
         InsecurePathError,
+        HostError,
     )
 }

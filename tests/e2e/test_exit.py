@@ -94,6 +94,6 @@ def test_exit_then_restart_key_resumes_the_conversation_in_the_same_pane(
     wait_for_screen(pane, "first answer", 20)  # the resumed conversation shows its history
     claude = retry_until(lambda: launcher.children(), 10, "Claude under the launcher")[0]
     cmdline = claude.cmdline()
-    assert cmdline[cmdline.index("--resume") + 1] == session
+    assert f"--resume={session}" in cmdline  # one argv word: a session id can never be read as an option
     back = retry_until(lambda: (i := ls_json(env)[0])["state"] == "idle" and i, 20, "idle again")
     assert back["claude_pane"] == item["claude_pane"] and back["exit"] is None

@@ -22,7 +22,18 @@ from dataclasses import dataclass
 
 from tmuxclaude.errors import TmuxError
 
-__all__ = ["OPTION_PREFIX", "InstanceWindow", "Tmux", "WindowRow", "arg", "literal", "shown"]
+__all__ = [
+    "OPTION_PREFIX",
+    "InstanceWindow",
+    "Tmux",
+    "WindowRow",
+    "arg",
+    "attach_view_argv",
+    "literal",
+    "server_session_argv",
+    "shown",
+    "view_window_args",
+]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +71,26 @@ def shown(value: str) -> str:
     """``value`` for a text tmux expands and then draws (display-message, menu labels): every ``#`` doubled, so
     nothing runs and ``#[`` is drawn as text, not taken as a style."""
     return arg(value.replace("#", "##"))
+
+
+def view_window_args(session: str, name: str, cmd: Sequence[str]) -> list[str]:
+    """Arguments of the tmux command that opens a detached window named ``name`` running ``cmd`` in ``session``
+    (a new session "tmuxclaude" when there is none), printing its id: a window onto another host's instance."""
+    first = ["new-window", "-d", "-t", f"{session}:"] if session else ["new-session", "-d", "-s", "tmuxclaude"]
+    return [*first, "-P", "-F", "#{window_id}", "-n", literal(name), *map(arg, cmd)]
+
+
+def server_session_argv(socket: str) -> list[str]:
+    """A tmux client argv that starts the server on ``socket`` with the session instances go to by default."""
+    return ["tmux", "-S", socket, "new-session", "-d", "-s", "tmuxclaude"]
+
+
+def attach_view_argv(socket: str, window: str, pane: str, view: str) -> list[str]:
+    """A tmux client argv that attaches a new session ``view`` grouped with ``window``'s (so each viewer picks its
+    own window), destroyed when it detaches, showing ``window`` and ``pane``: ids and a name of ours only.
+    The commands after new-session act on the new session (the client's own)."""
+    return ["tmux", "-S", socket, "new-session", "-t", window, "-s", view, ";", "set-option", "destroy-unattached",
+            "on", ";", "select-window", "-t", window, ";", "select-pane", "-t", pane]  # fmt: skip
 
 
 def _chain(commands: list[list[str]]) -> list[str]:

@@ -45,6 +45,10 @@ def _fast(argv: list[str]) -> int | None:
             item = client.request("open", {"path": path, "nvim_server": "", "detached": detached})
             print(view.instance_line(item, "focused" if item.get("existing") else "started"))
             return 0
+        if argv == ["watch", "--json"]:
+            from tmuxclaude.cli.watch import watch
+
+            return watch()
         if argv == ["next"]:
             client.request("next_waiting")
             return 0

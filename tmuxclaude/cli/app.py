@@ -58,7 +58,7 @@ def _complete_instance(ctx: click.Context, param: click.Parameter, incomplete: s
     """Instance names for shell completion. Never starts the controller and never prints an error: a shell
     completing a word must get an answer (possibly none) at once."""
     try:
-        items = client.request("ls", autostart=False, timeout=2.0)
+        items = client.request("ls", {"cached": True}, autostart=False, timeout=2.0)
         return [
             CompletionItem(item["name"], help=f"{item['branch']} {item['state']} :{item['port']}")
             for item in items
@@ -88,13 +88,23 @@ def _print_instance(item: dict[str, Any], verb: str) -> None:
 @click.argument("branch")
 @click.option("--base", metavar="REF", help="Start the new branch from REF (default: HEAD).")
 @click.option("-d", "--detached", is_flag=True, help="Do not switch to the new window.")
+@click.option("--host", metavar="NAME", help="Create it on this [hosts.NAME] host (by its own tmuxclaude).")
+@click.option("--repo", metavar="PATH", help="With --host: the repository there (default: the host's repo).")
 @pass_app
-def new(app: App, branch: str, base: str | None, detached: bool) -> None:
+def new(app: App, branch: str, base: str | None, detached: bool, host: str | None, repo: str | None) -> None:
     """Create a worktree + branch and start its instance.
 
     The worktree goes beside the repo (see [worktrees] dir in the config); an existing BRANCH is checked out.
     A BRANCH that already has an instance is refused, naming that instance (`switch` goes there).
     """
+    if host:
+        if base:
+            raise click.BadParameter("--base is not supported with --host", param_hint="--base")
+        args = {"branch": branch, "base": None, "detached": detached, "host": host, "repo": repo or ""}
+        _print_instance(app.request("new", args), "started")
+        return
+    if repo:
+        raise click.BadParameter("--repo needs --host (locally the repository is the current directory's)")
     item = app.request("new", {"branch": branch, "base": base, "detached": detached})
     _print_instance(item, "started")
 
@@ -440,6 +450,10 @@ def doctor(app: App) -> None:
         "lock files",
         f"stale: {', '.join(map(str, sorted(stale)))} (run `tmuxclaude gc`)" if stale else "no stale lock files",
     )
+    from tmuxclaude.cli.hostcheck import check_hosts
+
+    for ok, label, detail in check_hosts(config, paths):
+        report(ok, label, detail)
     running = client.controller_running(paths)
     report(True, "controller", "running" if running else "not running (starts on demand)")
     for item in app.request("ls", autostart=False) if running else []:
@@ -450,6 +464,40 @@ def doctor(app: App) -> None:
             report(False, f"instance {item['name']}", f"Claude exited ({ended['status']}){said}; "
                    f"r in its pane or `tmuxclaude resume {item['name']}`")  # fmt: skip
     sys.exit(1 if problems else 0)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, required=True, help="JSON lines (the only format).")
+def watch(as_json: bool) -> None:
+    """Print the instances as JSON, on every change.
+
+    One JSON line now and one after every change: what another machine's tmuxclaude reads over ssh for its
+    [hosts.NAME] entry. Ends when the controller stops or stdin closes.
+    """
+    from tmuxclaude.cli.watch import watch as run_watch
+
+    sys.exit(run_watch())
+
+
+@cli.command()
+@click.argument("ref")
+def attach(ref: str) -> None:
+    """Attach tmux, showing an instance's window.
+
+    What `switch HOST:NAME` runs on that host over ssh -t. The view is a session of its own, gone when it
+    detaches; the instance keeps running.
+    """
+    from tmuxclaude.cli.watch import attach as run_attach
+
+    run_attach(ref)
+
+
+@cli.command("host-info", hidden=True)
+def host_info() -> None:
+    """What `doctor` on another machine asks: versions of tmuxclaude and of the tools it drives here."""
+    from tmuxclaude.cli.hostcheck import host_info as info
+
+    click.echo(json.dumps(info()))
 
 
 @cli.command()

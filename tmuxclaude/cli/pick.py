@@ -28,7 +28,8 @@ def menu_args(items: list[dict[str, Any]]) -> list[str]:
     args: list[str] = []
     for item in items:
         window, pane = str(item.get("window_id", "")), str(item.get("claude_pane", ""))
-        if not (_WINDOW_ID.fullmatch(window) and _PANE_ID.fullmatch(pane)):
+        remote = _remote_command(item)
+        if not remote and not (_WINDOW_ID.fullmatch(window) and _PANE_ID.fullmatch(pane)):
             continue
         n = item.get("n")
         label = f"{item.get('name')}  [{item.get('branch')}]  {item.get('state')}  :{item.get('port')}"
@@ -36,10 +37,24 @@ def menu_args(items: list[dict[str, Any]]) -> list[str]:
             label += "  *"
         key = str(n) if isinstance(n, int) and 0 < n < 10 else ""
         # The window's own session is switched to first, then the window and its Claude pane selected.
-        command = f"switch-client -t {window} ; select-window -t {window} ; select-pane -t {pane}"
+        command = remote or f"switch-client -t {window} ; select-window -t {window} ; select-pane -t {pane}"
         # A label starting with "-" is shown disabled, an empty one is a separator: keep it an item.
         args += [" " + shown(label) if label.startswith("-") else shown(label), key, command]
     return args
+
+
+_SAFE_PATH = re.compile(r"/[A-Za-z0-9_./+-]+")
+
+
+def _remote_command(item: dict[str, Any]) -> str:
+    """A remote instance (another host's): the menu runs ``tmuxclaude switch N`` by its number, the only part of
+    the item that goes into the command (checked to be a number), with this very Python."""
+    import sys
+
+    n = item.get("n")
+    if not item.get("host") or type(n) is not int or not _SAFE_PATH.fullmatch(sys.executable):
+        return ""
+    return f"run-shell -b '{sys.executable} -m tmuxclaude switch {n}'"
 
 
 def pick(client_name: str = "") -> None:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tmuxclaude import __version__
-from tmuxclaude.controller import comments, nvim_link, pausing, reconcile, spawn, teardown, views
+from tmuxclaude.controller import comments, hosts, nvim_link, pausing, reconcile, spawn, teardown, views
 from tmuxclaude.controller.runtime import ClientContext, Runtime
-from tmuxclaude.errors import TmuxClaudeError
+from tmuxclaude.errors import InstanceError, TmuxClaudeError
 from tmuxclaude.model.view import ls_line
 
 __all__ = ["Command", "Commands", "NvimForm"]
@@ -49,10 +49,16 @@ def _ref(args: dict[str, Any]) -> str | None:
 async def _ls(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
     # ls shows what is there: closed windows are noticed first, not two seconds later.
     await reconcile.reconcile(rt)
-    return views.list_instances(rt, client, stats=bool(args.get("stats")))
+    items = views.list_instances(rt, client, stats=bool(args.get("stats")))
+    if rt.hosts is not None and not args.get("cached"):
+        await rt.hosts.ready()  # only right after start: at most the hosts' connect timeout
+    return hosts.with_remote(rt, items)
 
 
 async def _new(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    if args.get("host"):
+        return await hosts.new(rt, str(args["host"]), str(args["branch"]), str(args.get("repo") or ""), client,
+                               focus=not args.get("detached"))  # fmt: skip
     return await spawn.new(rt, str(args["branch"]), args.get("base"), client, focus=not args.get("detached"))
 
 
@@ -63,10 +69,15 @@ async def _open(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any
 
 
 async def _switch(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    if remote := await hosts.resolve(rt, str(args["ref"]), client):
+        return await hosts.switch(rt, *remote, client)
     return await views.switch(rt, str(args["ref"]), client)
 
 
 async def _kill(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    if remote := await hosts.resolve(rt, _ref(args), client):
+        return await hosts.kill(*remote, remove_worktree=bool(args.get("remove_worktree")),
+                                force=bool(args.get("force")))  # fmt: skip
     return await teardown.kill(
         rt, _ref(args), client, remove_worktree=bool(args.get("remove_worktree")), force=bool(args.get("force"))
     )
@@ -77,6 +88,8 @@ async def _kill_all(rt: Runtime, args: dict[str, Any], client: ClientContext) ->
 
 
 async def _send(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    if remote := await hosts.resolve(rt, args.get("to"), client):
+        return await hosts.send(*remote, str(args["file"]), args.get("line_start"), args.get("line_end"))
     return await nvim_link.send(rt, args.get("to"), str(args["file"]), args.get("line_start"), args.get("line_end"),
                                 client)  # fmt: skip
 
@@ -86,10 +99,14 @@ async def _gc(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
 
 
 async def _pause(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    if remote := await hosts.resolve(rt, _ref(args), client):
+        return await hosts.pause(*remote)
     return await pausing.pause(rt, _ref(args), client)
 
 
 async def _resume(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    if remote := await hosts.resolve(rt, _ref(args), client):
+        return await hosts.resume(*remote)
     return await pausing.resume(rt, _ref(args), client)
 
 
@@ -98,7 +115,13 @@ async def _restore(rt: Runtime, args: dict[str, Any], client: ClientContext) -> 
 
 
 async def _next_waiting(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
-    return views.next_waiting(rt, client)
+    try:
+        return views.next_waiting(rt, client)
+    except InstanceError:
+        remote = hosts.next_remote_waiting(rt)
+        if remote is None:
+            raise
+        return await hosts.switch(rt, *remote, client)
 
 
 async def _ping(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:

@@ -25,8 +25,9 @@ from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.peercred import require_own_peer
 from tmuxclaude.adapters.portkeeper import KeptPorts
 from tmuxclaude.adapters.tmux import Tmux
-from tmuxclaude.controller import monitor, reconcile, status
+from tmuxclaude.controller import monitor, reconcile, status, watch
 from tmuxclaude.controller.commands import Commands
+from tmuxclaude.controller.hosts import Hosts
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InsecurePathError, TmuxClaudeError
 from tmuxclaude.model.config import Config
@@ -61,6 +62,8 @@ class Controller:
         self.ports.take()
         await reconcile.start(self.rt)
         self.ports.release_unused(self.rt.registry.ports())
+        self.rt.hosts = Hosts(self.rt)
+        self.rt.hosts.apply(self.rt.config)
         self.paths.ensure_runtime_dir()
         sock_path = self.paths.control_socket
         with contextlib.suppress(FileNotFoundError):
@@ -81,6 +84,7 @@ class Controller:
             await asyncio.gather(*self._handlers, return_exceptions=True)
             with contextlib.suppress(FileNotFoundError):
                 sock_path.unlink()
+            await self.rt.hosts.stop()
             await reconcile.shutdown(self.rt)
             log.info("controller stopped")
 
@@ -128,6 +132,10 @@ class Controller:
                     self._waiting.pop(writer, None)
                 if not line:
                     return
+                if line.startswith(b'{"cmd":"watch"'):
+                    # A stream, not a reply: the connection stays open for this controller's state changes.
+                    await watch.stream(self.rt, reader, writer)
+                    return
                 writer.write(await self.handle_line(line))
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -167,6 +175,8 @@ class Controller:
         self._config_mtime = mtime
         shown = self.rt.config.multi_instance.instance_indicator
         self.rt.config = config
+        if self.rt.hosts is not None:
+            self.rt.hosts.apply(config)
         if config.multi_instance.instance_indicator != shown:
             status.refresh_all(self.rt)
         log.info("config reloaded")

@@ -164,6 +164,10 @@ class Runtime:
         self.commands: CommandTable | None = None
         """The command table, set by ``controller.commands.Commands``: Neovim requests and auto-start use it."""
         self._background: set[asyncio.Task[Any]] = set()
+        self.watchers: set[asyncio.Event] = set()
+        """Open ``watch`` streams (controller/watch.py), woken on every change."""
+        self.hosts: Any = None
+        """The other hosts' links and last known views (controller/hosts.py), when any host is configured."""
 
     def save(self) -> None:
         self.state.save(self.registry)

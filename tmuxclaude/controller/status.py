@@ -85,9 +85,13 @@ def publish_summary(rt: Runtime) -> None:
 
 def _publish_summary_now(rt: Runtime) -> None:
     rt.status.pending = False
+    from tmuxclaude.controller import watch
+
+    watch.changed(rt)
     text = ""
     if rt.config.multi_instance.instance_indicator:
-        text = summary_text(i.state for i in rt.registry.ordered())
+        remote = rt.hosts.states() if rt.hosts is not None else []
+        text = summary_text([*(i.state for i in rt.registry.ordered()), *remote])
     if text != rt.status.summary:
         rt.status.summary = text
         rt.tmux.run("set-option", "-g", "@tmuxclaude_summary", text, check=False)

@@ -11,6 +11,7 @@ from typing import Any
 
 from tmuxclaude.errors import ConfigError
 from tmuxclaude.model.claude import valid_mode
+from tmuxclaude.model.hosts import HostConfig, parse_hosts
 
 __all__ = [
     "ClaudeConfig",
@@ -176,6 +177,8 @@ class Config:
     ide: IdeConfig = field(default_factory=IdeConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     status: StatusConfig = field(default_factory=StatusConfig)
+    hosts: dict[str, HostConfig] = field(default_factory=dict)
+    """``[hosts.NAME]`` tables: other machines whose instances join the list (model/hosts.py)."""
 
     @property
     def effective_max_instances(self) -> int:
@@ -185,9 +188,13 @@ class Config:
     def from_dict(cls, data: dict[str, Any]) -> Config:
         sections: dict[str, Any] = {}
         for name, value in data.items():
+            if name == "hosts":
+                sections[name] = parse_hosts(value)
+                continue
             section_cls = _SECTIONS.get(name)
             if section_cls is None:
-                raise ConfigError(f"unknown config section {name!r} (known: {', '.join(sorted(_SECTIONS))})")
+                sections_known = ", ".join(sorted([*_SECTIONS, "hosts"]))
+                raise ConfigError(f"unknown config section {name!r} (known: {sections_known})")
             if not isinstance(value, dict):
                 raise ConfigError(f"config key {name!r}: expected a table")
             defaults = section_cls()

@@ -28,6 +28,10 @@ def shorten_home(path: str) -> str:
 
 def ls_line(item: dict[str, Any]) -> str:
     """``1. [main] ~/projects/myapp (port: 10001) *active*``"""
+    if item.get("host"):
+        from tmuxclaude.model.hosts import remote_ls_line
+
+        return printable(remote_ls_line(item))
     line = f"{item['n']}. [{item['name']}] {shorten_home(item['worktree'])} (port: {item['port']})"
     if item.get("worktree_missing"):
         line += " (worktree deleted)"
