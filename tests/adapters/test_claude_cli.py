@@ -27,6 +27,17 @@ def test_install_version_from_npm_layout_and_native_layout(tmp_path: Path) -> No
     assert install_version([str(link)]) == (2, 1, 332)
     native = _script(tmp_path / "share" / "claude" / "versions" / "2.1.197", "exit 1\n")
     assert install_version([str(native)]) == (2, 1, 197)
+    # The platform binary package: its package.json names the SDK package and version; the versions file maps it,
+    # and the version file scripts/install-claude writes beside the binary wins.
+    platform = tmp_path / "sdk" / "package"
+    sdk = _script(platform / "claude", "exit 1\n")
+    (platform / "package.json").write_text(
+        json.dumps({"name": "@anthropic-ai/claude-agent-sdk-linux-x64", "version": "0.3.336"})
+    )
+    assert install_version([str(sdk)]) == (2, 1, 336)
+    (platform / "claude-code-version").write_text("2.1.335\n")
+    os.utime(sdk, ns=(1, 1))  # the cache is keyed by the binary's stat
+    assert install_version([str(sdk)]) == (2, 1, 335)
     # A wrapper script tells nothing, and nothing is run to find out.
     assert install_version([str(_script(tmp_path / "wrap" / "claude", f"touch {tmp_path}/ran\n"))]) is None
     assert not (tmp_path / "ran").exists()
@@ -58,7 +69,9 @@ def test_local_cli_uses_the_pane_config_dir(tmp_path: Path) -> None:
     (config / "settings.json").write_text(json.dumps({"permissions": {"defaultMode": "acceptEdits"}}))
     choice = LocalClaudeCli().permission_choice(["claude"], "", str(tmp_path), {"CLAUDE_CONFIG_DIR": str(config)})
     assert choice.args == ()
-    choice = LocalClaudeCli().permission_choice(["claude"], "", str(tmp_path), {"CLAUDE_CONFIG_DIR": str(tmp_path)})
+    # No `claude` on the pane's PATH (whatever this machine has installed): its version is unknown.
+    pane = {"CLAUDE_CONFIG_DIR": str(tmp_path), "PATH": str(tmp_path / "empty")}
+    choice = LocalClaudeCli().permission_choice(["claude"], "", str(tmp_path), pane)
     assert choice.args == ("--permission-mode", "default")
 
 

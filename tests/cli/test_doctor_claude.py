@@ -22,9 +22,11 @@ def _fake_claude(env: Env, body: str) -> Path:
 @pytest.mark.parametrize(
     ("body", "ok", "expect"),
     [
-        ('echo "2.1.332 (Claude Code)"\n', True, "2.1.332 (Claude Code) (tested range 2.1.197 to 2.1.332)"),
-        ('echo "2.1.100 (Claude Code)"\n', False, "is older than the tested range 2.1.197 to 2.1.332"),
-        ('echo "2.2.0 (Claude Code)"\n', False, "is newer than the tested range 2.1.197 to 2.1.332"),
+        ('echo "2.1.336 (Claude Code)"\n', True, "2.1.336 (Claude Code) (tested range 2.1.197 to 2.1.336)"),
+        # The npm package's last version is in range, and doctor says what the native build adds.
+        ('echo "2.1.332 (Claude Code)"\n', True, "ends at 2.1.332, the native installer runs 2.1.336, whose Interrupt"),
+        ('echo "2.1.100 (Claude Code)"\n', False, "is older than the tested range 2.1.197 to 2.1.336"),
+        ('echo "2.2.0 (Claude Code)"\n', False, "is newer than the tested range 2.1.197 to 2.1.336"),
     ],
 )
 def test_doctor_prints_the_version_and_the_range(env: Env, body: str, ok: bool, expect: str) -> None:

@@ -75,6 +75,8 @@ def test_fast_path_and_click_agree(monkeypatch: pytest.MonkeyPatch, case: Case) 
     assert fast == slow
 
 
-@pytest.mark.parametrize("argv", [["ls", "--stats"], ["new", "--base", "main", "x"], ["kill"], ["switch"], []])
+@pytest.mark.parametrize(
+    "argv", [["ls", "--stats"], ["new", "--base", "main", "x"], ["kill"], ["switch"], [], ["open", "dc5151ef"]]
+)
 def test_other_spellings_go_to_click(argv: list[str]) -> None:
     assert cli_main._fast(argv) is None

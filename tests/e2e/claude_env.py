@@ -52,8 +52,9 @@ class SpawnClaude(Protocol):
 
 def claude_versions() -> list[str]:
     """The tested CLI versions, oldest first (tmuxclaude/claude-code-versions: the one file that lists them)."""
-    lines = (line.split("#", 1)[0].strip() for line in VERSIONS_FILE.read_text().splitlines())
-    return [line for line in lines if line]
+    fields = (line.split("#", 1)[0].split() for line in VERSIONS_FILE.read_text().splitlines())
+    # A line is "VERSION [PACKAGE]": the package only tells scripts/install-claude where that version comes from.
+    return [f[0] for f in fields if f]
 
 
 @functools.cache

@@ -35,8 +35,9 @@ __all__ = [
 TMUX_BIN = os.environ.get("TMUXCLAUDE_TEST_TMUX", "tmux")
 POLL_INTERVAL = 0.05
 
-#: The CLI's input box: a ``❯`` line directly under a ``────`` rule (claude-cli.md).
-READY_RE = re.compile(r"^[ \t]*─{4,}[ \t]*\n[ \t]*❯", re.MULTILINE)
+#: The CLI's input box: a ``❯`` line directly under a ``────`` rule (claude-cli.md). A named session (a resumed
+#: background session, 2.1.332+) shows its name inside the rule: ``──── name ─``.
+READY_RE = re.compile(r"^[ \t]*─{4,}(?:[^\n]*─)?[ \t]*\n[ \t]*❯", re.MULTILINE)
 
 
 class ScreenTimeout(AssertionError):

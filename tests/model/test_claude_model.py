@@ -28,7 +28,7 @@ def test_versions_file_is_ordered_and_strict() -> None:
     assert tested.oldest == (2, 1, 197) and tested.current == (2, 1, 332)
     assert tested.contains((2, 1, 200)) and not tested.contains((2, 1, 196)) and not tested.contains((2, 2, 0))
     assert tested.describe() == "2.1.197 to 2.1.332"
-    for bad in ("", "# only\n", "2.1\n", "2.1.332\n2.1.197\n", "v2.1.197\n"):
+    for bad in ("", "# only\n", "2.1\n", "2.1.332\n2.1.197\n", "v2.1.197\n", "2.1.336 nopkg\n", "2.1.336 @a/b@1 x\n"):
         with pytest.raises(ValueError):
             parse_versions_file(bad)
 
@@ -36,7 +36,20 @@ def test_versions_file_is_ordered_and_strict() -> None:
 def test_the_shipped_versions_file_lists_both_tested_clis() -> None:
     from tmuxclaude.adapters.claude_cli import supported_range
 
-    assert supported_range().versions == ((2, 1, 197), (2, 1, 332))
+    tested = supported_range()
+    assert tested.versions == ((2, 1, 197), (2, 1, 332), (2, 1, 336))
+    assert tested.package_of((2, 1, 332)) == ("@anthropic-ai/claude-code", "2.1.332")
+    assert tested.package_of((2, 1, 336)) == ("@anthropic-ai/claude-agent-sdk-{platform}", "0.3.336")
+
+
+def test_a_platform_binary_package_maps_to_its_claude_code_version() -> None:
+    tested = parse_versions_file("2.1.332\n2.1.336 @anthropic-ai/claude-agent-sdk-{platform}@0.3.336\n")
+    assert tested.version_of_package("@anthropic-ai/claude-agent-sdk-linux-x64", "0.3.336") == (2, 1, 336)
+    assert tested.version_of_package("@anthropic-ai/claude-agent-sdk-darwin-arm64", "0.3.336") == (2, 1, 336)
+    assert tested.version_of_package("@anthropic-ai/claude-code", "2.1.332") == (2, 1, 332)
+    # An unlisted SDK version, or the SDK's own JS package, is not a Claude Code version we can name.
+    assert tested.version_of_package("@anthropic-ai/claude-agent-sdk-linux-x64", "0.3.337") is None
+    assert tested.version_of_package("@anthropic-ai/claude-agent-sdk-", "0.3.336") is None
 
 
 def test_ask_mode_name_follows_the_version() -> None:

@@ -56,6 +56,9 @@ main() {
       args=("$cmd" -- "$input") ;;
     pick) args=(pick --client "$client") ;;
     kill | next | open) args=("$cmd") ;;
+    open-session)  # a Claude Code session chosen in the pick menu: its id, checked to be one
+      [[ ${4:-} =~ ^[0-9A-Za-z][0-9A-Za-z_-]{7,63}$ ]] || return 0
+      args=(open -- "$4") ;;
     *) message "unknown key action: $cmd" 5000; return 0 ;;
   esac
   if [ -z "$bin" ]; then

@@ -3,8 +3,10 @@
 Three reads, all bounded:
 
 * ``install_version``: the version from the install layout (npm's ``package.json`` next to the binary, or the native
-  installer's ``versions/<X.Y.Z>`` file name). No process is started, so starting a pane stays fast; cached per
-  binary (path, size, mtime).
+  installer's ``versions/<X.Y.Z>`` file name). A platform binary package's ``package.json`` names the Agent SDK
+  package and its own version: the ``claude-code-version`` file scripts/install-claude writes beside the binary
+  says which Claude Code it is, else the versions file's package column maps it. No process is started, so
+  starting a pane stays fast; cached per binary (path, size, mtime).
 * ``probe_version``: runs ``claude --version`` for ``tmuxclaude doctor``, in its own process group, killed after a
   few seconds: a CLI that does not answer is reported as such, never waited on.
 * ``settings_modes``: ``permissions.defaultMode`` from the user's Claude settings files (managed, project local,
@@ -32,6 +34,7 @@ from tmuxclaude.model.claude import (
     SupportedRange,
     Version,
     choose_permission,
+    format_version,
     parse_version,
     parse_versions_file,
 )
@@ -50,7 +53,8 @@ __all__ = [
 
 MANAGED_SETTINGS = Path("/etc/claude-code/managed-settings.json")
 _MAX_SETTINGS_BYTES = 1 << 20
-_NPM_PACKAGE = "@anthropic-ai/claude-code"
+VERSION_FILE = "claude-code-version"
+"""Written by scripts/install-claude next to a binary whose package does not say which Claude Code it holds."""
 
 
 def supported_range() -> SupportedRange:
@@ -94,13 +98,35 @@ def _layout_version(real: Path) -> Version | None:
         version = parse_version(real.name)
         if version is not None and ".".join(map(str, version)) == real.name:
             return version
-    # npm: node_modules/@anthropic-ai/claude-code/{bin/claude.exe,cli.js} next to its package.json.
+    # npm: node_modules/@anthropic-ai/claude-code/{bin/claude.exe,cli.js} next to its package.json; a platform
+    # binary package: <package>/claude next to a package.json that names the SDK's platform package.
     for parent in list(real.parents)[:3]:
-        manifest = parent / "package.json"
-        data = _read_json(manifest)
-        if isinstance(data, dict) and data.get("name") == _NPM_PACKAGE and isinstance(data.get("version"), str):
-            return parse_version(data["version"])
+        data = _read_json(parent / "package.json")
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            continue
+        if not isinstance(data.get("version"), str):
+            continue
+        written = _read_small_text(parent / VERSION_FILE)
+        version = parse_version(written) if written else None
+        if version is not None and format_version(version) == written.strip():
+            return version
+        return supported_range().version_of_package(data["name"], data["version"])
     return None
+
+
+def _read_small_text(path: Path) -> str:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
+        return ""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        return os.read(fd, 64).decode("ascii", "replace")
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
 
 
 def _read_json(path: Path) -> object:
@@ -200,6 +226,10 @@ class ClaudeCliPort(Protocol):
         self, command: Sequence[str], config_mode: str, worktree: str, pane_env: Mapping[str, str]
     ) -> PermissionChoice: ...
 
+    def version(self, command: Sequence[str], pane_env: Mapping[str, str]) -> Version | None:
+        """The CLI's version from its install layout (None: unknown), without running it."""
+        ...
+
 
 class LocalClaudeCli:
     """``ClaudeCliPort`` on this machine: reads the settings files and the install layout at every pane start
@@ -215,3 +245,6 @@ class LocalClaudeCli:
             command, config_mode, settings_modes(worktree, env), install_version(command, env),
             project_files=files[1:3], managed_files=files[:1],
         )  # fmt: skip
+
+    def version(self, command: Sequence[str], pane_env: Mapping[str, str]) -> Version | None:
+        return install_version(command, {**os.environ, **pane_env})

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import psutil
 
-__all__ = ["TreeStats", "has_children", "pid_alive", "tree_stats"]
+__all__ = ["TreeStats", "has_children", "pane_of", "pid_alive", "tree_stats"]
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -17,6 +17,22 @@ def pid_alive(pid: int | None) -> bool:
         return bool(proc.status() != psutil.STATUS_ZOMBIE)
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
+
+
+def pane_of(pid: int, pane_pids: dict[int, str]) -> str:
+    """The tmux pane (from ``{pane pid: pane id}``) whose process is ``pid`` or one of its ancestors; "" when
+    none (another tmux server, a process gone)."""
+    try:
+        proc: psutil.Process | None = psutil.Process(pid)
+        for _ in range(32):
+            if proc is None:
+                break
+            if proc.pid in pane_pids:
+                return pane_pids[proc.pid]
+            proc = proc.parent()
+    except psutil.Error:
+        pass
+    return ""
 
 
 def has_children(pid: int) -> bool | None:

@@ -38,9 +38,11 @@ def _fast(argv: list[str]) -> int | None:
             item = client.request("new", {"branch": words[1], "base": None, "detached": detached})
             print(view.instance_line(item, "started"))
             return 0
-        if words[:1] == ["open"] and len(words) <= 2 and not any(w.startswith("-") for w in words[1:]):
-            import os
+        import os
 
+        # Not a path: a Claude session to promote (`open SESSION`), which click's command handles.
+        path_or_none = len(words) == 1 or (len(words) == 2 and ("/" in words[1] or os.path.lexists(words[1])))
+        if words[:1] == ["open"] and path_or_none and not any(w.startswith("-") for w in words[1:]):
             path = os.path.abspath(words[1]) if len(words) == 2 else ""
             item = client.request("open", {"path": path, "nvim_server": "", "detached": detached})
             print(view.instance_line(item, "focused" if item.get("existing") else "started"))

@@ -113,12 +113,20 @@ def new(app: App, branch: str, base: str | None, detached: bool, host: str | Non
 @click.argument("path", required=False, default="", type=click.Path())
 @click.option("--nvim-server", default="", help="Join this running Neovim (its v:servername) instead of a new one.")
 @click.option("-d", "--detached", is_flag=True, help="Do not switch to the window.")
+@click.option("--yes", is_flag=True, help="Promoting a Claude session that runs in another pane: end it there.")
 @pass_app
-def open_(app: App, path: str, nvim_server: str, detached: bool) -> None:
+def open_(app: App, path: str, nvim_server: str, detached: bool, yes: bool) -> None:
     """Focus the instance of a worktree, starting it if needed.
 
-    PATH (default: the current directory) may be any file or directory inside the worktree.
+    PATH (default: the current directory) may be any file or directory inside the worktree. A word that is no
+    path (no "/", nothing of that name here) is a Claude session from `tmuxclaude ls --all` (its number, name or
+    id): it becomes an instance, with its own worktree, window and Neovim, and its conversation continues there.
     """
+    if path and "/" not in path and not os.path.lexists(path):
+        from tmuxclaude.cli.sessions import open_session
+
+        open_session(app, path, detached=detached, yes=yes)
+        return
     args = {"path": os.path.abspath(path) if path else "", "nvim_server": nvim_server, "detached": detached}
     item = app.request("open", args)
     _print_instance(item, "focused" if item.get("existing") else "started")
@@ -127,10 +135,16 @@ def open_(app: App, path: str, nvim_server: str, detached: bool) -> None:
 @cli.command("ls")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--stats", is_flag=True, help="Add memory and CPU of each instance's process tree.")
+@click.option("--all", "show_all", is_flag=True, help="Also Claude Code sessions tmuxclaude did not start.")
 @pass_app
-def ls(app: App, as_json: bool, stats: bool) -> None:
+def ls(app: App, as_json: bool, stats: bool, show_all: bool) -> None:
     """List instances; the current window's is marked *active*."""
     items = app.request("ls", {"stats": stats or as_json})
+    if show_all:
+        from tmuxclaude.cli.sessions import print_all
+
+        print_all(app, items, as_json=as_json)
+        return
     if as_json:
         click.echo(json.dumps(items, indent=2))
         return
@@ -340,7 +354,7 @@ def _claude_check(command: list[str]) -> tuple[bool, str, bool]:
     """The Claude CLI's version against the tested range, and whether the CLI answered at all; bounded even when
     the CLI never answers."""
     from tmuxclaude.adapters.claude_cli import probe_version, supported_range
-    from tmuxclaude.model.claude import format_version
+    from tmuxclaude.model.claude import format_version, upgrade_note
 
     tested = supported_range()
     probe = probe_version(command, timeout=3.0)
@@ -358,7 +372,7 @@ def _claude_check(command: list[str]) -> tuple[bool, str, bool]:
             f" (current: {format_version(tested.current)})",
             True,
         )
-    return True, f"{probe.text} (tested range {tested.describe()})", True
+    return True, f"{probe.text} (tested range {tested.describe()}){upgrade_note(probe.version, tested)}", True
 
 
 def _report_permission(report: Any, config: Any, pane_env: dict[str, str]) -> None:

@@ -58,8 +58,12 @@ def _remote_command(item: dict[str, Any]) -> str:
 
 
 def pick(client_name: str = "") -> None:
+    from tmuxclaude.cli.sessions import menu_with_sessions
+
     items = client.request("ls")
-    entries = menu_args(items if isinstance(items, list) else [])
+    sessions = client.request("sessions")  # Claude Code's own sessions, under their instance (`ls --all`)
+    lists = [x if isinstance(x, list) else [] for x in (items, sessions)]
+    entries = menu_with_sessions(menu_args, lists[0], lists[1])
     if not entries:
         raise InstanceError("no instances (start one with `tmuxclaude new BRANCH` or `tmuxclaude open`)")
     socket = Paths.current().tmux_socket

@@ -14,7 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from tmuxclaude import __version__
-from tmuxclaude.controller import comments, hosts, nvim_link, pausing, reconcile, spawn, teardown, views
+from tmuxclaude.controller import (
+    claude_sessions,
+    comments,
+    hosts,
+    nvim_link,
+    pausing,
+    reconcile,
+    spawn,
+    teardown,
+    views,
+)
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, TmuxClaudeError
 from tmuxclaude.model.view import ls_line
@@ -65,6 +75,16 @@ async def _new(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
 async def _open(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
     return await spawn.open_worktree(
         rt, str(args.get("path") or ""), client, str(args.get("nvim_server") or ""), focus=not args.get("detached")
+    )
+
+
+async def _sessions(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return await claude_sessions.list_sessions(rt)
+
+
+async def _open_session(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
+    return await claude_sessions.promote(
+        rt, str(args.get("ref") or ""), client, yes=bool(args.get("yes")), focus=not args.get("detached")
     )
 
 
@@ -225,6 +245,8 @@ TABLE: dict[str, Command] = {
     "instances": Command(_ls, nvim=("instances", NvimForm(lambda iid, p: {}, _picker_items))),
     "new": Command(_new),
     "open": Command(_open, nvim=("open", NvimForm(lambda iid, p: {"path": p.get("path") or ""}, _name))),
+    "sessions": Command(_sessions),
+    "open_session": Command(_open_session),
     "switch": Command(_switch, nvim=("switch", NvimForm(lambda iid, p: {"ref": str(p.get("arg") or "")}, _name))),
     "kill": Command(_kill, nvim=("kill", NvimForm(lambda iid, p: {"ref": p.get("arg") or iid}, _name))),
     "kill_all": Command(

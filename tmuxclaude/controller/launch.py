@@ -15,13 +15,15 @@ from importlib.resources import files
 from typing import Any
 
 from tmuxclaude.adapters import launcher
+from tmuxclaude.adapters.claude_sessions import has_claude_worktrees
 from tmuxclaude.adapters.fsutil import write_private
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.status import glyph
 from tmuxclaude.errors import InstanceError
+from tmuxclaude.model.claude_sessions import lock_workspace
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.model.session_ids import resume_argv
-from tmuxclaude.model.states import HOOK_EVENTS
+from tmuxclaude.model.states import hook_events
 from tmuxclaude.protocol.lockfile import LockRecord
 
 __all__ = [
@@ -112,7 +114,8 @@ def write_hook_files(rt: Runtime, inst: Instance) -> None:
     script = str(files("tmuxclaude") / "hooks" / "hook.sh")
     token_file = rt.paths.hook_token_file(inst.id)
     hooks: dict[str, Any] = {}
-    for event in HOOK_EVENTS:
+    version = rt.claude_cli.version(rt.config.commands.claude, pane_env(rt, inst))
+    for event in hook_events(version):
         command = " ".join(shlex.quote(a) for a in ("bash", script, event, str(inst.port), str(token_file)))
         entry: dict[str, Any] = {"hooks": [{"type": "command", "command": command, "timeout": 5}]}
         if event in ("PreToolUse", "PostToolUse"):
@@ -133,7 +136,7 @@ def remove_hook_files(rt: Runtime, instance_id: str) -> None:
 def write_lock(rt: Runtime, inst: Instance) -> None:
     record = LockRecord(
         pid=os.getpid(),
-        workspace_folders=(inst.worktree,),
+        workspace_folders=lock_workspace(inst.worktree, inst.repo, has_claude_worktrees(inst.repo)),
         ide_name=f"Neovim ({inst.name})",
         auth_token=inst.token,
         instance_id=inst.id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from tmuxclaude.controller import claude_worktrees
 from tmuxclaude.controller.pausing import pause
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.status import set_state
@@ -20,7 +21,9 @@ async def tick(rt: Runtime) -> None:
     """Periodic checks: stuck busy states, idle pauses, memory limits, worktree offers."""
     now = rt.clock.time()
     limits = rt.config.limits
+    claude_worktrees.guard_root_locks(rt)
     if rt.config.multi_instance.auto_start_for_worktree:
+        await claude_worktrees.offer_worktree_sessions(rt)
         await _offer_worktrees(rt)
     activity = rt.tmux.window_activity()
     for inst in rt.registry.ordered():

@@ -38,6 +38,7 @@ from tmuxclaude.controller.ports import (
 )
 from tmuxclaude.controller.prompts import Outbox
 from tmuxclaude.model.claude import PermissionChoice
+from tmuxclaude.model.claude_sessions import ClaudeSession
 from tmuxclaude.model.config import Config
 from tmuxclaude.model.instance import Instance, Registry
 
@@ -110,6 +111,8 @@ class MonitorState:
     """Process objects by instance id: CPU% compares with the previous reading of the same object, so one
     instance's sampling must never drop another's (one shared cache read 0.0% for all as soon as there were two)."""
     offered: dict[str, str] = field(default_factory=dict)
+    offered_sessions: set[int] = field(default_factory=set)
+    """Pids of ``claude --worktree`` sessions already offered as instances (controller/claude_worktrees.py)."""
     last_rss_check: float = 0.0
     rss_warned: set[str] = field(default_factory=set)
 
@@ -157,6 +160,8 @@ class Runtime:
         self.claude_cli: ClaudeCliPort = LocalClaudeCli()
         self.edits = EditTracker(self.bridges.get)
         """Claude's file writes per instance: pre-images for :ClaudeCodeReview, reloads in its Neovim."""
+        self.forks: dict[str, ClaudeSession] = {}
+        """``/fork`` children reported by an instance's hooks, by session id (controller/forks.py)."""
         self.permissions: dict[str, PermissionChoice] = {}
         """The permission mode each instance's Claude was last started in, and who chose it (``ls --json``)."""
         self.outbox = Outbox()

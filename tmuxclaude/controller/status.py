@@ -9,7 +9,7 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tmuxclaude.controller import prompts
+from tmuxclaude.controller import forks, prompts
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.model.lifecycle import Phase, phase_of
@@ -121,6 +121,8 @@ def on_hook_http(rt: Runtime, instance_id: str, connection: Any, request: Any) -
         # It ends up on Claude's command line (--resume): an id is an id, nothing else gets in.
         log.warning("hook of %s: refused a session value that is not a session id", inst.name)
         return connection.respond(400, "Bad Request\n")
+    if forks.on_hook(rt, inst, event, session, (query.get("source") or [""])[0]):
+        return connection.respond(204, "")
     # Before answering: a PreToolUse of a file tool keeps the file's old text before the tool writes it.
     rt.edits.on_hook(instance_id, event, session, (query.get("tool") or [""])[0], (query.get("path") or [""])[0])
     if session and session != inst.claude_session_id:

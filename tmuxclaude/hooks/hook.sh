@@ -12,13 +12,16 @@ event=$1 port=$2 token_file=$3
 input=$(cat)
 re_sid='"session_id"[[:space:]]*:[[:space:]]*"([A-Za-z0-9_-]+)"'
 re_type='"notification_type"[[:space:]]*:[[:space:]]*"([A-Za-z_]+)"'
+# SessionStart's source: "fork" is a /fork child reporting through its parent's settings (a new session id).
+re_src='"source"[[:space:]]*:[[:space:]]*"([a-z]+)"'
 re_tool='"tool_name"[[:space:]]*:[[:space:]]*"([A-Za-z0-9_]+)"'
 # The raw JSON string (escapes kept; the controller decodes it). A key can only match outside strings: inside one,
 # every quote is escaped.
 re_path='"(file_path|notebook_path)"[[:space:]]*:[[:space:]]*"(([^"\\]|\\.)*)"'
-sid="" kind="" tool="" path=""
+sid="" kind="" tool="" path="" src=""
 [[ $input =~ $re_sid ]] && sid=${BASH_REMATCH[1]}
 [[ $input =~ $re_type ]] && kind=${BASH_REMATCH[1]}
+[[ $input =~ $re_src ]] && src=${BASH_REMATCH[1]}
 if [[ $input =~ $re_tool ]]; then
   tool=${BASH_REMATCH[1]}
   case $tool in
@@ -40,7 +43,7 @@ if [[ -n $path ]]; then
   path=$encoded
 fi
 exec 3<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null || exit 0
-printf 'GET /tmuxclaude/hook?event=%s&session=%s&type=%s&tool=%s&path=%s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Tmuxclaude-Hook: %s\r\n\r\n' \
-  "$event" "$sid" "$kind" "$tool" "$path" "$token" >&3 2>/dev/null
+printf 'GET /tmuxclaude/hook?event=%s&session=%s&type=%s&tool=%s&path=%s&source=%s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Tmuxclaude-Hook: %s\r\n\r\n' \
+  "$event" "$sid" "$kind" "$tool" "$path" "$src" "$token" >&3 2>/dev/null
 read -r -t 2 -u 3 _ 2>/dev/null
 exit 0

@@ -17,14 +17,17 @@ from dataclasses import dataclass
 __all__ = [
     "ASK_MODE",
     "ASK_MODE_LEGACY",
+    "INTERRUPT_HOOK_SINCE",
     "MANUAL_SINCE",
     "PermissionChoice",
     "SupportedRange",
     "Version",
     "ask_mode_for",
     "choose_permission",
+    "format_version",
     "parse_version",
     "parse_versions_file",
+    "upgrade_note",
 ]
 
 Version = tuple[int, int, int]
@@ -34,6 +37,9 @@ ASK_MODE = "manual"
 ASK_MODE_LEGACY = "default"
 """Its name before; 2.1.332 still accepts it, so it is also the answer when the version is unknown."""
 MANUAL_SINCE: Version = (2, 1, 332)
+INTERRUPT_HOOK_SINCE: Version = (2, 1, 335)
+"""The first CLI that knows the ``Interrupt`` hook event; older ones stop at start-up on a "Settings Warning"
+dialog when a settings file names an event they do not know, so it is registered only from this version on."""
 
 _VERSION_RE = re.compile(r"(?<![\d.])(\d+)\.(\d+)\.(\d+)(?![\d])")
 _MODE_RE = re.compile(r"^[A-Za-z][A-Za-z_-]{0,31}$")
@@ -51,11 +57,40 @@ def format_version(version: Version) -> str:
     return ".".join(map(str, version))
 
 
+NPM_PACKAGE = "@anthropic-ai/claude-code"
+"""The npm package of Claude Code itself (to 2.1.332); later native builds come as platform binary packages."""
+
+_PACKAGE_RE = re.compile(r"^(@[a-z0-9][a-z0-9._-]*/[a-z0-9{}][a-z0-9._{}-]*)@(\d+\.\d+\.\d+)$")
+
+
 @dataclass(frozen=True)
 class SupportedRange:
-    """The tested versions, oldest first (the one file ``tmuxclaude/claude-code-versions``)."""
+    """The tested versions, oldest first (the one file ``tmuxclaude/claude-code-versions``), and for each the npm
+    package that ships it (``(name, package version)``; ``name`` may hold ``{platform}``)."""
 
     versions: tuple[Version, ...]
+    packages: tuple[tuple[str, str], ...] = ()
+
+    def package_of(self, version: Version) -> tuple[str, str]:
+        """The npm package (name, version) that ships ``version``: the listed one, else Claude Code's own."""
+        for listed, package in zip(self.versions, self.packages, strict=False):
+            if listed == version:
+                return package
+        return NPM_PACKAGE, format_version(version)
+
+    def version_of_package(self, name: str, package_version: str) -> Version | None:
+        """The Claude Code version an installed package holds: its own version for Claude Code's package, the
+        listed version for a platform binary package (``{platform}`` matches any platform suffix)."""
+        if name == NPM_PACKAGE:
+            return parse_version(package_version)
+        for version, (listed, listed_version) in zip(self.versions, self.packages, strict=False):
+            if listed_version != package_version:
+                continue
+            head, placeholder, tail = listed.partition("{platform}")
+            if name == listed or (placeholder and name.startswith(head) and name.endswith(tail)
+                                  and len(name) > len(head) + len(tail)):  # fmt: skip
+                return version
+        return None
 
     @property
     def oldest(self) -> Version:
@@ -73,21 +108,42 @@ class SupportedRange:
 
 
 def parse_versions_file(text: str) -> SupportedRange:
-    """One version a line, ``#`` comments; raises ValueError when a line is not a version or none is given."""
+    """One version a line, optionally followed by the npm package that ships it (``name@version``), ``#``
+    comments; raises ValueError when a line is not a version (and package) or none is given."""
     versions: list[Version] = []
+    packages: list[tuple[str, str]] = []
     for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
+        fields = raw.split("#", 1)[0].split()
+        if not fields:
             continue
+        line = fields[0]
         version = parse_version(line)
-        if version is None or format_version(version) != line:
-            raise ValueError(f"line {number}: {line!r} is not a version like 2.1.332")
+        if version is None or format_version(version) != line or len(fields) > 2:
+            raise ValueError(f"line {number}: {raw.strip()!r} is not a version like 2.1.332 (and a package)")
+        if len(fields) == 2:
+            match = _PACKAGE_RE.match(fields[1])
+            if match is None:
+                raise ValueError(f"line {number}: {fields[1]!r} is not an npm package like @scope/name@1.2.3")
+            packages.append((match.group(1), match.group(2)))
+        else:
+            packages.append((NPM_PACKAGE, line))
         versions.append(version)
     if not versions:
         raise ValueError("no version listed")
     if versions != sorted(versions):
         raise ValueError("versions must be listed oldest first")
-    return SupportedRange(tuple(versions))
+    return SupportedRange(tuple(versions), tuple(packages))
+
+
+def upgrade_note(version: Version, tested: SupportedRange) -> str:
+    """What a CLI in the tested range misses against the current one ("" when nothing): the npm package
+    ``@anthropic-ai/claude-code`` stops at 2.1.332, while the native installer runs newer builds."""
+    if version >= INTERRUPT_HOOK_SINCE or tested.current < INTERRUPT_HOOK_SINCE:
+        return ""
+    return (
+        f"; the npm package {NPM_PACKAGE} ends at 2.1.332, the native installer runs {format_version(tested.current)}"
+        ", whose Interrupt hook shows an interrupted turn as idle at once (here: after limits.busy_timeout_s)"
+    )
 
 
 def ask_mode_for(version: Version | None) -> str:

@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+from tmuxclaude.model.claude import INTERRUPT_HOOK_SINCE, Version
 from tmuxclaude.model.instance import InstanceState
 
-__all__ = ["GLYPHS", "HOOK_EVENTS", "next_state", "summary_text"]
+__all__ = ["GLYPHS", "HOOK_EVENTS", "hook_events", "next_state", "summary_text"]
 
 HOOK_EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Notification", "Stop", "SessionEnd")
-"""The hooks tmuxclaude installs per instance (through ``claude --settings``)."""
+"""The hooks tmuxclaude installs per instance (through ``claude --settings``), on every CLI."""
+
+
+def hook_events(version: Version | None) -> tuple[str, ...]:
+    """The hooks for a CLI of ``version``: ``Interrupt`` only where it exists (an unknown event stops an older CLI
+    at start-up on a "Settings Warning" dialog); an unknown version gets the safe set, and the busy timeout."""
+    if version is not None and version >= INTERRUPT_HOOK_SINCE:
+        return (*HOOK_EVENTS, "Interrupt")
+    return HOOK_EVENTS
+
 
 GLYPHS: dict[InstanceState, str] = {
     InstanceState.STARTING: "…",
@@ -37,7 +47,8 @@ def next_state(current: InstanceState, event: str) -> InstanceState:
     if event == "Notification":
         # A permission prompt or "waiting for your input": either way the user is needed.
         return InstanceState.WAITING
-    if event in ("Stop", "SessionStart", "SessionEnd"):
+    if event in ("Stop", "SessionStart", "SessionEnd", "Interrupt"):
+        # Interrupt (2.1.335+): Escape or Ctrl-C ended the turn, which sends no Stop.
         return InstanceState.IDLE
     return current
 
