@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from tests.helpers.env import Env, ls_json
 from tests.helpers.waiting import retry_until
+from tests.reliability.attacker import Attacker
 from tmuxclaude.adapters.nvim import NvimClient
 
 pytestmark = pytest.mark.timeout(60)
@@ -130,3 +132,30 @@ async def test_a_file_name_cannot_forge_lines_of_the_review_prompt(world: Env, r
     assert denied[0] is False and "bad file path" in str(denied[1]), denied
     out = await asyncio.to_thread(world.cli, "review", "send", "feat-a", check=False)
     assert out.returncode != 0 and "no open comments" in out.stderr
+
+
+@pytest.mark.parametrize("kind", ["dir", "symlink"])
+def test_a_worktree_is_never_made_in_a_directory_of_another_user(
+    world: Env, attacker: Attacker, shared_tmp: Path, kind: str
+) -> None:
+    """A repository in a shared directory (like /tmp): `new feat` makes its worktree beside it, at
+    ``<parent>/<repo>-feat``. Another user who made that (empty) directory first, or a symlink there to one of
+    theirs, would own the checkout (and the ignored files the bootstrap copies in): they could swap any file in
+    it for one the user (or Claude) then runs. Refused, naming the place; nothing is written there."""
+    repo = shared_tmp / "shop"
+    repo.mkdir()
+    for args in (["init", "-q", "-b", "main"], ["commit", "-q", "--allow-empty", "-m", "init"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    squat = shared_tmp / "shop-feat"
+    theirs = shared_tmp / "theirs"
+
+    def plant() -> None:
+        os.mkdir(theirs if kind == "symlink" else squat)
+        os.chmod(theirs if kind == "symlink" else squat, 0o777)
+        if kind == "symlink":
+            squat.symlink_to(theirs)
+
+    attacker.run(plant)
+    out = world.cli("new", "-d", "feat", cwd=repo, check=False)
+    assert out.returncode != 0 and "shop-feat" in out.stderr and out.stderr.count("\n") == 1, out.stderr
+    assert not any(squat.iterdir())

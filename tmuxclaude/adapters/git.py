@@ -8,6 +8,7 @@ lists the commands and the protections.
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import logging
 import os
@@ -268,6 +269,7 @@ def create_worktree(info: WorktreeInfo, branch: str, *, base: str | None, locati
         )
     if location.exists() and any(location.iterdir()):
         raise WorktreeError(f"worktree location already exists and is not empty: {location}")
+    made = _own_location(location)
     main = info.main_root
     if not base and not _has_commit(main):
         raise WorktreeError(
@@ -286,8 +288,29 @@ def create_worktree(info: WorktreeInfo, branch: str, *, base: str | None, locati
                 args.append(base)
             run_git(main, *args)
     except GitCommandError as exc:
+        if made:
+            with contextlib.suppress(OSError):
+                location.rmdir()
         raise WorktreeError(f"git worktree add failed: {exc}") from None
     return resolve_worktree(location)
+
+
+def _own_location(location: Path) -> bool:
+    """Make the worktree's directory ourselves (True), or accept an empty one that is a real directory of ours
+    (False): one that another user made first, or a symlink, in a shared parent such as /tmp would give them the
+    checkout (and the ignored files the bootstrap copies into it). Made here, not by git, so that nobody can
+    slip one in between the check and git's mkdir."""
+    location.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mkdir(location, 0o755)
+        return True
+    except FileExistsError:
+        pass
+    st = os.lstat(location)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise WorktreeError(f"worktree location {location} is not a directory of yours (another user's, or a symlink);"
+                            " refusing to put a worktree there")  # fmt: skip
+    return False
 
 
 _SHOWN = 5
