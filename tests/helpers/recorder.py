@@ -50,5 +50,9 @@ os.replace(tmp, os.path.join(out_dir, f"{name}.json"))
 with open(os.path.join(out_dir, f"{name}.runs.jsonl"), "a") as f:
     f.write(json.dumps({"argv": record["argv"], "pid": record["pid"]}) + "\n")
 fail_if_planned()
+# Claude's empty input box, as the CLI draws it: the controller types a prompt only into that (controller/prompts.py).
+rule = "\u2500" * 20  # narrower than any pane: a wrapped rule is not one
+sys.stdout.write(f"{rule}\n\u276f \n{rule}\n  ? for shortcuts\n")
+sys.stdout.flush()
 while True:
     signal.pause()

@@ -8,9 +8,11 @@ lists the commands and the protections.
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import logging
 import os
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,8 +129,12 @@ class WorktreeInfo:
 
 
 def _read_line(path: Path) -> str:
-    """The first line of a small git file (``.git``, ``HEAD``, ``commondir``); OSError if absent or too big."""
-    with open(path, "rb") as f:
+    """The first line of a small git file (``.git``, ``HEAD``, ``commondir``); OSError if absent, too big or not a
+    regular file (a FIFO would stall the read forever, a device could be anything)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    with open(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
         data = f.read(MAX_GIT_FILE + 1)
     if len(data) > MAX_GIT_FILE:
         raise OSError(f"{path} is too large for a git file")
@@ -170,7 +176,10 @@ def _git_dir_of(worktree: Path) -> Path | None:
         except OSError:
             return None
         if line.startswith("gitdir:"):
-            target = (worktree / line[len("gitdir:") :].strip()).resolve()
+            try:
+                target = (worktree / line[len("gitdir:") :].strip()).resolve()
+            except RuntimeError:  # a symlink loop (Python < 3.13)
+                return None
             return target if (target / "HEAD").is_file() else None
     return None
 
@@ -184,7 +193,10 @@ def resolve_worktree(path: str | os.PathLike[str]) -> WorktreeInfo:
     p = Path(path).expanduser()
     if not p.exists():
         raise WorktreeError(f"no such path: {p}")
-    p = _outside_git_dir(p.resolve())
+    try:
+        p = _outside_git_dir(p.resolve())
+    except RuntimeError:  # a symlink loop (Python < 3.13)
+        raise WorktreeError(f"symlink loop in {p}") from None
     start = p if p.is_dir() else p.parent
     for candidate in (start, *start.parents):
         git_dir = _git_dir_of(candidate)
@@ -195,10 +207,15 @@ def resolve_worktree(path: str | os.PathLike[str]) -> WorktreeInfo:
         common = git_dir
         try:
             line = _read_line(git_dir / "commondir")
-        except OSError:
+        except FileNotFoundError:
             line = ""
+        except OSError as exc:
+            raise WorktreeError(f"{candidate} has an unreadable git file: {exc}") from None
         if line:
-            common = (git_dir / line).resolve()
+            try:
+                common = (git_dir / line).resolve()
+            except RuntimeError:
+                raise WorktreeError(f"{candidate}: its commondir is a symlink loop") from None
         root = candidate
         # Linked worktrees share <main>/.git; a submodule's git dir lives in the superproject's .git/modules
         # and its worktree is its own main one.
@@ -252,6 +269,7 @@ def create_worktree(info: WorktreeInfo, branch: str, *, base: str | None, locati
         )
     if location.exists() and any(location.iterdir()):
         raise WorktreeError(f"worktree location already exists and is not empty: {location}")
+    made = _own_location(location)
     main = info.main_root
     if not base and not _has_commit(main):
         raise WorktreeError(
@@ -270,8 +288,29 @@ def create_worktree(info: WorktreeInfo, branch: str, *, base: str | None, locati
                 args.append(base)
             run_git(main, *args)
     except GitCommandError as exc:
+        if made:
+            with contextlib.suppress(OSError):
+                location.rmdir()
         raise WorktreeError(f"git worktree add failed: {exc}") from None
     return resolve_worktree(location)
+
+
+def _own_location(location: Path) -> bool:
+    """Make the worktree's directory ourselves (True), or accept an empty one that is a real directory of ours
+    (False): one that another user made first, or a symlink, in a shared parent such as /tmp would give them the
+    checkout (and the ignored files the bootstrap copies into it). Made here, not by git, so that nobody can
+    slip one in between the check and git's mkdir."""
+    location.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mkdir(location, 0o755)
+        return True
+    except FileExistsError:
+        pass
+    st = os.lstat(location)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise WorktreeError(f"worktree location {location} is not a directory of yours (another user's, or a symlink);"
+                            " refusing to put a worktree there")  # fmt: skip
+    return False
 
 
 _SHOWN = 5

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import selectors
 import subprocess
+import time
 from pathlib import Path
 
 from tmuxclaude.adapters.paths import Paths, ensure_private_dir
@@ -25,6 +27,41 @@ __all__ = ["SshHost", "last_line"]
 KEEPALIVE = 1
 """Seconds between keepalives on the master (its own process wakes, not the controller): a cut link is noticed
 within 3-4 s, inside the default connect timeout."""
+
+
+MAX_ANSWER = 1 << 20
+"""Bytes of a command's output (stdout, stderr each) read from a host; a larger answer is refused, never held
+whole (a hostile host could send gigabytes within the command's timeout)."""
+
+
+def _read_bounded(proc: subprocess.Popen[bytes], timeout: float, limit: int) -> tuple[bytes, bytes]:
+    """Both pipes of ``proc`` until it exits; killed (and TimeoutExpired or OverflowError raised) past ``timeout``
+    or past ``limit`` bytes on either."""
+    assert proc.stdout is not None and proc.stderr is not None
+    deadline = time.monotonic() + timeout
+    bufs = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
+    with selectors.DefaultSelector() as sel:
+        for fd in bufs:
+            sel.register(fd, selectors.EVENT_READ)
+        try:
+            while sel.get_map():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise subprocess.TimeoutExpired(proc.args, timeout)
+                for key, _ in sel.select(left):
+                    chunk = os.read(key.fd, 65536)
+                    if not chunk:
+                        sel.unregister(key.fd)
+                        continue
+                    bufs[key.fd] += chunk
+                    if len(bufs[key.fd]) > limit:
+                        raise OverflowError
+            proc.wait(max(0.0, deadline - time.monotonic()))
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+    return bytes(bufs[proc.stdout.fileno()]), bytes(bufs[proc.stderr.fileno()])
 
 
 def last_line(text: str | bytes, fallback: str) -> str:
@@ -119,12 +156,19 @@ class SshHost:
         """Run a command there (blocking; the controller calls it in a thread). Raises HostError when ssh itself
         fails (exit 255) or the command outlives ``timeout``."""
         try:
-            out = subprocess.run(self.command_argv(remote_line), stdin=subprocess.DEVNULL, capture_output=True,
-                                 text=True, errors="replace", timeout=timeout, check=False)  # fmt: skip
-        except subprocess.TimeoutExpired:
-            raise HostError(f"host {self.host.name}: no answer within {timeout:g} s") from None
+            proc = subprocess.Popen(self.command_argv(remote_line), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE)  # fmt: skip
         except OSError as exc:
             raise HostError(f"host {self.host.name}: cannot run ssh: {exc.strerror}") from None
+        with proc:
+            try:
+                stdout, stderr = _read_bounded(proc, timeout, MAX_ANSWER)
+            except subprocess.TimeoutExpired:
+                raise HostError(f"host {self.host.name}: no answer within {timeout:g} s") from None
+            except OverflowError:
+                raise HostError(f"host {self.host.name}: answer too large (over {MAX_ANSWER} bytes)") from None
+        out = subprocess.CompletedProcess(proc.args, proc.returncode, stdout.decode(errors="replace"),
+                                          stderr.decode(errors="replace"))  # fmt: skip
         if out.returncode == 255:
             raise HostError(f"host {self.host.name}: {last_line(out.stderr, 'ssh failed')}")
         return out

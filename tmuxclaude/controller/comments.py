@@ -25,7 +25,7 @@ from tmuxclaude.adapters.paths import ensure_private_dir
 from tmuxclaude.controller import prompts
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, TmuxClaudeError
-from tmuxclaude.model.comments import CommentBook, CommentError, render_denial, render_review
+from tmuxclaude.model.comments import CommentBook, CommentError, check_path, render_denial, render_review
 from tmuxclaude.model.instance import Instance
 from tmuxclaude.protocol.boundedjson import loads_bounded
 
@@ -96,7 +96,7 @@ def _relative(inst: Instance, path: str) -> str:
     rel = os.path.relpath(full, root)
     if rel == "." or rel.startswith(".." + os.sep) or rel == "..":
         raise CommentError(f"comment: {path} is not in {inst.name}'s worktree")
-    return rel
+    return check_path(rel)  # it is printed in a prompt: no newline of a file name's author
 
 
 def _listing(inst: Instance, book: CommentBook) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from typing import Any
 
 from tmuxclaude.adapters.ssh import SshHost, last_line
@@ -34,6 +35,11 @@ MAX_DELAY = 5.0
 """Backoff between attempts to reach a host: doubled from FIRST_DELAY up to this, reset by a working stream."""
 COMMAND_TIMEOUT = 30.0
 NEW_TIMEOUT = 180.0
+SNAPSHOT_INTERVAL = 0.1
+"""A host's snapshots are applied at most ten a second: one that floods its stream (each snapshot may run tmux
+commands here) makes its own list lag, not the controller."""
+NOTIFY_BUDGET = (3, 5.0)
+"""At most this many waiting notifications (a message and a bell: tmux commands) per host in this many seconds."""
 REMOTE_OPTION = f"{OPTION_PREFIX}remote"
 """Window option of a local window showing a remote instance: ``HOST:NAME``."""
 
@@ -52,6 +58,8 @@ class HostLink:
         self.proc: asyncio.subprocess.Process | None = None
         self.task: asyncio.Task[None] | None = None
         self.snapshots = 0
+        self.notified: list[float] = []
+        """When the last waiting notifications of this host went out (NOTIFY_BUDGET)."""
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name=f"host-{self.config.name}")
@@ -121,6 +129,7 @@ class HostLink:
                     break
                 got = True
                 self._update(snap)
+                await asyncio.sleep(SNAPSHOT_INTERVAL)  # pacing: the rest waits in the pipe (and on the host)
         finally:
             self._kill()
             code = -1
@@ -149,8 +158,12 @@ class HostLink:
         after = {i["name"]: i["state"] for i in self.status.instances}
         if not was_reachable:
             self.rt.event(f"host {self.config.name} reachable ({len(after)} instance(s))")
+        now = time.monotonic()
+        count, window = NOTIFY_BUDGET
+        self.notified = [t for t in self.notified if now - t < window]
         for name, state in after.items():
-            if state == "waiting" and before.get(name) != "waiting":
+            if state == "waiting" and before.get(name) != "waiting" and len(self.notified) < count:
+                self.notified.append(now)
                 notify_waiting(self.rt, self.config.name, name)
         if before != after:
             tag_views(self.rt, self.config.name, after)

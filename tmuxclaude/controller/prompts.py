@@ -41,6 +41,11 @@ MAX_QUEUED = 32
 """A prompt typed into Claude's input box stays below this (a paste of megabytes would stall its TUI)."""
 _RULE = re.compile(r"^[─━]{8,}")
 _INPUT = re.compile(r"^[❯>]\s*$")
+_STATUS_LINES = 4
+"""Lines the CLI may show under its input box (mode, shortcuts hint, notices)."""
+INPUT_BOX_WAIT_S = 15.0
+"""How long an idle instance's prompt waits for the input box to show (a start-up or other dialog) before it waits
+for the next idle instead."""
 
 
 @dataclass
@@ -117,9 +122,14 @@ def on_state(rt: Runtime, instance_id: str, state: InstanceState) -> None:
 
 
 def _input_box_ready(screen: str) -> bool:
-    """The CLI's empty input box (a ``❯`` line right under a rule) is on screen: no turn runs, no dialog."""
-    lines = [line.rstrip() for line in screen.splitlines()]
-    return any(_RULE.match(lines[i - 1].strip()) and _INPUT.match(lines[i].strip()) for i in range(1, len(lines)))
+    """The CLI's empty input box (a ``❯`` line right under a rule, a rule under it) is at the bottom of the screen,
+    with at most its status lines below: no dialog (a dialog takes the box's place at the bottom; a box-like
+    text higher up, such as a file or command output Claude shows, does not count)."""
+    lines = [line.strip() for line in screen.splitlines() if line.strip()]
+    return any(
+        _RULE.match(lines[i - 1]) and _INPUT.match(lines[i]) and _RULE.match(lines[i + 1])
+        for i in range(max(1, len(lines) - 2 - _STATUS_LINES), len(lines) - 1)
+    )
 
 
 async def _after_rejection(rt: Runtime, instance_id: str, hooks_before: int) -> None:
@@ -145,6 +155,26 @@ async def _after_rejection(rt: Runtime, instance_id: str, hooks_before: int) -> 
              REJECTION_WAIT_S)  # fmt: skip
 
 
+async def _wait_input_box(rt: Runtime, instance_id: str, rejection_ended: bool) -> bool:
+    """Claude's empty input box shows in the instance's pane (polled, bounded), while it stays idle."""
+    deadline = time.monotonic() + INPUT_BOX_WAIT_S
+    while True:
+        inst = rt.registry.get(instance_id)
+        if inst is None or not inst.claude_pane:
+            return False
+        if not rejection_ended and inst.state is not InstanceState.IDLE:
+            return False
+        try:
+            screen = await asyncio.to_thread(tmux_text.capture_screen, rt.paths.tmux_socket, inst.claude_pane)
+        except TmuxClaudeError:
+            return False
+        if _input_box_ready(screen):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.2)
+
+
 async def deliver(rt: Runtime, instance_id: str, *, rejection_ended: bool = False) -> bool:
     """Type every waiting prompt of that instance into its Claude pane as one message, if it is (still) idle."""
     box = outbox(rt)
@@ -158,6 +188,16 @@ async def deliver(rt: Runtime, instance_id: str, *, rejection_ended: bool = Fals
             return False
         if not rejection_ended and inst.state is not InstanceState.IDLE:
             return False  # checked right before typing: a prompt never lands in a running turn
+        # Idle by the hooks is not enough: the pane may show a dialog (folder trust, a start-up question, a
+        # permission prompt) whose default answer the prompt's Enter would pick, or the exit menu, whose keys
+        # restart or kill. Only Claude's empty input box may receive it.
+        if not await _wait_input_box(rt, instance_id, rejection_ended):
+            log.info("%s: Claude's input box is not showing; the prompt waits for the next idle", inst.name)
+            return False
+        inst = rt.registry.get(instance_id)
+        items = box.pending.get(instance_id) or []
+        if inst is None or not items or not inst.claude_pane:
+            return False
         box.pending.pop(instance_id, None)
         text = "\n\n".join(p.text.rstrip("\n") for p in items) + "\n"
         try:

@@ -43,6 +43,9 @@ SIDE_LABEL = {"file": "", "proposed": " of your proposed change", "before": " of
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 """Terminal escape sequences: CSI (colours, cursor moves), OSC (titles, links), and two-byte ones."""
+_PATH_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Not in a commented path, newlines and tabs included: a path is printed in the prompt typed as the user's own
+message, and a file name with a newline would add lines of its author's choosing (a forged "Comment:")."""
 
 
 class CommentError(TmuxClaudeError):
@@ -119,8 +122,8 @@ def new_id() -> str:
 
 
 def check_path(path: str) -> str:
-    """A worktree-relative path, as given: no absolute path, no ``..`` part, no control characters."""
-    if not path or len(path) > MAX_PATH or path.startswith("/") or _CONTROL.search(path):
+    """A worktree-relative path, as given: no absolute path, no ``..`` part, no control characters (newlines too)."""
+    if not path or len(path) > MAX_PATH or path.startswith("/") or _PATH_CONTROL.search(path):
         raise CommentError(f"comment: bad file path {path[:80]!r}")
     if any(part in ("", ".", "..") for part in path.split("/")):
         raise CommentError(f"comment: bad file path {path[:80]!r}")
