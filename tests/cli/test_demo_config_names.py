@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -93,3 +94,29 @@ def test_new_in_a_repo_without_commits_says_commit_first(world: Env) -> None:
     assert "has no commits yet" in err and "commit first" in err
     err = one_line_error(world.cli("new", "feat-x", "--base", "HEAD", cwd=empty, check=False), 4)
     assert "not a valid object name: 'HEAD'" in err  # git's quotes intact
+
+
+def test_demo_on_a_machine_where_tmux_never_ran_starts_the_server(
+    env: Env, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's first command on a fresh machine: no tmux server, no $TMUX_TMPDIR/tmux-UID yet. tmux makes
+    that directory only when it picks the socket itself; we name it, so it must be made for the first server."""
+    env.use_recorder()
+    fresh = Path(env.short / "fresh-tmpdir")
+    fresh.mkdir(mode=0o700)
+    monkeypatch.delenv("TMUXCLAUDE_TMUX_SOCKET")
+    monkeypatch.setenv("TMUX_TMPDIR", str(fresh))
+    socket = fresh / f"tmux-{os.getuid()}" / "default"
+    try:
+        out = env.cli("demo", "--dir", str(tmp_path / "demo"), "--no-attach", check=False)
+        assert out.returncode == 0, out.stderr
+        assert "started feature-a" in out.stdout and "started feature-b" in out.stdout
+        assert (socket.parent.stat().st_mode & 0o777) == 0o700
+        windows = subprocess.run(
+            ["tmux", "-S", str(socket), "list-windows", "-a", "-F", "#{window_name}"],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        assert {"feature-a", "feature-b"} <= set(windows)
+    finally:
+        env.cli("daemon", "stop", check=False)
+        subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True, check=False)

@@ -14,6 +14,7 @@ launcher that reads its environment from a private file (``adapters/launcher.py`
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -181,6 +182,7 @@ class Tmux:
         fmt = SEP.join(["#{session_id}", "#{window_id}", "#{pane_id}"])
         temp = f"tc-{options.get('id', 'new')}"
         if session is None and not self.session_exists(f"={fallback_session}"):
+            self._make_default_socket_dir()
             first = ["new-session", "-d", "-P", "-F", fmt, "-s", fallback_session]
             target_session = f"={fallback_session}"
         else:
@@ -216,6 +218,14 @@ class Tmux:
             self.run("kill-window", "-t", target, check=False)
             raise TmuxError(f"tmux new-window: unexpected output {out!r}") from None
         return InstanceWindow(session_id, window_id, nvim_pane, claude_pane)
+
+    def _make_default_socket_dir(self) -> None:
+        """tmux makes ``$TMUX_TMPDIR/tmux-UID`` only when it picks the socket itself; we always name the socket
+        (``-S``), so on a machine where no tmux server ever ran the first new-session would fail to start one."""
+        parent = os.path.dirname(self.socket_path)
+        if os.path.basename(parent) == f"tmux-{os.getuid()}":
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(parent, 0o700)  # an existing one is tmux's to check: it refuses an unsafe directory
 
     def _find_tagged(self, instance_id: str) -> list[str]:
         """``create_instance_window``'s output, rebuilt from the window tagged ``instance_id``."""
