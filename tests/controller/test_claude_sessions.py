@@ -4,7 +4,7 @@ the Interrupt hook per CLI version, the repo root's lock, promotion (`claude` it
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +57,6 @@ class Cli:
 
     def version(self, command: Sequence[str], pane_env: Mapping[str, str]) -> Version | None:
         return self._version
-
-
-@pytest.fixture
-async def w(tmp_path: Path) -> AsyncIterator[World]:
-    world = make_world(tmp_path)
-    yield world
-    await reconcile.shutdown(world.rt)
-    await world.rt.drain_background()
 
 
 async def start(w: World, path: Path) -> Instance:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.env import Env, ls_json
+from tests.helpers.env import Env, new_attached
 from tests.helpers.waiting import aretry_until, retry_until
 from tmuxclaude.adapters.nvim import NvimClient
 
@@ -26,14 +26,7 @@ TEXT = "one\ntwo\nthree\nfour\n"
 
 @pytest.fixture
 async def two(world: Env, repo: Path) -> AsyncIterator[list[dict[str, Any]]]:
-    await asyncio.to_thread(world.cli, "new", "-d", "feat-a", cwd=repo)
-    await asyncio.to_thread(world.cli, "new", "-d", "feat-b", cwd=repo)
-
-    def attached() -> list[dict[str, Any]] | None:
-        items = ls_json(world)
-        return items if all(i["nvim_attached"] for i in items) else None
-
-    items = await asyncio.to_thread(retry_until, attached, 20, "both Neovims attached")
+    items = await asyncio.to_thread(new_attached, world, repo, "feat-a", "feat-b")
     for item in items:
         Path(item["worktree"], "notes.txt").write_text(TEXT)
     yield items

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.env import Env, ls_json
+from tests.helpers.env import Env, ls_json, new_attached
 from tests.helpers.mcp_ws import ide_client
 from tests.helpers.waiting import aretry_until, retry_until
 from tmuxclaude.adapters.nvim import NvimClient
@@ -23,14 +23,7 @@ pytestmark = pytest.mark.timeout(90)
 @pytest.fixture
 async def two(world: Env, repo: Path) -> AsyncIterator[list[dict[str, Any]]]:
     """Two instances whose Neovims are attached; each item also carries its IDE token."""
-    await asyncio.to_thread(world.cli, "new", "-d", "feat-a", cwd=repo)
-    await asyncio.to_thread(world.cli, "new", "-d", "feat-b", cwd=repo)
-
-    def attached() -> list[dict[str, Any]] | None:
-        items = ls_json(world)
-        return items if all(i["nvim_attached"] for i in items) else None
-
-    items = await asyncio.to_thread(retry_until, attached, 20, "both Neovims attached")
+    items = await asyncio.to_thread(new_attached, world, repo, "feat-a", "feat-b")
     for item in items:
         item["token"] = json.loads((world.lock_dir / f"{item['port']}.lock").read_text())["authToken"]
     yield items

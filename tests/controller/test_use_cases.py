@@ -3,7 +3,6 @@ teardown, kill-all, reconcile, adoption, restore, port squatting. Milliseconds, 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,14 +17,6 @@ from tmuxclaude.model.instance import InstanceState
 from tmuxclaude.model.lifecycle import LifecycleError
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-async def w(tmp_path: Path) -> AsyncIterator[World]:
-    world = make_world(tmp_path)
-    yield world
-    await reconcile.shutdown(world.rt)
-    await world.rt.drain_background()
 
 
 def client(w: World) -> ClientContext:

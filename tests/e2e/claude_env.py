@@ -17,15 +17,24 @@ if TYPE_CHECKING:
     from tests.e2e.screen import Pane
 
 __all__ = [
+    "CLAUDE_VARS",
     "FAKE_API_KEY",
     "REPO_ROOT",
     "SpawnClaude",
     "claude_binary",
     "claude_versions",
+    "commands_toml",
     "prepare_claude_home",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Variables the CLI needs in a sandbox; the rest of the pane's environment is what tmux gives every pane.
+CLAUDE_VARS = (
+    "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "DISABLE_TELEMETRY", "DISABLE_ERROR_REPORTING",
+    "DISABLE_AUTOUPDATER", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+    "CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL", "CLAUDE_CODE_IDE_SKIP_AUTO_INSTALL",
+    "CLAUDE_CODE_DISABLE_FEEDBACK_SURVEY", "DISABLE_COST_WARNINGS", "TERM", "LANG",
+)  # fmt: skip
 INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-claude"
 VERSIONS_FILE = REPO_ROOT / "tmuxclaude" / "claude-code-versions"
 
@@ -173,3 +182,13 @@ def prepare_claude_home(
     if extra_env:
         env.update(extra_env)
     return env
+
+
+def commands_toml(claude_bin: Path, claude_env: Mapping[str, str], nvim: Iterable[str]) -> str:
+    """The ``[commands]`` table of config.toml that runs this Claude (with the sandbox's variables of
+    ``claude_env`` that are in :data:`CLAUDE_VARS`) and this Neovim in every instance."""
+    table = ", ".join(f"{k} = {json.dumps(claude_env[k])}" for k in CLAUDE_VARS if k in claude_env)
+    return (
+        f"[commands]\nclaude = {json.dumps([str(claude_bin)])}\nclaude_env = {{ {table} }}\n"
+        f"nvim = {json.dumps(list(nvim))}\n"
+    )

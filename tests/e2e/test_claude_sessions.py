@@ -18,7 +18,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.e2e.claude_env import prepare_claude_home
+from tests.e2e.claude_env import commands_toml, prepare_claude_home
 from tests.e2e.mock_api import Gated, MockApi, Text, ToolUse
 from tests.e2e.screen import Pane, capture, press, type_text, wait_for_screen, wait_ready
 from tests.helpers.env import Env
@@ -28,12 +28,6 @@ from tmuxclaude.model.claude import INTERRUPT_HOOK_SINCE, parse_version
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
-CLAUDE_VARS = (
-    "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "DISABLE_TELEMETRY", "DISABLE_ERROR_REPORTING",
-    "DISABLE_AUTOUPDATER", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
-    "CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL", "CLAUDE_CODE_IDE_SKIP_AUTO_INSTALL",
-    "CLAUDE_CODE_DISABLE_FEEDBACK_SURVEY", "DISABLE_COST_WARNINGS", "TERM", "LANG",
-)  # fmt: skip
 CALC = "def add(a, b):\n    return a + b\n"
 
 
@@ -141,10 +135,9 @@ def fleet(env: Env, repo: Path, claude_bin: Path, claude_version: str, mock_api:
     claude_env = prepare_claude_home(
         env.home, api_url=mock_api.url, version=claude_version, trusted_dirs=[repo.parent, repo, wt]
     )
-    table = ", ".join(f"{k} = {json.dumps(claude_env[k])}" for k in CLAUDE_VARS if k in claude_env)
     env.write_config(
-        f"[commands]\nclaude = {json.dumps([str(claude_bin)])}\nclaude_env = {{ {table} }}\n"
-        'nvim = ["nvim", "--clean"]\n[multi_instance]\nauto_start_for_worktree = true\n'
+        commands_toml(claude_bin, claude_env, ["nvim", "--clean"])
+        + "[multi_instance]\nauto_start_for_worktree = true\n"
     )
     env.start_tmux()
     version = parse_version(claude_version)

@@ -23,7 +23,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.e2e.claude_env import prepare_claude_home
+from tests.e2e.claude_env import commands_toml, prepare_claude_home
 from tests.e2e.mock_api import MockApi, RecordedRequest, Text, ToolUse
 from tests.e2e.screen import Pane, capture, press, type_text, wait_for_screen, wait_ready
 from tests.helpers.env import Env
@@ -34,13 +34,6 @@ from tmuxclaude.adapters.nvim import NvimClient
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
 
 CALC = "def add(a, b):\n    return a + b\n"
-# Variables the CLI needs in a sandbox; the rest of the pane's environment is what tmux gives every pane.
-CLAUDE_VARS = (
-    "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "DISABLE_TELEMETRY", "DISABLE_ERROR_REPORTING",
-    "DISABLE_AUTOUPDATER", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
-    "CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL", "CLAUDE_CODE_IDE_SKIP_AUTO_INSTALL",
-    "CLAUDE_CODE_DISABLE_FEEDBACK_SURVEY", "DISABLE_COST_WARNINGS", "TERM", "LANG",
-)  # fmt: skip
 
 
 @dataclass
@@ -156,17 +149,13 @@ def world(
     claude_env = prepare_claude_home(env.home, api_url=mock_api.url, version=claude_version, trusted_dirs=worktrees)
     if user_settings is not None:
         (Path(env.vars["CLAUDE_CONFIG_DIR"]) / "settings.json").write_text(json.dumps(user_settings))
-    table = ", ".join(f"{k} = {json.dumps(claude_env[k])}" for k in CLAUDE_VARS if k in claude_env)
     nvim_cmd = ["nvim", "--clean"]
     if nvim_user_config is not None:
         init = Path(env.vars["XDG_CONFIG_HOME"]) / "nvim" / "init.lua"
         init.parent.mkdir(parents=True, exist_ok=True)
         init.write_text(nvim_user_config)
         nvim_cmd = ["nvim"]
-    env.write_config(
-        f"[commands]\nclaude = {json.dumps([str(claude_bin)])}\nclaude_env = {{ {table} }}\n"
-        f"nvim = {json.dumps(nvim_cmd)}\n{user_config}"
-    )
+    env.write_config(commands_toml(claude_bin, claude_env, nvim_cmd) + user_config)
     env.start_tmux()
     sides = []
     for wt in worktrees:

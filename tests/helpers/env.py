@@ -47,6 +47,18 @@ def free_port_base(span: int = 10) -> int:
     raise RuntimeError("no free port range")
 
 
+def new_attached(env: Env, repo: Path, *branches: str) -> list[dict[str, Any]]:
+    """``tmuxclaude new -d`` each branch, then ``ls --json`` once every instance's Neovim is attached."""
+    for branch in branches:
+        env.cli("new", "-d", branch, cwd=repo)
+
+    def attached() -> list[dict[str, Any]] | None:
+        items = ls_json(env)
+        return items if len(items) >= len(branches) and all(i["nvim_attached"] for i in items) else None
+
+    return retry_until(attached, 20, "every Neovim attached")
+
+
 def ls_json(env: Env) -> list[dict[str, Any]]:
     """``tmuxclaude ls --json``, parsed."""
     return json.loads(env.cli("ls", "--json").stdout)  # type: ignore[no-any-return]

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from tmuxclaude.adapters.paths import claude_config_dir
 from tmuxclaude.errors import ConfigError
@@ -45,6 +45,7 @@ __all__ = [
     "ClaudeCliPort",
     "LocalClaudeCli",
     "VersionProbe",
+    "communicate_or_kill",
     "install_version",
     "probe_version",
     "settings_modes",
@@ -184,6 +185,19 @@ class VersionProbe:
     version: Version | None = None
 
 
+def communicate_or_kill(proc: subprocess.Popen[Any], timeout: float) -> tuple[Any, Any] | None:
+    """``proc.communicate()`` within ``timeout``, else None with its whole process group killed: a wrapper's
+    children holding our pipes would otherwise keep communicate() waiting (``proc`` needs start_new_session)."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.communicate(timeout=1.0)
+        return None
+
+
 def probe_version(command: Sequence[str], timeout: float = 3.0, env: Mapping[str, str] | None = None) -> VersionProbe:
     """Run ``command --version``, bounded by ``timeout`` however the CLI (or what it spawns) behaves."""
     name = command[0] if command else "claude"
@@ -203,15 +217,10 @@ def probe_version(command: Sequence[str], timeout: float = 3.0, env: Mapping[str
         )
     except OSError as exc:
         return VersionProbe("failed", exe, exc.strerror or str(exc))
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        # The whole group: a wrapper's children holding our pipes would otherwise keep communicate() waiting.
-        with contextlib.suppress(OSError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.communicate(timeout=1.0)
+    answer = communicate_or_kill(proc, timeout)
+    if answer is None:
         return VersionProbe("no_answer", exe)
+    out, err = answer
     lines = (out or err).strip().splitlines()
     text = lines[0] if lines else ""
     if proc.returncode != 0:

@@ -14,13 +14,13 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import stat
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tmuxclaude.adapters.claude_cli import communicate_or_kill
 from tmuxclaude.model.claude_sessions import valid_job_id, valid_session_id
 
 __all__ = [
@@ -55,14 +55,10 @@ def _run(command: Sequence[str], args: list[str], env: Mapping[str, str], timeou
         )
     except OSError:
         return None
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(OSError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.communicate(timeout=1.0)
+    answer = communicate_or_kill(proc, timeout)
+    if answer is None:
         return None
+    out: bytes = answer[0]
     if proc.returncode != 0 or len(out) > _MAX_OUTPUT:
         return None
     return out.decode("utf-8", "replace")
