@@ -1,6 +1,6 @@
 """Throwaway HOME/config and environment for running the real Claude Code CLI against :mod:`mock_api`.
 
-See /work/shared/claude-cli.md for why each key and variable is there.
+Why each key and variable is there: docs/claude-code-versions.md (what differs per CLI) and the comments below.
 """
 
 from __future__ import annotations
