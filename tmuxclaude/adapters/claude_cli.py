@@ -19,7 +19,6 @@ import contextlib
 import os
 import shutil
 import signal
-import stat
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from tmuxclaude.adapters.filetext import read_regular
 from tmuxclaude.adapters.paths import claude_config_dir
 from tmuxclaude.errors import ConfigError
 from tmuxclaude.model.claude import (
@@ -116,37 +116,16 @@ def _layout_version(real: Path) -> Version | None:
 
 
 def _read_small_text(path: Path) -> str:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError:
-        return ""
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return ""
-        return os.read(fd, 64).decode("ascii", "replace")
-    except OSError:
-        return ""
-    finally:
-        os.close(fd)
+    data = read_regular(path, 64)
+    return data.decode("ascii", "replace") if data is not None else ""
 
 
 def _read_json(path: Path) -> object:
     """A small regular file's JSON, or None. Never blocks on a FIFO or device a hostile repository put there.
     ConfigError naming the file when it is larger than 1 MiB or nested deeper than 64 levels."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError:
+    raw = read_regular(path, _MAX_SETTINGS_BYTES + 1)
+    if raw is None:
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        with os.fdopen(os.dup(fd), "rb") as f:
-            raw = f.read(_MAX_SETTINGS_BYTES + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
     try:
         return loads_bounded(raw, max_bytes=_MAX_SETTINGS_BYTES)
     except JsonBoundsError as exc:

@@ -14,13 +14,13 @@ import contextlib
 import json
 import os
 import shutil
-import stat
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from tmuxclaude.adapters.claude_cli import communicate_or_kill
+from tmuxclaude.adapters.filetext import read_regular
 from tmuxclaude.model.claude_sessions import valid_job_id, valid_session_id
 
 __all__ = [
@@ -84,19 +84,7 @@ def stop_job(command: Sequence[str], env: Mapping[str, str], job_id: str, timeou
 
 
 def _read_regular(path: Path, limit: int = _MAX_FILE) -> bytes | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        with os.fdopen(os.dup(fd), "rb") as f:
-            return f.read(limit)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    return read_regular(path, limit, nofollow=True)
 
 
 def read_job(config_dir: Path, job_id: str) -> dict[str, Any]:

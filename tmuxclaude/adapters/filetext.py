@@ -6,7 +6,7 @@ import os
 import stat
 from dataclasses import dataclass
 
-__all__ = ["FileText", "read_file_text"]
+__all__ = ["FileText", "read_file_text", "read_regular"]
 
 
 @dataclass(frozen=True)
@@ -14,6 +14,25 @@ class FileText:
     existed: bool
     text: bytes | None
     """None when the file is missing, not a regular file, unreadable, or larger than the limit."""
+
+
+def read_regular(path: str | os.PathLike[str], limit: int, *, nofollow: bool = False) -> bytes | None:
+    """At most ``limit`` bytes of a regular file; None when it is missing, unreadable or not a regular file. Opened
+    non-blocking: a FIFO or device a hostile repository (or another process) put there is never read."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | (os.O_NOFOLLOW if nofollow else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(limit)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def read_file_text(path: str, max_bytes: int) -> FileText:
