@@ -8,15 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.env import Env
+from tests.helpers.env import Env, fake_command
 
 
 def _fake_claude(env: Env, body: str) -> Path:
-    path = env.short / "fake-claude"
-    path.write_text("#!/bin/sh\n" + body)
-    path.chmod(0o755)
-    env.write_config(f"[commands]\nclaude = {json.dumps([str(path)])}\n")
-    return path
+    return fake_command(env, "claude", body)
 
 
 @pytest.mark.parametrize(

@@ -9,16 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.env import Env, ls_json
+from tests.helpers.env import Env, fake_command, ls_json
 from tests.helpers.waiting import retry_until
 
 
 def _fake_nvim(env: Env, first_line: str) -> Path:
-    path = env.short / "fake-nvim"
-    path.write_text(f"#!/bin/sh\necho '{first_line}'\necho 'Build type: Release'\n")
-    path.chmod(0o755)
-    env.write_config(f"[commands]\nnvim = {json.dumps([str(path)])}\n")
-    return path
+    return fake_command(env, "nvim", f"echo '{first_line}'\necho 'Build type: Release'\n")
 
 
 @pytest.mark.parametrize(

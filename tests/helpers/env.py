@@ -59,6 +59,16 @@ def new_attached(env: Env, repo: Path, *branches: str) -> list[dict[str, Any]]:
     return retry_until(attached, 20, "every Neovim attached")
 
 
+def fake_command(env: Env, key: str, body: str) -> Path:
+    """A shell script standing in for ``[commands] KEY`` (claude, nvim): the config names it, the test reads what
+    tmuxclaude makes of its answer."""
+    path = env.short / f"fake-{key}"
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    env.write_config(f"[commands]\n{key} = {json.dumps([str(path)])}\n")
+    return path
+
+
 def ls_json(env: Env) -> list[dict[str, Any]]:
     """``tmuxclaude ls --json``, parsed."""
     return json.loads(env.cli("ls", "--json").stdout)  # type: ignore[no-any-return]
