@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tmuxclaude.adapters.claude_cli import LocalClaudeCli
 from tmuxclaude.adapters.git import WorktreeInfo
 from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.tmux import InstanceWindow, WindowRow
+from tmuxclaude.controller.ports import Ports
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.errors import TmuxError, WorktreeError
 from tmuxclaude.model.config import Config, IdeConfig
@@ -40,6 +42,9 @@ class FakeTmux:
         self.messages: list[str] = []
         self.fail_create: Exception | None = None
         self.fail_kill: set[str] = set()
+        self.global_options: dict[str, str] = {}
+        self.screens: dict[str, list[str]] = {}
+        """What ``capture`` shows of a pane (a test sets it)."""
         self._n = 0
 
     # -- test controls ----------------------------------------------------------------------------------
@@ -165,6 +170,12 @@ class FakeTmux:
 
     def pane_tty(self, pane: str) -> str:
         return ""
+
+    def set_global_option(self, name: str, value: str) -> None:
+        self.global_options[name] = value
+
+    def capture(self, pane: str, *, history: int) -> tuple[list[str], int]:
+        return list(self.screens.get(pane, [])), 80
 
 
 class FakeGit:
@@ -371,10 +382,13 @@ class World:
     root: Path
 
 
-def make_world(root: Path, config: Config | None = None) -> World:
-    tmux, git, locks, state, clock, net = FakeTmux(), FakeGit(root), FakeLocks(), FakeState(), FakeClock(), FakeNet()
+def make_world(root: Path, config: Config | None = None, *, tmux: FakeTmux | None = None) -> World:
+    """A runtime over fakes; ``tmux``: the tmux server of an earlier world (a controller started again)."""
+    tmux = tmux if tmux is not None else FakeTmux()
+    git, locks, state, clock, net = FakeGit(root), FakeLocks(), FakeState(), FakeClock(), FakeNet()
     paths = Paths(tmux_socket="/nonexistent/tmux.sock", runtime_dir=root / "run", state_dir=root / "state",
                   lock_dir=root / "ide")  # fmt: skip
-    rt = Runtime(paths, config or Config(), tmux, git=git, locks=locks, state=state, clock=clock, net=net,
-                 ide_server=FakeServer)  # fmt: skip
+    ports = Ports(paths=paths, tmux=tmux, git=git, locks=locks, state=state, net=net, clock=clock,
+                  claude_cli=LocalClaudeCli(), ide=FakeServer)  # fmt: skip
+    rt = Runtime(config or Config(), ports)
     return World(rt, tmux, git, locks, state, clock, net, root)

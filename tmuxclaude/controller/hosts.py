@@ -50,7 +50,7 @@ class HostLink:
     def __init__(self, rt: Runtime, config: HostConfig) -> None:
         self.rt = rt
         self.config = config
-        self.ssh = SshHost(config, rt.paths)
+        self.ssh = SshHost(config, rt.ports.paths)  # type: ignore[arg-type]  # ports18 gives hosts a port
         self.status = HostStatus(config.name)
         self.first = asyncio.Event()
         """Set once the first attempt has ended either way (``ls`` waits for it, bounded)."""
@@ -278,7 +278,7 @@ def _view_ref(rt: Runtime, client: ClientContext) -> str:
     """The ``HOST:NAME`` of the local window the caller's pane is in, when it shows a remote instance."""
     if not client.pane:
         return ""
-    out = rt.tmux.run("display-message", "-p", "-t", client.pane, f"#{{{REMOTE_OPTION}}}", check=False)
+    out = rt.ports.tmux.run("display-message", "-p", "-t", client.pane, f"#{{{REMOTE_OPTION}}}", check=False)
     return out[0] if out else ""
 
 
@@ -325,23 +325,23 @@ async def switch(rt: Runtime, link: HostLink, item: dict[str, Any], client: Clie
         cmd = link.ssh.command_argv(remote_argv(link.config, ["attach", "--", item["remote_name"]]), tty=True)
         session = ""
         if client.pane:
-            info = rt.tmux.pane_info(client.pane)
+            info = rt.ports.tmux.pane_info(client.pane)
             session = info["session_id"] if info else ""
         if not session:
-            sessions = rt.tmux.run("list-sessions", "-F", "#{session_id}", check=False)
+            sessions = rt.ports.tmux.run("list-sessions", "-F", "#{session_id}", check=False)
             session = sessions[0] if sessions else ""
-        out = rt.tmux.run(*view_window_args(session, label, cmd))
+        out = rt.ports.tmux.run(*view_window_args(session, label, cmd))
         window = out[0]
         state = str(item.get("state", ""))
-        rt.tmux.run("set-option", "-w", "-t", window, REMOTE_OPTION, arg(label), ";",
+        rt.ports.tmux.run("set-option", "-w", "-t", window, REMOTE_OPTION, arg(label), ";",
                     "set-option", "-w", "-t", window, f"{OPTION_PREFIX}glyph", arg(_glyph(rt, state)), ";",
                     "set-option", "-w", "-t", window, "automatic-rename", "off", check=False)  # fmt: skip
-    rt.tmux.select(window, None, client.pane or None)
+    rt.ports.tmux.select(window, None, client.pane or None)
     return _remote_item(link, item, window_id=window)
 
 
 def _find_view(rt: Runtime, label: str) -> str:
-    for line in rt.tmux.run("list-windows", "-a", "-F", f"#{{window_id}}\x1f#{{{REMOTE_OPTION}}}", check=False):
+    for line in rt.ports.tmux.run("list-windows", "-a", "-F", f"#{{window_id}}\x1f#{{{REMOTE_OPTION}}}", check=False):
         window, _, tag = line.partition("\x1f")
         if tag == label:
             return window
@@ -359,16 +359,16 @@ def _glyph(rt: Runtime, state: str) -> str:
 def tag_views(rt: Runtime, host: str, states: dict[str, str]) -> None:
     """The glyph of each local window showing one of ``host``'s instances, for its current state; the window of
     an instance the host no longer has is closed (only the view: it showed nothing any more)."""
-    for line in rt.tmux.run("list-windows", "-a", "-F", f"#{{window_id}}\x1f#{{{REMOTE_OPTION}}}", check=False):
+    for line in rt.ports.tmux.run("list-windows", "-a", "-F", f"#{{window_id}}\x1f#{{{REMOTE_OPTION}}}", check=False):
         window, _, tag = line.partition("\x1f")
         h, _, name = tag.partition(":")
         if h != host:
             continue
         if name in states:
-            rt.tmux.run("set-option", "-w", "-t", window, f"{OPTION_PREFIX}glyph", arg(_glyph(rt, states[name])),
+            rt.ports.tmux.run("set-option", "-w", "-t", window, f"{OPTION_PREFIX}glyph", arg(_glyph(rt, states[name])),
                         check=False)  # fmt: skip
         else:
-            rt.tmux.kill_window(window)
+            rt.ports.tmux.kill_window(window)
 
 
 def notify_waiting(rt: Runtime, host: str, name: str) -> None:
@@ -376,11 +376,15 @@ def notify_waiting(rt: Runtime, host: str, name: str) -> None:
     else on each client's terminal)."""
     label = f"{host}:{name}"
     if rt.config.status.message_on_waiting:
-        rt.tmux.message_clients(f"tmuxclaude: {label} is waiting for input")
+        rt.ports.tmux.message_clients(f"tmuxclaude: {label} is waiting for input")
     if not rt.config.status.bell_on_waiting:
         return
     window = _find_view(rt, label)
-    ttys = [rt.tmux.pane_tty(window)] if window else rt.tmux.run("list-clients", "-F", "#{client_tty}", check=False)
+    ttys = (
+        [rt.ports.tmux.pane_tty(window)]
+        if window
+        else rt.ports.tmux.run("list-clients", "-F", "#{client_tty}", check=False)
+    )
     for tty in ttys:
         if tty.startswith("/dev/"):
             with contextlib.suppress(OSError), open(tty, "w") as f:
