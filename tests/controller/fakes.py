@@ -225,11 +225,14 @@ class FakeLocks:
     def __init__(self) -> None:
         self.files: dict[int, dict[str, Any]] = {}
         self.fail_remove: set[int] = set()
+        self.fail_write: set[int] = set()
 
     def file_for(self, port: int) -> Path:
         return Path(f"/nonexistent/ide/{port}.lock")
 
     def write(self, port: int, record: LockRecord) -> Path:
+        if port in self.fail_write:
+            raise OSError(errno.ENOSPC, f"cannot write lock {port}")
         self.files[port] = record.to_dict()
         return self.file_for(port)
 
