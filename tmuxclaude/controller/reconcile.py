@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tmuxclaude.adapters.procs import pid_alive
@@ -43,13 +44,17 @@ class _Look:
     server: str
     live: dict[str, str]
     panes: dict[str, dict[str, str]]
+    worktrees: dict[str, bool]
+    """Whether each record's worktree is on the disk (looked at in a thread: a hung mount must not stop the loop)."""
 
     @classmethod
-    def of(cls, rt: Runtime) -> _Look:
+    async def of(cls, rt: Runtime) -> _Look:
+        paths = [i.worktree for i in rt.registry.ordered()]
+        worktrees = await asyncio.to_thread(lambda: {p: os.path.isdir(p) for p in paths})
         up = rt.ports.tmux.alive()
         if not up:
-            return cls(False, "", {}, {})
-        return cls(True, rt.ports.tmux.server_id(), _live_windows(rt), rt.ports.tmux.panes())
+            return cls(False, "", {}, {}, worktrees)
+        return cls(True, rt.ports.tmux.server_id(), _live_windows(rt), rt.ports.tmux.panes(), worktrees)
 
     def seen(self, inst: Instance) -> Seen:
         pane = self.panes.get(inst.nvim_pane)
@@ -60,7 +65,7 @@ class _Look:
             window=bool(inst.window_id) and self.live.get(inst.window_id) == inst.id,
             # With remain-on-exit on, a quit Neovim leaves its pane behind, dead.
             nvim_alive=inst.external_nvim or (pane is not None and pane.get("dead") != "1"),
-            worktree=os.path.isdir(inst.worktree),
+            worktree=self.worktrees.get(inst.worktree, False),
         )
 
 
@@ -82,7 +87,7 @@ async def start(rt: Runtime) -> None:
     rt.ports.paths.ensure_runtime_dir()
     rt.registry = rt.ports.state.load()
     async with rt.lock:
-        look = _Look.of(rt)
+        look = await _Look.of(rt)
         server = look.server
         errors: list[Exception] = []
         for inst in rt.registry.ordered():
@@ -102,7 +107,7 @@ async def start(rt: Runtime) -> None:
             notice_lost_exits(rt)
         rt.save()
         _reap_foreign_locks(rt)
-        _reap_foreign_files(rt)
+        await asyncio.to_thread(_reap_foreign_files, rt)
         if look.tmux_up:
             publish_summary(rt)
         _offer_restore(rt, server)
@@ -136,7 +141,7 @@ async def _reserve(rt: Runtime, inst: Instance, server: str) -> None:
     await ServedInstance.open(rt, inst, sock)
     apply(rt, inst.id, Event.RESERVED)
     rt.event(f"re-served {inst.name} on port {inst.port}")
-    if not os.path.isdir(inst.worktree):
+    if not await asyncio.to_thread(os.path.isdir, inst.worktree):
         apply(rt, inst.id, Event.WORKTREE_GONE)
 
 
@@ -201,7 +206,7 @@ async def _adopt(rt: Runtime, window_id: str, instance_id: str, server: str) -> 
         tmux_server=server,
     )
     with contextlib.suppress(WorktreeError):
-        inst = inst.with_(repo=rt.ports.git.resolve_worktree(inst.worktree).main_root)
+        inst = inst.with_(repo=(await asyncio.to_thread(rt.ports.git.resolve_worktree, inst.worktree)).main_root)
     kept = rt.ports.net.kept(port)
     if not kept:
         inst = inst.with_(token=secrets.token_urlsafe(32))  # the port was free: its old token may be known
@@ -242,7 +247,7 @@ async def reconcile(rt: Runtime) -> None:
             _offer_restore(rt, rt.ports.tmux.server_id())
         return
     async with rt.lock:
-        look = _Look.of(rt)
+        look = await _Look.of(rt)
         server = look.server
         errors: list[Exception] = []
         for inst in rt.registry.ordered():
@@ -318,6 +323,18 @@ def _reap_foreign_files(rt: Runtime) -> list[str]:
     return removed
 
 
+def _reap_foreign_sockets(runtime_dir: Path, known: set[str]) -> list[str]:
+    """Neovim sockets in the runtime dir that no record names."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(runtime_dir):
+            if entry.name.endswith(".nvim.sock") and entry.path not in known:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+    return removed
+
+
 async def gc(rt: Runtime) -> dict[str, Any]:
     """Leftovers: instances whose panes have all exited (remain-on-exit keeps them), lock files of dead
     controllers, Neovim sockets and hook files nobody owns."""
@@ -331,14 +348,9 @@ async def gc(rt: Runtime) -> dict[str, Any]:
                 await teardown(rt, inst, kill_window=True)
                 dropped.append(inst.name)
         removed_locks = _reap_foreign_locks(rt)
-        sockets = []
         known = {i.nvim_socket for i in rt.registry.ordered()}
-        with contextlib.suppress(OSError):
-            for entry in os.scandir(rt.ports.paths.runtime_dir):
-                if entry.name.endswith(".nvim.sock") and entry.path not in known:
-                    os.unlink(entry.path)
-                    sockets.append(entry.name)
-        files = _reap_foreign_files(rt)
+        sockets = await asyncio.to_thread(_reap_foreign_sockets, rt.ports.paths.runtime_dir, known)
+        files = await asyncio.to_thread(_reap_foreign_files, rt)
         return {
             "removed_locks": sorted(removed_locks),
             "removed_sockets": sockets,
