@@ -14,7 +14,6 @@ launcher has no child left, and its footer says how Claude ended.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,10 +21,11 @@ from urllib.parse import parse_qs, urlsplit
 from tmuxclaude.adapters.procs import has_children
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.status import on_hook_http, set_state
-from tmuxclaude.errors import NvimError, TmuxClaudeError
+from tmuxclaude.errors import TmuxClaudeError
 from tmuxclaude.model.exits import ClaudeExit, error_headline, read_footer
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.protocol.lockfile import token_matches
+from tmuxclaude.protocol.nvim_channel import Level
 
 __all__ = ["claude_exited", "notice_lost_exits", "on_pane_http"]
 
@@ -93,10 +93,8 @@ def claude_exited(
         bridge = rt.bridges.get(inst.id)
         if bridge is not None:
             # Its own Neovim too (the user is often there): a notification, the controller never waits on it.
-            level = 3 if ended.status else 2  # vim.log.levels.WARN / INFO
             text = f"tmuxclaude: Claude {ended.summary()}; :ClaudeCodeResume starts it again"
-            with contextlib.suppress(NvimError):
-                bridge.client.notify("nvim_exec_lua", "require('tmuxclaude.util').notify(...)", [text, level])
+            bridge.notify(text, Level.WARN if ended.status else Level.INFO)
     return ended
 
 

@@ -1,5 +1,8 @@
 """Each instance's link to its own Neovim: the attach supervisor (attach, and attach again after a restart) and
-the routing of what the Lua shim reports (selection, diffs, mentions, opened buffers) to that instance only."""
+the routing of what the Lua shim reports (selection, diffs, mentions, opened buffers) to that instance only.
+
+Neovim is reached through ports only: ``rt.nvim_connector`` attaches (an ``NvimConnector``) and gives an
+``NvimPort``; what the shim sends arrives decoded (protocol/nvim_channel.py). No Lua is written here."""
 
 from __future__ import annotations
 
@@ -15,6 +18,16 @@ from tmuxclaude.controller.launch import write_lock
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, NvimError, TmuxClaudeError, WorktreeError
 from tmuxclaude.model.states import GLYPHS
+from tmuxclaude.protocol.nvim_channel import (
+    BufferEvent,
+    DiffEvent,
+    Level,
+    MentionEvent,
+    NvimEvent,
+    NvimRequest,
+    PreimageEvent,
+    SelectionEvent,
+)
 
 __all__ = ["send", "show_error", "start_link", "stop_link"]
 
@@ -43,8 +56,6 @@ async def stop_link(rt: Runtime, instance_id: str) -> None:
 
 async def _supervise(rt: Runtime, instance_id: str) -> None:
     """Keep this instance's Neovim attached: wait for its socket, attach, and attach again after a restart."""
-    from tmuxclaude.adapters.nvim import NvimBridge
-
     delay = 0.02
     while True:
         inst = rt.registry.get(instance_id)
@@ -52,9 +63,9 @@ async def _supervise(rt: Runtime, instance_id: str) -> None:
         if inst is None or server is None:
             return
         address = inst.nvim_socket
-        if address and (":" in address or os.path.exists(address)):
+        if address:
             try:
-                bridge = await NvimBridge.attach(
+                bridge = await rt.nvim_connector.attach(
                     address,
                     instance_id=inst.id,
                     name=inst.name,
@@ -79,7 +90,7 @@ async def _supervise(rt: Runtime, instance_id: str) -> None:
                     with contextlib.suppress(TmuxClaudeError):
                         write_lock(rt, current)
                 rt.event(f"{inst.name}: Neovim attached (pid {bridge.pid})")
-                await bridge.client.wait_closed()
+                await bridge.wait_closed()
                 rt.bridges.pop(instance_id, None)
                 server.nvim_lost()
                 rt.event(f"{inst.name}: Neovim detached")
@@ -93,54 +104,50 @@ async def _supervise(rt: Runtime, instance_id: str) -> None:
             await rt.ticker.wait()
 
 
-async def _on_request(rt: Runtime, instance_id: str, cmd: str, payload: dict[str, Any]) -> Any:
+async def _on_request(rt: Runtime, instance_id: str, request: NvimRequest) -> Any:
     if rt.commands is None:
         raise NvimError("the controller is not taking commands yet")
-    return await rt.commands.from_nvim(instance_id, cmd, payload)
+    return await rt.commands.from_nvim(instance_id, request.cmd, request.payload())
 
 
-def _on_event(rt: Runtime, instance_id: str, event: dict[str, Any]) -> None:
+def _on_event(rt: Runtime, instance_id: str, event: NvimEvent) -> None:
     server = rt.servers.get(instance_id)
     if server is None:
         return
-    kind = event.get("type")
-    if kind == "selection":
-        server.push_selection(event)
-    elif kind == "diff":
-        server.diff_event(event)
-    elif kind == "preimage" and isinstance(event.get("text"), str):
-        rt.edits.on_buffer_preimage(instance_id, str(event.get("filePath", "")), event["text"].encode())
-    elif kind == "buffer" and rt.config.multi_instance.auto_start_for_worktree:
-        rt.background(_auto_start(rt, instance_id, str(event.get("filePath", ""))))
-    elif kind == "mention":
-        to = event.get("to")
-        try:
-            target = rt.registry.find(str(to)) if to else rt.registry.get(instance_id)
-        except InstanceError as exc:  # an ambiguous name
-            log.warning("mention dropped: %s", exc)
-            return
-        if target is None or target.id not in rt.servers:
-            # A notification has no answer: tell the Neovim that sent it, as an error message.
-            text = f"no instance {to!r} (see :ClaudeCodeList)" if target is None else f"{target.name} is not served"
-            rt.background(show_error(rt, instance_id, f"tmuxclaude: {text}"))
-            return
-        line_start = event.get("lineStart")
-        line_end = event.get("lineEnd")
-        rt.servers[target.id].push_mention(
-            str(event.get("filePath", "")),
-            line_start if isinstance(line_start, int) else None,
-            line_end if isinstance(line_end, int) else None,
-        )
+    if isinstance(event, SelectionEvent):
+        server.push_selection(event.wire())
+    elif isinstance(event, DiffEvent):
+        server.diff_event(event.wire())
+    elif isinstance(event, PreimageEvent):
+        rt.edits.on_buffer_preimage(instance_id, event.file_path, event.text.encode())
+    elif isinstance(event, BufferEvent):
+        if rt.config.multi_instance.auto_start_for_worktree:
+            rt.background(_auto_start(rt, instance_id, event.file_path))
+    elif isinstance(event, MentionEvent):
+        _mention(rt, instance_id, event)
 
 
-async def show_error(rt: Runtime, instance_id: str, text: str) -> None:
+def _mention(rt: Runtime, instance_id: str, event: MentionEvent) -> None:
+    try:
+        target = rt.registry.find(event.to) if event.to else rt.registry.get(instance_id)
+    except InstanceError as exc:  # an ambiguous name
+        show_error(rt, instance_id, f"tmuxclaude: {exc}")
+        return
+    if target is None or target.id not in rt.servers:
+        # A notification has no answer: tell the Neovim that sent it, as an error message.
+        text = f"no instance {event.to!r} (see :ClaudeCodeList)" if target is None else f"{target.name} is not served"
+        show_error(rt, instance_id, f"tmuxclaude: {text}")
+        return
+    rt.servers[target.id].push_mention(event.file_path, event.line_start, event.line_end)
+
+
+def show_error(rt: Runtime, instance_id: str, text: str) -> None:
     """Show ``text`` in this instance's Neovim as an error message (it stays in :messages)."""
     bridge = rt.bridges.get(instance_id)
     if bridge is None:
         log.warning("%s (no Neovim to show it in)", text)
         return
-    with contextlib.suppress(Exception):
-        await bridge.client.exec_lua("require('tmuxclaude.util').error(...)", text)
+    bridge.show_error(text)
 
 
 async def _auto_start(rt: Runtime, instance_id: str, path: str) -> None:
@@ -160,10 +167,7 @@ async def _auto_start(rt: Runtime, instance_id: str, path: str) -> None:
         return
     bridge = rt.bridges.get(instance_id)
     if bridge is not None:
-        with contextlib.suppress(Exception):
-            await bridge.client.exec_lua(
-                "vim.notify(...)", f"tmuxclaude: started instance {item['name']} for {info.root}"
-            )
+        bridge.notify(f"tmuxclaude: started instance {item['name']} for {info.root}", Level.INFO)
 
 
 async def send(

@@ -145,3 +145,54 @@ class IdeServerPort(Protocol):
 
 IdeServerFactory = Callable[[str, str, IdeConfig], IdeServerPort]
 """``(instance id, token, config) -> server``: ``IdeServer`` itself."""
+
+
+# -- Neovim (adapters.nvim.NvimBridge) ----------------------------------------------------------------------
+# Appended as one block: the events and requests it carries are typed in protocol/nvim_channel.py.
+
+from collections.abc import Awaitable  # noqa: E402
+
+from tmuxclaude.protocol.nvim_channel import Level, NvimEvent, NvimRequest  # noqa: E402
+
+__all__ += ["NvimConnector", "NvimPort"]
+
+
+class NvimPort(Protocol):
+    """One instance's attached Neovim (``adapters.nvim.NvimBridge``). The notification methods (``push_status``,
+    ``notify``, ``show_error``, ``set_comments``, ``say``) never wait on Neovim and never raise: a Neovim that
+    went away just misses them."""
+
+    pid: int
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any: ...
+    async def open_diff(
+        self, diff_id: str, old_file_path: str, new_file_path: str, new_file_contents: str, tab_name: str
+    ) -> None: ...
+    async def close_diff(self, tab_name: str) -> bool: ...
+    async def check_file(self, path: str, by: str) -> None: ...
+    def push_status(self, state: str, glyph: str) -> None: ...
+    def notify(self, text: str, level: Level) -> None: ...
+    def show_error(self, text: str) -> None: ...
+    def set_comments(self, listing: list[dict[str, Any]]) -> None: ...
+    def say(self, text: str) -> None: ...
+    async def wait_closed(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+class NvimConnector(Protocol):
+    """Attaches an instance to the Neovim listening at an address (``adapters.nvim.NvimBridge``, the class).
+
+    ``attach`` raises NvimError (NvimGone: nothing listens there yet) or OSError; the supervisor tries again."""
+
+    async def attach(
+        self,
+        address: str,
+        *,
+        instance_id: str,
+        name: str,
+        worktree: str,
+        on_event: Callable[[NvimEvent], None],
+        on_request: Callable[[NvimRequest], Awaitable[Any]] | None = None,
+        debounce_ms: int = 100,
+        status: tuple[str, str] | None = None,
+    ) -> NvimPort: ...

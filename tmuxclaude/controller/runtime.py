@@ -17,12 +17,13 @@ import os
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from tmuxclaude.adapters import git as gitx
 from tmuxclaude.adapters import netports
 from tmuxclaude.adapters.claude_cli import ClaudeCliPort, LocalClaudeCli
 from tmuxclaude.adapters.lockfiles import LockDir
+from tmuxclaude.adapters.nvim import NvimBridge
 from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.statefile import StateFile
 from tmuxclaude.controller.edits import EditTracker
@@ -32,6 +33,8 @@ from tmuxclaude.controller.ports import (
     IdeServerFactory,
     IdeServerPort,
     LockStore,
+    NvimConnector,
+    NvimPort,
     PortBinder,
     StateStore,
     TmuxPort,
@@ -41,9 +44,6 @@ from tmuxclaude.model.claude import PermissionChoice
 from tmuxclaude.model.claude_sessions import ClaudeSession
 from tmuxclaude.model.config import Config
 from tmuxclaude.model.instance import Instance, Registry
-
-if TYPE_CHECKING:
-    from tmuxclaude.adapters.nvim import NvimBridge
 
 __all__ = ["ClientContext", "CommandTable", "Runtime", "SharedTick"]
 
@@ -146,7 +146,8 @@ class Runtime:
         self.ide_server: IdeServerFactory = ide_server
         self.registry = Registry()
         self.servers: dict[str, IdeServerPort] = {}
-        self.bridges: dict[str, NvimBridge] = {}
+        self.bridges: dict[str, NvimPort] = {}
+        self.nvim_connector: NvimConnector = NvimBridge
         self.nvim_tasks: dict[str, asyncio.Task[None]] = {}
         self.lock = asyncio.Lock()
         self.status = StatusState()
