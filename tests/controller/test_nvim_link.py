@@ -102,7 +102,7 @@ async def test_a_restarted_neovim_is_attached_again(linked: tuple[World, FakeCon
     w, connector = linked
     inst, first = await new(w, connector, "feat-a")
     nvim(first).hang_up()
-    second = await until(lambda: (c := connector.last(inst.id)) is not first and c, "attached again")
+    second = await until(lambda: c if (c := connector.last(inst.id)) is not first else None, "attached again")
     await until(lambda: w.rt.bridges.get(inst.id) is nvim(second), "the new Neovim in use")
     assert server(w, inst).nvim is nvim(second)
     assert any("Neovim detached" in e for e in w.rt.events)
