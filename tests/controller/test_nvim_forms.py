@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.controller.fakes import World
+from tests.controller.nvim_fakes import FakeConnector
 from tmuxclaude.controller import commands, spawn
 from tmuxclaude.controller.commands import TABLE, Command, Commands
 from tmuxclaude.controller.runtime import ClientContext, Runtime
@@ -54,6 +55,7 @@ FORMS: list[tuple[dict[str, Any], str, dict[str, Any], Any, Any]] = [
 
 
 async def asking(w: World) -> Instance:
+    w.rt.nvim_connector = FakeConnector()
     await spawn.new(w.rt, "feat-a", None, ClientContext(cwd=str(w.git.repo)), focus=False)
     inst = w.rt.registry.find("feat-a")
     assert inst is not None

@@ -365,15 +365,7 @@ class NvimBridge:
             address, on_notification=bridge._handle_notification, on_request=bridge._handle_request
         )
         bridge._client = client
-        opts = {
-            "channel": client.channel_id,
-            "instance_id": instance_id,
-            "name": name,
-            "worktree": worktree,
-            "debounce_ms": debounce_ms,
-        }
-        if status is not None:
-            opts["state"], opts["glyph"] = status
+        opts = channel.attach_payload(client.channel_id, instance_id, name, worktree, debounce_ms, status)
         try:
             info = await client.exec_lua(_ATTACH_LUA, str(runtime_dir()), opts)
         except BaseException:

@@ -59,6 +59,7 @@ __all__ = [
     "Position",
     "PreimageEvent",
     "SelectionEvent",
+    "attach_payload",
     "decode_event",
     "decode_request",
     "diff_payload",
@@ -456,6 +457,17 @@ class Level(IntEnum):
     INFO = 2
     WARN = 3
     ERROR = 4
+
+
+def attach_payload(
+    channel: int, instance_id: str, name: str, worktree: str, debounce_ms: int, status: tuple[str, str] | None
+) -> dict[str, Any]:
+    """``tmuxclaude.AttachOpts`` (types.lua): which instance this Neovim now belongs to, and its state."""
+    opts: dict[str, Any] = {"channel": channel, "instance_id": instance_id, "name": name, "worktree": worktree,
+                            "debounce_ms": debounce_ms}  # fmt: skip
+    if status is not None:
+        opts["state"], opts["glyph"] = status
+    return opts
 
 
 def status_payload(state: str, glyph: str) -> dict[str, str]:
