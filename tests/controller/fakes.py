@@ -14,9 +14,10 @@ from tmuxclaude.adapters.claude_cli import LocalClaudeCli
 from tmuxclaude.adapters.git import WorktreeInfo
 from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.tmux import InstanceWindow, WindowRow
-from tmuxclaude.controller.ports import Ports
+from tmuxclaude.controller.commands import Commands
+from tmuxclaude.controller.ports import NvimPort, Ports
 from tmuxclaude.controller.runtime import Runtime
-from tmuxclaude.errors import TmuxError, WorktreeError
+from tmuxclaude.errors import NvimGone, TmuxError, WorktreeError
 from tmuxclaude.model.config import Config, IdeConfig
 from tmuxclaude.model.instance import Registry
 from tmuxclaude.protocol.lockfile import LockRecord
@@ -367,6 +368,20 @@ class FakeServer:
         return []
 
 
+class NoNeovim:
+    """A connector to Neovims that never listen (tests/controller/nvim_fakes.py has one that attaches)."""
+
+    async def attach(self, address: str, **kwargs: Any) -> NvimPort:
+        raise NvimGone(f"cannot connect to Neovim at {address}: nothing listens (fake)")
+
+
+def wire_commands(rt: Runtime) -> Commands:
+    """The command table, its entry points handed to the runtime as the controller does (controller/daemon.py)."""
+    commands = Commands(rt, reload_config=lambda: None, stop=lambda: None)
+    rt.dispatch, rt.nvim_dispatch = commands.dispatch, commands.from_nvim
+    return commands
+
+
 def pane_env(runtime_dir: Path, instance_id: str) -> dict[str, str]:
     """The environment the Claude pane's launcher was handed (adapters/launcher.py's env file)."""
     data = (runtime_dir / f"{instance_id}.claude.env").read_bytes()
@@ -392,6 +407,6 @@ def make_world(root: Path, config: Config | None = None, *, tmux: FakeTmux | Non
     paths = Paths(tmux_socket="/nonexistent/tmux.sock", runtime_dir=root / "run", state_dir=root / "state",
                   lock_dir=root / "ide")  # fmt: skip
     ports = Ports(paths=paths, tmux=tmux, git=git, locks=locks, state=state, net=net, clock=clock,
-                  claude_cli=LocalClaudeCli(), ide=FakeServer)  # fmt: skip
+                  claude_cli=LocalClaudeCli(), ide=FakeServer, nvim=NoNeovim())  # fmt: skip
     rt = Runtime(config or Config(), ports)
     return World(rt, tmux, git, locks, state, clock, net, root)

@@ -20,7 +20,7 @@ FIELDS = frozenset({"phase", "activity"})
 def phase_writes(source: str) -> list[int]:
     """Lines that set a record's phase or activity: as a keyword (``with_``, ``replace``, the constructor) or
     by assigning the attribute."""
-    found = []
+    found: list[int] = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call):
             found.extend(node.lineno for kw in node.keywords if kw.arg in FIELDS)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from tests.controller.fakes import FakeListener, FakeServer, World
 from tmuxclaude.controller import served as served_module
+from tmuxclaude.controller.ports import NvimPort
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.controller.served import ServedInstance
 from tmuxclaude.model.config import IdeConfig
@@ -124,7 +125,7 @@ async def test_a_failing_close_step_does_not_stop_the_others(
     link = asyncio.get_running_loop().create_future()
     served.link = asyncio.ensure_future(link)
     nvim = FakeNvim(fail=step == "Neovim link")
-    served.nvim = nvim
+    served.nvim = cast(NvimPort, nvim)  # only close() is called
     if step == "IDE server":
         BreakableServer.fail_close = True
     elif step == "lock file":

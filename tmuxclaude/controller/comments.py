@@ -136,7 +136,7 @@ def push_to_nvim(rt: Runtime, instance_id: str) -> None:
         return
     with contextlib.suppress(TmuxClaudeError):
         listing = _listing(inst, load(rt, instance_id))
-        bridge.client.notify("nvim_exec_lua", "require('tmuxclaude.comments').set(...)", [listing])
+        bridge.set_comments(listing)
 
 
 def _mark_sent(rt: Runtime, instance_id: str, ids: list[str]) -> None:

@@ -23,6 +23,7 @@ from tmuxclaude.adapters.fsutil import write_private
 from tmuxclaude.adapters.ide_server import IdeServers
 from tmuxclaude.adapters.lockfiles import LockDir
 from tmuxclaude.adapters.logfile import PrivateRotatingFileHandler, RateLimitFilter, SafeFormatter
+from tmuxclaude.adapters.nvim import NvimBridge
 from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.portkeeper import KeptPorts
 from tmuxclaude.adapters.statefile import StateFile
@@ -61,6 +62,7 @@ def build(paths: Paths, config: Config) -> Controller:
         clock=time,
         claude_cli=LocalClaudeCli(),
         ide=IdeServers(),
+        nvim=NvimBridge,
     )
     rt = Runtime(config, ports)
     return Controller(rt, keeper=keeper, config=_ConfigFile(), control=ControlServer(paths.control_socket))

@@ -9,16 +9,15 @@ launcher has no child left, and its footer says how Claude ended.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
 from tmuxclaude.adapters.procs import has_children
 from tmuxclaude.controller.lifecycle import apply_if_allowed
 from tmuxclaude.controller.runtime import Runtime
-from tmuxclaude.errors import NvimError
 from tmuxclaude.model.exits import ClaudeExit, error_headline, read_footer
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.model.lifecycle import Event
+from tmuxclaude.protocol.nvim_channel import Level
 
 __all__ = ["claude_exited", "notice_lost_exits"]
 
@@ -50,10 +49,8 @@ def claude_exited(
         bridge = rt.nvim(inst.id)
         if bridge is not None:
             # Its own Neovim too (the user is often there): a notification, the controller never waits on it.
-            level = 3 if ended.status else 2  # vim.log.levels.WARN / INFO
             text = f"tmuxclaude: Claude {ended.summary()}; :ClaudeCodeResume starts it again"
-            with contextlib.suppress(NvimError):
-                bridge.client.notify("nvim_exec_lua", "require('tmuxclaude.util').notify(...)", [text, level])
+            bridge.notify(text, Level.WARN if ended.status else Level.INFO)
     return ended
 
 

@@ -1,5 +1,8 @@
 """Each instance's link to its own Neovim: the attach supervisor (attach, and attach again after a restart) and
-the routing of what the Lua shim reports (selection, diffs, mentions, opened buffers) to that instance only."""
+the routing of what the Lua shim reports (selection, diffs, mentions, opened buffers) to that instance only.
+
+Neovim is reached through ports only: ``rt.ports.nvim`` attaches (an ``NvimConnector``) and gives an
+``NvimPort``; what the shim sends arrives decoded (protocol/nvim_channel.py). No Lua is written here."""
 
 from __future__ import annotations
 
@@ -15,6 +18,16 @@ from tmuxclaude.controller.launch import write_lock
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, NvimError, TmuxClaudeError, WorktreeError
 from tmuxclaude.model.states import GLYPHS
+from tmuxclaude.protocol.nvim_channel import (
+    BufferEvent,
+    DiffEvent,
+    Level,
+    MentionEvent,
+    NvimEvent,
+    NvimRequest,
+    PreimageEvent,
+    SelectionEvent,
+)
 
 if TYPE_CHECKING:
     from tmuxclaude.controller.served import ServedInstance
@@ -27,8 +40,6 @@ log = logging.getLogger(__name__)
 async def supervise(rt: Runtime, served: ServedInstance) -> None:
     """Keep this instance's Neovim attached: wait for its socket, attach, and attach again after a restart. Runs
     as ``served.link`` (controller/served.py owns the task and the attached Neovim)."""
-    from tmuxclaude.adapters.nvim import NvimBridge
-
     instance_id = served.instance_id
     server = served.server
     delay = 0.02
@@ -37,9 +48,9 @@ async def supervise(rt: Runtime, served: ServedInstance) -> None:
         if inst is None or not served.current:
             return
         address = inst.nvim_socket
-        if address and (":" in address or os.path.exists(address)):
+        if address:
             try:
-                bridge = await NvimBridge.attach(
+                bridge = await rt.ports.nvim.attach(
                     address,
                     instance_id=inst.id,
                     name=inst.name,
@@ -64,7 +75,7 @@ async def supervise(rt: Runtime, served: ServedInstance) -> None:
                     with contextlib.suppress(TmuxClaudeError):
                         write_lock(rt, current)
                 rt.event(f"{inst.name}: Neovim attached (pid {bridge.pid})")
-                await bridge.client.wait_closed()
+                await bridge.wait_closed()
                 served.nvim = None
                 server.nvim_lost()
                 rt.event(f"{inst.name}: Neovim detached")
@@ -78,53 +89,49 @@ async def supervise(rt: Runtime, served: ServedInstance) -> None:
             await rt.ticker.wait()
 
 
-async def _on_request(rt: Runtime, instance_id: str, cmd: str, payload: dict[str, Any]) -> Any:
-    return await rt.nvim_dispatch(instance_id, cmd, payload)
+async def _on_request(rt: Runtime, instance_id: str, request: NvimRequest) -> Any:
+    return await rt.nvim_dispatch(instance_id, request.cmd, request.payload())
 
 
-def _on_event(rt: Runtime, instance_id: str, event: dict[str, Any]) -> None:
-    served = rt.served.get(instance_id)
-    if served is None:
+def _on_event(rt: Runtime, instance_id: str, event: NvimEvent) -> None:
+    server = rt.server(instance_id)
+    if server is None:
         return
-    server = served.server
-    kind = event.get("type")
-    if kind == "selection":
-        server.push_selection(event)
-    elif kind == "diff":
-        server.diff_event(event)
-    elif kind == "preimage" and isinstance(event.get("text"), str):
-        rt.edits.on_buffer_preimage(instance_id, str(event.get("filePath", "")), event["text"].encode())
-    elif kind == "buffer" and rt.config.multi_instance.auto_start_for_worktree:
-        rt.background(_auto_start(rt, instance_id, str(event.get("filePath", ""))))
-    elif kind == "mention":
-        to = event.get("to")
-        try:
-            target = rt.registry.find(str(to)) if to else rt.registry.get(instance_id)
-        except InstanceError as exc:  # an ambiguous name
-            log.warning("mention dropped: %s", exc)
-            return
-        if target is None or target.id not in rt.served:
-            # A notification has no answer: tell the Neovim that sent it, as an error message.
-            text = f"no instance {to!r} (see :ClaudeCodeList)" if target is None else f"{target.name} is not served"
-            rt.background(show_error(rt, instance_id, f"tmuxclaude: {text}"))
-            return
-        line_start = event.get("lineStart")
-        line_end = event.get("lineEnd")
-        rt.served[target.id].server.push_mention(
-            str(event.get("filePath", "")),
-            line_start if isinstance(line_start, int) else None,
-            line_end if isinstance(line_end, int) else None,
-        )
+    if isinstance(event, SelectionEvent):
+        server.push_selection(event.wire())
+    elif isinstance(event, DiffEvent):
+        server.diff_event(event.wire())
+    elif isinstance(event, PreimageEvent):
+        rt.edits.on_buffer_preimage(instance_id, event.file_path, event.text.encode())
+    elif isinstance(event, BufferEvent):
+        if rt.config.multi_instance.auto_start_for_worktree:
+            rt.background(_auto_start(rt, instance_id, event.file_path))
+    elif isinstance(event, MentionEvent):
+        _mention(rt, instance_id, event)
 
 
-async def show_error(rt: Runtime, instance_id: str, text: str) -> None:
+def _mention(rt: Runtime, instance_id: str, event: MentionEvent) -> None:
+    try:
+        target = rt.registry.find(event.to) if event.to else rt.registry.get(instance_id)
+    except InstanceError as exc:  # an ambiguous name
+        show_error(rt, instance_id, f"tmuxclaude: {exc}")
+        return
+    target_server = rt.server(target.id) if target is not None else None
+    if target is None or target_server is None:
+        # A notification has no answer: tell the Neovim that sent it, as an error message.
+        text = f"no instance {event.to!r} (see :ClaudeCodeList)" if target is None else f"{target.name} is not served"
+        show_error(rt, instance_id, f"tmuxclaude: {text}")
+        return
+    target_server.push_mention(event.file_path, event.line_start, event.line_end)
+
+
+def show_error(rt: Runtime, instance_id: str, text: str) -> None:
     """Show ``text`` in this instance's Neovim as an error message (it stays in :messages)."""
     bridge = rt.nvim(instance_id)
     if bridge is None:
         log.warning("%s (no Neovim to show it in)", text)
         return
-    with contextlib.suppress(Exception):
-        await bridge.client.exec_lua("require('tmuxclaude.util').error(...)", text)
+    bridge.show_error(text)
 
 
 async def _auto_start(rt: Runtime, instance_id: str, path: str) -> None:
@@ -144,10 +151,7 @@ async def _auto_start(rt: Runtime, instance_id: str, path: str) -> None:
         return
     bridge = rt.nvim(instance_id)
     if bridge is not None:
-        with contextlib.suppress(Exception):
-            await bridge.client.exec_lua(
-                "vim.notify(...)", f"tmuxclaude: started instance {item['name']} for {info.root}"
-            )
+        bridge.notify(f"tmuxclaude: started instance {item['name']} for {info.root}", Level.INFO)
 
 
 async def send(
@@ -160,8 +164,8 @@ async def send(
     path = os.path.abspath(os.path.join(client.cwd, os.path.expanduser(file)))
     if not os.path.exists(path):
         raise InstanceError(f"no such file: {path}")
-    served = rt.served.get(inst.id)
-    if served is None:
+    server = rt.server(inst.id)
+    if server is None:
         raise InstanceError(f"{inst.name} is not being served")
-    served.server.push_mention(path, line_start, line_end)
-    return {"name": inst.name, "file": path, "clients": served.server.clients}
+    server.push_mention(path, line_start, line_end)
+    return {"name": inst.name, "file": path, "clients": server.clients}

@@ -8,7 +8,7 @@ here or in ``model/``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,6 +19,7 @@ from tmuxclaude.model.instance import Registry
 from tmuxclaude.model.windows import InstanceWindow, WindowRow
 from tmuxclaude.model.worktree import WorktreeInfo
 from tmuxclaude.protocol.lockfile import LockRecord
+from tmuxclaude.protocol.nvim_channel import Level, NvimEvent, NvimRequest
 
 __all__ = [
     "ClaudeCliPort",
@@ -29,6 +30,8 @@ __all__ = [
     "Layout",
     "Listener",
     "LockStore",
+    "NvimConnector",
+    "NvimPort",
     "PaneHttp",
     "PortBinder",
     "Ports",
@@ -195,6 +198,47 @@ class Layout(Protocol):
     def hook_token_file(self, instance_id: str) -> Path: ...
 
 
+class NvimPort(Protocol):
+    """One instance's attached Neovim (``adapters.nvim.NvimBridge``). The notification methods (``push_status``,
+    ``notify``, ``show_error``, ``set_comments``, ``say``) never wait on Neovim and never raise: a Neovim that
+    went away just misses them."""
+
+    pid: int
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any: ...
+    async def open_diff(
+        self, diff_id: str, old_file_path: str, new_file_path: str, new_file_contents: str, tab_name: str
+    ) -> None: ...
+    async def close_diff(self, tab_name: str) -> bool: ...
+    async def check_file(self, path: str, by: str) -> None: ...
+    def push_status(self, state: str, glyph: str) -> None: ...
+    def notify(self, text: str, level: Level) -> None: ...
+    def show_error(self, text: str) -> None: ...
+    def set_comments(self, listing: list[dict[str, Any]]) -> None: ...
+    def say(self, text: str) -> None: ...
+    async def wait_closed(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+class NvimConnector(Protocol):
+    """Attaches an instance to the Neovim listening at an address (``adapters.nvim.NvimBridge``, the class).
+
+    ``attach`` raises NvimError (NvimGone: nothing listens there yet) or OSError; the supervisor tries again."""
+
+    async def attach(
+        self,
+        address: str,
+        *,
+        instance_id: str,
+        name: str,
+        worktree: str,
+        on_event: Callable[[NvimEvent], None],
+        on_request: Callable[[NvimRequest], Awaitable[Any]] | None = None,
+        debounce_ms: int = 100,
+        status: tuple[str, str] | None = None,
+    ) -> NvimPort: ...
+
+
 @dataclass(frozen=True)
 class Ports:
     """Everything the controller's use cases reach outside the process through: built once, by the composition
@@ -209,3 +253,4 @@ class Ports:
     clock: Clock
     claude_cli: ClaudeCliPort
     ide: IdeServerFactory
+    nvim: NvimConnector

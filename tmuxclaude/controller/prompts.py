@@ -15,7 +15,6 @@ which it waits for the next idle like any other.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
@@ -210,9 +209,7 @@ async def deliver(rt: Runtime, instance_id: str, *, rejection_ended: bool = Fals
         bridge = rt.nvim(instance_id)
         if bridge is not None:
             # The user was told "queued"; now they learn it went in (a notification: never waits on Neovim).
-            with contextlib.suppress(TmuxClaudeError):
-                bridge.client.notify("nvim_exec_lua", "require('tmuxclaude.reload').say(...)",
-                                     [f"delivered to {inst.name}'s Claude"])  # fmt: skip
+            bridge.say(f"delivered to {inst.name}'s Claude")
         for p in items:
             if p.on_sent is not None:
                 p.on_sent()

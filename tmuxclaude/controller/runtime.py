@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tmuxclaude.controller.edits import EditTracker
-from tmuxclaude.controller.ports import IdeServerPort, Ports
+from tmuxclaude.controller.ports import IdeServerPort, NvimPort, Ports
 from tmuxclaude.controller.prompts import Outbox
 from tmuxclaude.errors import TmuxClaudeError
 from tmuxclaude.model.claude import PermissionChoice
@@ -146,7 +146,7 @@ class Runtime:
         served = self.served.get(instance_id)
         return served.server if served is not None else None
 
-    def nvim(self, instance_id: str) -> Any:
+    def nvim(self, instance_id: str) -> NvimPort | None:
         """The instance's attached Neovim, or None (not served, or not attached yet)."""
         served = self.served.get(instance_id)
         return served.nvim if served is not None else None

@@ -14,11 +14,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from tmuxclaude.controller import nvim_link, pane_channel
 from tmuxclaude.controller.launch import remove_hook_files, write_hook_files, write_lock
-from tmuxclaude.controller.ports import IdeServerPort, Listener
+from tmuxclaude.controller.ports import IdeServerPort, Listener, NvimPort
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.model.instance import Instance
 
@@ -41,8 +40,8 @@ class ServedInstance:
         self.instance_id = inst.id
         self.port = inst.port
         self.server = server
-        self.nvim: Any = None
-        """The attached Neovim (an ``NvimPort``), set and cleared by the link (controller/nvim_link.py)."""
+        self.nvim: NvimPort | None = None
+        """The attached Neovim, set and cleared by the link (controller/nvim_link.py)."""
         self.link: asyncio.Task[None] | None = None
         """The supervisor that keeps the Neovim attached."""
 

@@ -43,7 +43,7 @@ def describe(
         "parent_port": inst.parent_port,
         "created_at": inst.created_at,
         "claude_session_id": inst.claude_session_id,
-        "exit": inst.extra.get("exit"),
+        "exit": inst.exit.to_dict() if inst.exit is not None else None,
         "lock_file": str(rt.ports.locks.file_for(inst.port)),
         "worktree_missing": not os.path.isdir(inst.worktree),
     }
