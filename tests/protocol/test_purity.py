@@ -175,3 +175,23 @@ def test_layer_rules_cover_the_whole_package() -> None:
     """A new top-level subpackage must be placed in the layer rules (or be pure) before it can land."""
     subs = {p.name for p in PACKAGE_ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert subs <= set(LAYER_RULES) | set(PURE_DIRS) | {"cli"}
+
+
+PORTED_CONTROLLER_MODULES = (
+    "claude_sessions",
+    "claude_worktrees",
+    "comments",
+    "edits",
+    "hosts",
+    "io_ports",
+    "prompts",
+    "views",
+)
+"""Controller modules that reach the outside world only through ports (controller/ports.py, io_ports.py): they
+import no adapter. (Issue 18: every controller module but the composition root, once the rest are ported.)"""
+
+
+@pytest.mark.parametrize("name", PORTED_CONTROLLER_MODULES)
+def test_ported_controller_modules_import_no_adapter(name: str) -> None:
+    path = PACKAGE_ROOT / "controller" / f"{name}.py"
+    assert violations(path, frozenset({"tmuxclaude.adapters"})) == []

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import psutil
+
+from tmuxclaude.model.processes import TreeStats
 
 __all__ = ["TreeStats", "has_children", "pane_of", "pid_alive", "tree_stats"]
 
@@ -41,13 +41,6 @@ def has_children(pid: int) -> bool | None:
         return any(c.status() != psutil.STATUS_ZOMBIE for c in psutil.Process(pid).children())
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
-
-
-@dataclass(frozen=True)
-class TreeStats:
-    rss_mb: float
-    cpu_percent: float
-    processes: int
 
 
 def tree_stats(pids: list[int], interval_cache: dict[int, psutil.Process] | None = None) -> TreeStats:

@@ -26,6 +26,7 @@ from tmuxclaude.adapters.lockfiles import LockDir
 from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.statefile import StateFile
 from tmuxclaude.controller.edits import EditTracker
+from tmuxclaude.controller.io_ports import IoPorts
 from tmuxclaude.controller.ports import (
     Clock,
     GitPort,
@@ -130,6 +131,7 @@ class Runtime:
         clock: Clock = time,
         net: PortBinder = netports,
         ide_server: IdeServerFactory | None = None,
+        io: IoPorts | None = None,
     ) -> None:
         self.paths = paths
         self.config = config
@@ -144,6 +146,12 @@ class Runtime:
 
             ide_server = IdeServer
         self.ide_server: IdeServerFactory = ide_server
+        if io is None:
+            from tmuxclaude.controller.compose_io import real_io_ports
+
+            io = real_io_ports(paths.tmux_socket, paths)
+        self.io = io
+        """Processes, files, Claude's sessions, launchers, pane text, hosts (controller/io_ports.py)."""
         self.registry = Registry()
         self.servers: dict[str, IdeServerPort] = {}
         self.bridges: dict[str, NvimBridge] = {}
@@ -158,7 +166,7 @@ class Runtime:
         """The tmux server (``server_id``) we last told that orphaned instances can be restored."""
         self.ticker = SharedTick()
         self.claude_cli: ClaudeCliPort = LocalClaudeCli()
-        self.edits = EditTracker(self.bridges.get)
+        self.edits = EditTracker(self.bridges.get, io.files.read_file_text)
         """Claude's file writes per instance: pre-images for :ClaudeCodeReview, reloads in its Neovim."""
         self.forks: dict[str, ClaudeSession] = {}
         """``/fork`` children reported by an instance's hooks, by session id (controller/forks.py)."""
