@@ -475,6 +475,9 @@ class FakeProcesses:
     def __init__(self) -> None:
         self.parents: dict[int, int] = {}
         self.alive: set[int] = set()
+        self.ended: list[int] = []
+        self.stubborn: set[int] = set()
+        """Pids that outlive ``end_process``."""
 
     def pid_alive(self, pid: int | None) -> bool:
         return pid in self.alive
@@ -493,6 +496,13 @@ class FakeProcesses:
 
     def tree_stats(self, pids: list[int], interval_cache: dict[int, Any] | None = None) -> TreeStats:
         return TreeStats(rss_mb=0.0, cpu_percent=0.0, processes=len(pids))
+
+    def end_process(self, pid: int, timeout: float = 5.0) -> bool:
+        self.ended.append(pid)
+        if pid in self.stubborn:
+            return False
+        self.alive.discard(pid)
+        return True
 
 
 class FakeClaudeSessions:

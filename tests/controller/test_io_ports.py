@@ -171,6 +171,24 @@ async def test_promotion_reads_and_stops_sessions_through_the_port(w: World) -> 
     assert any(f"--resume={SID}" in argv for _, argv in w.tmux.respawned)
 
 
+async def test_an_interactive_session_is_ended_through_the_process_port_before_it_moves(w: World) -> None:
+    await start(w, w.git.repo)
+    procs, sessions = w.fake_claude_io()
+    side = w.git.root / "repo-side"  # a worktree of the repository with no instance: promoted in place
+    side.mkdir()
+    sessions.agents = [{"pid": 4242, "cwd": str(side), "kind": "interactive", "sessionId": SID}]
+    sessions.conversations.add(SID)
+    procs.stubborn.add(4242)
+    client = ClientContext(cwd=str(w.git.repo))
+    with pytest.raises(InstanceError, match="did not exit; nothing was started"):
+        await claude_sessions.promote(w.rt, SID[:8], client, yes=True, focus=False)
+    assert procs.ended == [4242] and len(w.rt.registry) == 1
+    procs.stubborn.clear()
+    item = await claude_sessions.promote(w.rt, SID[:8], client, yes=True, focus=False)
+    assert procs.ended == [4242, 4242] and len(w.rt.registry) == 2
+    assert item["worktree"] == str(side) and any(f"--resume={SID}" in argv for _, argv in w.tmux.respawned)
+
+
 # -- hosts: SshConnector and RemoteWindowsPort --------------------------------------------------------------------
 
 

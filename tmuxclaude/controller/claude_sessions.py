@@ -8,8 +8,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -139,24 +137,6 @@ def _resolve(sessions: list[ClaudeSession], ref: str) -> ClaudeSession:
     raise InstanceError(f"no Claude session {ref!r} (see `tmuxclaude ls --all`)")
 
 
-def _end_interactive(pid: int) -> None:
-    """Ask an interactive Claude of this user to exit (SIGTERM), then wait a few seconds for it."""
-    try:
-        if os.stat(f"/proc/{pid}").st_uid != os.getuid():
-            raise InstanceError(f"pid {pid} is not yours")
-        os.kill(pid, signal.SIGTERM)
-    except (FileNotFoundError, ProcessLookupError):
-        return
-    except OSError as exc:
-        raise InstanceError(f"cannot stop pid {pid}: {exc.strerror or exc}") from None
-    deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline:
-        if not Path(f"/proc/{pid}").exists():
-            return
-        time.sleep(0.05)
-    raise InstanceError(f"the Claude session (pid {pid}) did not exit; nothing was started")
-
-
 def _conversation(rt: Runtime, session: ClaudeSession) -> ClaudeSession:
     """Whether its own transcript exists; if not, the parent it was forked from (a fork with no prompt yet)."""
     cs = rt.io.claude_sessions
@@ -202,7 +182,9 @@ async def promote(rt: Runtime, ref: str, client: ClientContext, *, yes: bool, fo
             )
             created = True
         if session.kind == "interactive" and session.pid is not None:
-            await asyncio.to_thread(_end_interactive, session.pid)
+            # Asked to exit (SIGTERM), a few seconds to go: one process per conversation.
+            if not await asyncio.to_thread(rt.io.processes.end_process, session.pid):
+                raise InstanceError(f"the Claude session (pid {session.pid}) did not exit; nothing was started")
         elif session.job_id:
             # A background session (or a listed fork) is stopped first: one process per conversation.
             await asyncio.to_thread(
