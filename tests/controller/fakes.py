@@ -12,10 +12,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from tmuxclaude.adapters.claude_cli import LocalClaudeCli
 from tmuxclaude.adapters.git import WorktreeInfo
 from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.tmux import InstanceWindow, WindowRow
 from tmuxclaude.controller.compose_io import real_io_ports
+from tmuxclaude.controller.ports import Ports
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.errors import TmuxError, WorktreeError
 from tmuxclaude.model.config import Config, IdeConfig
@@ -45,6 +47,9 @@ class FakeTmux:
         self.messages: list[str] = []
         self.fail_create: Exception | None = None
         self.fail_kill: set[str] = set()
+        self.global_options: dict[str, str] = {}
+        self.screens: dict[str, list[str]] = {}
+        """What ``capture`` shows of a pane (a test sets it)."""
         self._n = 0
 
     # -- test controls ----------------------------------------------------------------------------------
@@ -171,6 +176,12 @@ class FakeTmux:
     def pane_tty(self, pane: str) -> str:
         return ""
 
+    def set_global_option(self, name: str, value: str) -> None:
+        self.global_options[name] = value
+
+    def capture(self, pane: str, *, history: int) -> tuple[list[str], int]:
+        return list(self.screens.get(pane, [])), 80
+
 
 class FakeGit:
     """Worktrees as directories under a temp dir; the repo is ``<root>/repo``."""
@@ -219,11 +230,14 @@ class FakeLocks:
     def __init__(self) -> None:
         self.files: dict[int, dict[str, Any]] = {}
         self.fail_remove: set[int] = set()
+        self.fail_write: set[int] = set()
 
     def file_for(self, port: int) -> Path:
         return Path(f"/nonexistent/ide/{port}.lock")
 
     def write(self, port: int, record: LockRecord) -> Path:
+        if port in self.fail_write:
+            raise OSError(errno.ENOSPC, f"cannot write lock {port}")
         self.files[port] = record.to_dict()
         return self.file_for(port)
 
@@ -566,12 +580,15 @@ class World:
         return procs, sessions
 
 
-def make_world(root: Path, config: Config | None = None) -> World:
-    tmux, git, locks, state, clock, net = FakeTmux(), FakeGit(root), FakeLocks(), FakeState(), FakeClock(), FakeNet()
+def make_world(root: Path, config: Config | None = None, *, tmux: FakeTmux | None = None) -> World:
+    """A runtime over fakes; ``tmux``: the tmux server of an earlier world (a controller started again)."""
+    tmux = tmux if tmux is not None else FakeTmux()
+    git, locks, state, clock, net = FakeGit(root), FakeLocks(), FakeState(), FakeClock(), FakeNet()
     paths = Paths(tmux_socket="/nonexistent/tmux.sock", runtime_dir=root / "run", state_dir=root / "state",
                   lock_dir=root / "ide")  # fmt: skip
+    ports = Ports(paths=paths, tmux=tmux, git=git, locks=locks, state=state, net=net, clock=clock,
+                  claude_cli=LocalClaudeCli(), ide=FakeServer)  # fmt: skip
     pane_text, remote_windows, ssh = FakePaneText(), FakeRemoteWindows(tmux), FakeSshHosts()
     io = replace(real_io_ports(paths.tmux_socket, paths), pane_text=pane_text, remote_windows=remote_windows, ssh=ssh)
-    rt = Runtime(paths, config or Config(), tmux, git=git, locks=locks, state=state, clock=clock, net=net,
-                 ide_server=FakeServer, io=io)  # fmt: skip
+    rt = Runtime(config or Config(), ports, io)
     return World(rt, tmux, git, locks, state, clock, net, root, pane_text, remote_windows, ssh)

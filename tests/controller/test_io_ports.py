@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.controller.fakes import World
+from tests.controller.fakes import FakeServer, World
 from tests.helpers.waiting import aretry_until
 from tmuxclaude.controller import claude_sessions, claude_worktrees, comments, hosts, prompts, spawn, views
 from tmuxclaude.controller.edits import EditTracker
 from tmuxclaude.controller.runtime import ClientContext
 from tmuxclaude.errors import InstanceError, TmuxClaudeError, TmuxError
 from tmuxclaude.model.hosts import HostConfig
-from tmuxclaude.model.instance import Instance, InstanceState
+from tmuxclaude.model.instance import Instance, InstanceState, split_state
 from tmuxclaude.model.review import FileText
 from tmuxclaude.model.states import GLYPHS
 
@@ -28,6 +29,14 @@ OTHER = "c947a14c-08af-4ac3-9dfa-b7b900ceaf56"
 
 INPUT_BOX = "───────────────\n❯\u00a0\n───────────────\n  ? for shortcuts\n"
 DIALOG = "Do you want to make this edit to calc.py?\n❯ 1. Yes\n  2. No\n"
+
+
+def with_state(w: World, inst: Instance, state: InstanceState) -> Instance:
+    """The instance's record as its hooks would leave it (the test's stand-in for the lifecycle)."""
+    phase, activity = split_state(state)
+    new = replace(inst, phase=phase, activity=activity)
+    w.rt.registry.put(new)
+    return new
 
 
 async def start(w: World, path: Path) -> Instance:
@@ -41,7 +50,7 @@ async def start(w: World, path: Path) -> Instance:
 
 
 async def test_a_prompt_is_pasted_only_once_the_input_box_shows(w: World) -> None:
-    inst = w.rt.update(await start(w, w.git.repo), state=InstanceState.IDLE)
+    inst = with_state(w, await start(w, w.git.repo), InstanceState.IDLE)
     w.pane_text.screens[inst.claude_pane] = DIALOG
     sent: list[bool] = []
     assert prompts.queue(w.rt, inst.id, "review this", on_sent=lambda: sent.append(True)) == f"sent to {inst.name}"
@@ -62,9 +71,9 @@ async def test_a_prompt_is_pasted_only_once_the_input_box_shows(w: World) -> Non
 
 
 async def test_a_prompt_that_cannot_be_pasted_keeps_waiting(w: World) -> None:
-    inst = w.rt.update(await start(w, w.git.repo), state=InstanceState.BUSY)  # in a turn: queued
+    inst = with_state(w, await start(w, w.git.repo), InstanceState.BUSY)  # in a turn: queued
     assert prompts.queue(w.rt, inst.id, "first") == f"queued: delivered when {inst.name} is idle"
-    w.rt.update(inst, state=InstanceState.IDLE)
+    with_state(w, inst, InstanceState.IDLE)
     w.pane_text.screens[inst.claude_pane] = INPUT_BOX
     w.pane_text.fail_paste = TmuxError("tmux paste-buffer: no such pane")
     assert await prompts.deliver(w.rt, inst.id) is False
@@ -84,9 +93,9 @@ async def test_send_terminal_writes_the_captured_pane_privately_and_mentions_it(
     out = await comments.send_terminal(w.rt, inst, "%77")
     path = Path(out["file"])
     assert path.read_text() == "$ make\nerror: missing ;\n" and out["lines"] == 2
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.parent == w.rt.paths.runtime_dir / "context"
-    server = w.rt.servers[inst.id]
-    assert server.mentions[-1] == (str(path), None, None)  # type: ignore[attr-defined]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.parent == w.rt.ports.paths.runtime_dir / "context"
+    server = w.rt.server(inst.id)
+    assert isinstance(server, FakeServer) and server.mentions[-1] == (str(path), None, None)
     with pytest.raises(TmuxClaudeError, match="own Claude pane"):
         await comments.send_terminal(w.rt, inst, inst.claude_pane)
     with pytest.raises(TmuxError, match="no tmux pane"):

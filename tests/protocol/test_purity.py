@@ -47,7 +47,10 @@ BANNED_IN_PROTOCOL = BANNED | {
     "multiprocessing",
     "concurrent",
     "http",
-    "urllib",
+    # urllib.parse is string work (the pane channel's query strings); the rest of urllib does I/O.
+    "urllib.request",
+    "urllib.response",
+    "urllib.robotparser",
     "ssl",
     "secrets",
     "random",

@@ -71,7 +71,7 @@ def _place(rt: Runtime, session: ClaudeSession, repos: set[str]) -> ClaudeSessio
         if where == repo or where.startswith(repo.rstrip("/") + "/"):
             return replace(session, repo=repo)
     try:
-        info = rt.git.resolve_worktree(where)
+        info = rt.ports.git.resolve_worktree(where)
     except WorktreeError:
         return None
     return replace(session, repo=info.main_root) if info.main_root in repos else None
@@ -80,7 +80,7 @@ def _place(rt: Runtime, session: ClaudeSession, repos: set[str]) -> ClaudeSessio
 def _in_claude_panes(rt: Runtime, sessions: list[ClaudeSession]) -> set[str]:
     """Sessions whose process runs in an instance's Claude pane: the instance's own, even before its first hook
     told its session id."""
-    panes = rt.tmux.panes()
+    panes = rt.ports.tmux.panes()
     pane_pids = {
         int(panes[i.claude_pane]["pid"]): i.claude_pane
         for i in rt.registry.ordered()
@@ -94,7 +94,7 @@ async def collect(rt: Runtime) -> list[ClaudeSession]:
     listed, answered = await asyncio.to_thread(_read_agents, rt)
     ours = {i.claude_session_id for i in rt.registry.ordered() if i.claude_session_id}
     ours |= await asyncio.to_thread(_in_claude_panes, rt, [s for s in listed if s.kind == "interactive"])
-    now = rt.clock.time()
+    now = rt.ports.clock.time()
     listed_ids = {s.session_id for s in listed}
     for sid, fork in list(rt.forks.items()):
         gone = answered and sid not in listed_ids and now - fork.started_at > _FORK_GRACE_S
@@ -164,7 +164,7 @@ async def promote(rt: Runtime, ref: str, client: ClientContext, *, yes: bool, fo
     check_limit(rt)
     session = await asyncio.to_thread(_conversation, rt, session)
     where = session.worktree_path if session.worktree_path and os.path.isdir(session.worktree_path) else session.cwd
-    info = await asyncio.to_thread(rt.git.resolve_worktree, where)
+    info = await asyncio.to_thread(rt.ports.git.resolve_worktree, where)
     created = False
     async with rt.lock:
         check_limit(rt)
@@ -173,10 +173,10 @@ async def promote(rt: Runtime, ref: str, client: ClientContext, *, yes: bool, fo
             # way `new` makes one (its includes copied, post_create run).
             branch = branch_for(session)
             base = info.branch if not info.branch.startswith(("HEAD@", "(")) else None
-            location = rt.git.worktree_location(rt.config.worktrees.dir, info, branch)
+            location = rt.ports.git.worktree_location(rt.config.worktrees.dir, info, branch)
             main = Path(info.main_root)
             patterns = await asyncio.to_thread(rt.io.files.include_patterns, main, rt.config.worktrees.include)
-            info = await asyncio.to_thread(rt.git.create_worktree, info, branch, base=base, location=location)
+            info = await asyncio.to_thread(rt.ports.git.create_worktree, info, branch, base=base, location=location)
             await asyncio.to_thread(
                 rt.io.files.copy_includes, main, Path(info.root), patterns, symlink=rt.config.worktrees.symlink
             )

@@ -45,7 +45,7 @@ async def offer_worktree_sessions(rt: Runtime) -> None:
             continue
         offered.add(s.pid)
         if pane_pids is None:
-            pane_pids = {int(p["pid"]): pane for pane, p in rt.tmux.panes().items() if p["pid"].isdigit()}
+            pane_pids = {int(p["pid"]): pane for pane, p in rt.ports.tmux.panes().items() if p["pid"].isdigit()}
         pane = rt.io.processes.pane_of(s.pid, pane_pids)
         rel = os.path.relpath(where[1], where[0])
         text = (
@@ -53,11 +53,11 @@ async def offer_worktree_sessions(rt: Runtime) -> None:
             f" `tmuxclaude open --yes {s.session_id[:8]}` moves this conversation into one"
         )
         if pane:
-            rt.tmux.show_message(pane, text)
+            rt.ports.tmux.show_message(pane, text)
             # The plain worktree offer (monitor.py) would say it again for this pane's new directory.
-            rt.monitor.offered[pane] = rt.tmux.pane_paths().get(pane, "")
+            rt.monitor.offered[pane] = rt.ports.tmux.pane_paths().get(pane, "")
         else:
-            rt.tmux.message_clients(text)
+            rt.ports.tmux.message_clients(text)
         rt.event(f"offered an instance for Claude session {s.session_id[:8]} in {where[1]} (pane {pane or '-'})")
 
 
@@ -67,7 +67,7 @@ def guard_root_locks(rt: Runtime) -> None:
     for inst in rt.registry.ordered():
         if inst.worktree.rstrip("/") != inst.repo.rstrip("/") or not inst.port:
             continue
-        raw = rt.locks.read_raw(inst.port)
+        raw = rt.ports.locks.read_raw(inst.port)
         if raw is None:
             continue
         wanted = list(lock_workspace(inst.worktree, inst.repo, rt.io.claude_sessions.has_claude_worktrees(inst.repo)))

@@ -40,7 +40,7 @@ TERMINAL_FILES_KEPT = 5
 def _file(rt: Runtime, instance_id: str) -> Path:
     if not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", instance_id):
         raise InstanceError("bad instance id")
-    return rt.paths.state_dir / f"comments-{instance_id}.json"
+    return rt.ports.paths.state_dir / f"comments-{instance_id}.json"
 
 
 def load(rt: Runtime, instance_id: str) -> CommentBook:
@@ -65,7 +65,7 @@ def load(rt: Runtime, instance_id: str) -> CommentBook:
 
 
 def save(rt: Runtime, instance_id: str, book: CommentBook) -> None:
-    rt.paths.ensure_state_dir()
+    rt.ports.paths.ensure_state_dir()
     rt.io.files.write_private(_file(rt, instance_id), json.dumps(book.to_json(), ensure_ascii=False))
 
 
@@ -128,7 +128,7 @@ async def comments(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
 def push_to_nvim(rt: Runtime, instance_id: str) -> None:
     """Give the instance's (re)attached Neovim its comments (a notification: the attach never waits on it)."""
     inst = rt.registry.get(instance_id)
-    bridge = rt.bridges.get(instance_id)
+    bridge = rt.nvim(instance_id)
     if inst is None or bridge is None:
         return
     with contextlib.suppress(TmuxClaudeError):
@@ -174,11 +174,11 @@ async def deny_reason(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _terminal_dir(rt: Runtime) -> Path:
-    return rt.io.files.ensure_private_dir(rt.paths.runtime_dir / "context", rt.paths.runtime_root)
+    return rt.io.files.ensure_private_dir(rt.ports.paths.runtime_dir / "context", rt.ports.paths.runtime_root)
 
 
 def _terminal_files(rt: Runtime, instance_id: str) -> list[Path]:
-    folder = rt.paths.runtime_dir / "context"
+    folder = rt.ports.paths.runtime_dir / "context"
     with contextlib.suppress(OSError):
         return sorted(folder.glob(f"{instance_id}-*.txt"), key=lambda p: p.name)
     return []
@@ -187,7 +187,7 @@ def _terminal_files(rt: Runtime, instance_id: str) -> list[Path]:
 async def send_terminal(rt: Runtime, inst: Instance, pane: str) -> dict[str, Any]:
     """The pane's recent output, cleaned and bounded, in a private file outside the worktree, at-mentioned to the
     instance's Claude."""
-    server = rt.servers.get(inst.id)
+    server = rt.server(inst.id)
     if server is None:
         raise InstanceError(f"{inst.name} is not being served")
     pane_text = rt.io.pane_text

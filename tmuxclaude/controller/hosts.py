@@ -319,13 +319,13 @@ async def switch(rt: Runtime, link: HostLink, item: dict[str, Any], client: Clie
         cmd = link.ssh.command_argv(remote_argv(link.config, ["attach", "--", item["remote_name"]]), tty=True)
         session = ""
         if client.pane:
-            info = rt.tmux.pane_info(client.pane)
+            info = rt.ports.tmux.pane_info(client.pane)
             session = info["session_id"] if info else ""
         if not session:
             session = rt.io.remote_windows.first_session()
         glyph = _glyph(rt, str(item.get("state", "")))
         window = rt.io.remote_windows.create_view(session, label, cmd, glyph=glyph)
-    rt.tmux.select(window, None, client.pane or None)
+    rt.ports.tmux.select(window, None, client.pane or None)
     return _remote_item(link, item, window_id=window)
 
 
@@ -351,7 +351,7 @@ def tag_views(rt: Runtime, host: str, states: dict[str, str]) -> None:
         if name in states:
             rt.io.remote_windows.set_glyph(window, _glyph(rt, states[name]))
         else:
-            rt.tmux.kill_window(window)
+            rt.ports.tmux.kill_window(window)
 
 
 def notify_waiting(rt: Runtime, host: str, name: str) -> None:
@@ -359,11 +359,11 @@ def notify_waiting(rt: Runtime, host: str, name: str) -> None:
     else on each client's terminal)."""
     label = f"{host}:{name}"
     if rt.config.status.message_on_waiting:
-        rt.tmux.message_clients(f"tmuxclaude: {label} is waiting for input")
+        rt.ports.tmux.message_clients(f"tmuxclaude: {label} is waiting for input")
     if not rt.config.status.bell_on_waiting:
         return
     window = _find_view(rt, label)
-    ttys = [rt.tmux.pane_tty(window)] if window else rt.io.remote_windows.client_ttys()
+    ttys = [rt.ports.tmux.pane_tty(window)] if window else rt.io.remote_windows.client_ttys()
     for tty in ttys:
         if tty.startswith("/dev/"):
             with contextlib.suppress(OSError), open(tty, "w") as f:

@@ -8,7 +8,7 @@ import contextlib
 import functools
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tmuxclaude.controller import comments
 from tmuxclaude.controller.launch import write_lock
@@ -16,40 +16,25 @@ from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, NvimError, TmuxClaudeError, WorktreeError
 from tmuxclaude.model.states import GLYPHS
 
-__all__ = ["send", "show_error", "start_link", "stop_link"]
+if TYPE_CHECKING:
+    from tmuxclaude.controller.served import ServedInstance
+
+__all__ = ["send", "show_error", "supervise"]
 
 log = logging.getLogger(__name__)
 
 
-def start_link(rt: Runtime, instance_id: str) -> None:
-    """(Re)start the supervisor that keeps this instance's Neovim attached."""
-    old = rt.nvim_tasks.pop(instance_id, None)
-    if old is not None:
-        old.cancel()
-    rt.nvim_tasks[instance_id] = asyncio.create_task(_supervise(rt, instance_id))
-
-
-async def stop_link(rt: Runtime, instance_id: str) -> None:
-    task = rt.nvim_tasks.pop(instance_id, None)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-    bridge = rt.bridges.pop(instance_id, None)
-    if bridge is not None:
-        with contextlib.suppress(Exception):
-            await bridge.close()
-
-
-async def _supervise(rt: Runtime, instance_id: str) -> None:
-    """Keep this instance's Neovim attached: wait for its socket, attach, and attach again after a restart."""
+async def supervise(rt: Runtime, served: ServedInstance) -> None:
+    """Keep this instance's Neovim attached: wait for its socket, attach, and attach again after a restart. Runs
+    as ``served.link`` (controller/served.py owns the task and the attached Neovim)."""
     from tmuxclaude.adapters.nvim import NvimBridge
 
+    instance_id = served.instance_id
+    server = served.server
     delay = 0.02
     while True:
         inst = rt.registry.get(instance_id)
-        server = rt.servers.get(instance_id)
-        if inst is None or server is None:
+        if inst is None or not served.current:
             return
         address = inst.nvim_socket
         if address and (":" in address or os.path.exists(address)):
@@ -67,7 +52,7 @@ async def _supervise(rt: Runtime, instance_id: str) -> None:
             except (NvimError, OSError) as exc:
                 log.debug("attach to %s failed: %s", address, exc)
             else:
-                rt.bridges[instance_id] = bridge
+                served.nvim = bridge
                 server.set_nvim(bridge)
                 comments.push_to_nvim(rt, instance_id)
                 current = rt.registry.get(instance_id)
@@ -80,7 +65,7 @@ async def _supervise(rt: Runtime, instance_id: str) -> None:
                         write_lock(rt, current)
                 rt.event(f"{inst.name}: Neovim attached (pid {bridge.pid})")
                 await bridge.client.wait_closed()
-                rt.bridges.pop(instance_id, None)
+                served.nvim = None
                 server.nvim_lost()
                 rt.event(f"{inst.name}: Neovim detached")
                 delay = 0.02
@@ -94,15 +79,14 @@ async def _supervise(rt: Runtime, instance_id: str) -> None:
 
 
 async def _on_request(rt: Runtime, instance_id: str, cmd: str, payload: dict[str, Any]) -> Any:
-    if rt.commands is None:
-        raise NvimError("the controller is not taking commands yet")
-    return await rt.commands.from_nvim(instance_id, cmd, payload)
+    return await rt.nvim_dispatch(instance_id, cmd, payload)
 
 
 def _on_event(rt: Runtime, instance_id: str, event: dict[str, Any]) -> None:
-    server = rt.servers.get(instance_id)
-    if server is None:
+    served = rt.served.get(instance_id)
+    if served is None:
         return
+    server = served.server
     kind = event.get("type")
     if kind == "selection":
         server.push_selection(event)
@@ -119,14 +103,14 @@ def _on_event(rt: Runtime, instance_id: str, event: dict[str, Any]) -> None:
         except InstanceError as exc:  # an ambiguous name
             log.warning("mention dropped: %s", exc)
             return
-        if target is None or target.id not in rt.servers:
+        if target is None or target.id not in rt.served:
             # A notification has no answer: tell the Neovim that sent it, as an error message.
             text = f"no instance {to!r} (see :ClaudeCodeList)" if target is None else f"{target.name} is not served"
             rt.background(show_error(rt, instance_id, f"tmuxclaude: {text}"))
             return
         line_start = event.get("lineStart")
         line_end = event.get("lineEnd")
-        rt.servers[target.id].push_mention(
+        rt.served[target.id].server.push_mention(
             str(event.get("filePath", "")),
             line_start if isinstance(line_start, int) else None,
             line_end if isinstance(line_end, int) else None,
@@ -135,7 +119,7 @@ def _on_event(rt: Runtime, instance_id: str, event: dict[str, Any]) -> None:
 
 async def show_error(rt: Runtime, instance_id: str, text: str) -> None:
     """Show ``text`` in this instance's Neovim as an error message (it stays in :messages)."""
-    bridge = rt.bridges.get(instance_id)
+    bridge = rt.nvim(instance_id)
     if bridge is None:
         log.warning("%s (no Neovim to show it in)", text)
         return
@@ -146,19 +130,19 @@ async def show_error(rt: Runtime, instance_id: str, text: str) -> None:
 async def _auto_start(rt: Runtime, instance_id: str, path: str) -> None:
     """A file of another worktree was opened in this instance's Neovim: start that worktree's instance."""
     try:
-        info = await asyncio.to_thread(rt.git.resolve_worktree, path)
+        info = await asyncio.to_thread(rt.ports.git.resolve_worktree, path)
     except WorktreeError:
         return  # not in a git worktree: nothing to start
-    if rt.registry.by_worktree(info.root) is not None or rt.commands is None:
+    if rt.registry.by_worktree(info.root) is not None:
         return
     source = rt.registry.get(instance_id)
     client = ClientContext(cwd=info.root, pane=source.nvim_pane if source else "")
     try:
-        item = await rt.commands.dispatch("open", {"path": info.root, "detached": True}, client)
+        item = await rt.dispatch("open", {"path": info.root, "detached": True}, client)
     except TmuxClaudeError as exc:
         log.warning("auto-start for %s failed: %s", info.root, exc)
         return
-    bridge = rt.bridges.get(instance_id)
+    bridge = rt.nvim(instance_id)
     if bridge is not None:
         with contextlib.suppress(Exception):
             await bridge.client.exec_lua(
@@ -176,8 +160,8 @@ async def send(
     path = os.path.abspath(os.path.join(client.cwd, os.path.expanduser(file)))
     if not os.path.exists(path):
         raise InstanceError(f"no such file: {path}")
-    server = rt.servers.get(inst.id)
-    if server is None:
+    served = rt.served.get(inst.id)
+    if served is None:
         raise InstanceError(f"{inst.name} is not being served")
-    server.push_mention(path, line_start, line_end)
-    return {"name": inst.name, "file": path, "clients": server.clients}
+    served.server.push_mention(path, line_start, line_end)
+    return {"name": inst.name, "file": path, "clients": served.server.clients}

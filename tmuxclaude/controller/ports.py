@@ -1,29 +1,37 @@
-"""The controller's ports: what its use cases need from the outside world, as ``typing.Protocol``.
+"""The controller's ports: what its use cases need from the outside world, as ``typing.Protocol``, and
+:class:`Ports`, the one bundle of them a :class:`~tmuxclaude.controller.runtime.Runtime` is given.
 
-The adapters (``adapters/tmux.py``, ``adapters/git.py``, ``adapters/lockfiles.py``, ``adapters/statefile.py``)
-implement them for real; unit tests pass fakes. Nothing here does I/O.
+The adapters implement them for real and only the composition root (``controller/compose.py``) names those;
+unit tests pass fakes (tests/controller/fakes.py). Nothing here does I/O, and the data types the ports speak live
+here or in ``model/``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from tmuxclaude.adapters.git import WorktreeInfo
-from tmuxclaude.adapters.tmux import InstanceWindow, WindowRow
+from tmuxclaude.model.claude import PermissionChoice, Version
 from tmuxclaude.model.config import IdeConfig
 from tmuxclaude.model.instance import Registry
+from tmuxclaude.model.windows import InstanceWindow, WindowRow
+from tmuxclaude.model.worktree import WorktreeInfo
 from tmuxclaude.protocol.lockfile import LockRecord
 
 __all__ = [
+    "ClaudeCliPort",
     "Clock",
     "GitPort",
     "IdeServerFactory",
     "IdeServerPort",
+    "Layout",
     "Listener",
     "LockStore",
+    "PaneHttp",
     "PortBinder",
+    "Ports",
     "StateStore",
     "TmuxPort",
 ]
@@ -64,6 +72,8 @@ class TmuxPort(Protocol):
     def message_clients(self, text: str, *, seconds: float = 0) -> None: ...
     def show_message(self, pane: str, text: str) -> None: ...
     def pane_tty(self, pane: str) -> str: ...
+    def set_global_option(self, name: str, value: str) -> None: ...
+    def capture(self, pane: str, *, history: int) -> tuple[list[str], int]: ...
 
 
 class GitPort(Protocol):
@@ -121,10 +131,15 @@ class PortBinder(Protocol):
     def release(self, port: int) -> None: ...
 
 
-class IdeServerPort(Protocol):
-    """One instance's IDE WebSocket server (``controller.ide.IdeServer``), as the use cases drive it."""
+PaneHttp = Callable[[str, "str | None"], "tuple[int, str]"]
+"""The pane channel's handler an IDE server is given: (request target, hook token presented or None) -> (status,
+body). controller/pane_channel.py; the wire format is protocol/pane_http.py."""
 
-    on_http: Any
+
+class IdeServerPort(Protocol):
+    """One instance's IDE WebSocket server (``adapters.ide_server.IdeServer``), as the use cases drive it."""
+
+    on_http: PaneHttp | None
     port: int
     nvim: Any
     connects: int
@@ -144,4 +159,53 @@ class IdeServerPort(Protocol):
 
 
 IdeServerFactory = Callable[[str, str, IdeConfig], IdeServerPort]
-"""``(instance id, token, config) -> server``: ``IdeServer`` itself."""
+"""``(instance id, token, config) -> server``: ``adapters.ide_server.IdeServers``, one pre-auth gate for all."""
+
+
+class ClaudeCliPort(Protocol):
+    """What the controller asks about the Claude CLI when it starts a Claude pane (``adapters.claude_cli``)."""
+
+    def permission_choice(
+        self, command: Sequence[str], config_mode: str, worktree: str, pane_env: Mapping[str, str]
+    ) -> PermissionChoice: ...
+
+    def version(self, command: Sequence[str], pane_env: Mapping[str, str]) -> Version | None:
+        """The CLI's version from its install layout (None: unknown), without running it."""
+        ...
+
+
+class Layout(Protocol):
+    """Where this controller's files are (``adapters.paths.Paths``): all keyed by its tmux server's socket."""
+
+    @property
+    def tmux_socket(self) -> str: ...
+    @property
+    def runtime_dir(self) -> Path: ...
+    @property
+    def runtime_root(self) -> Path | None: ...
+    @property
+    def state_dir(self) -> Path: ...
+    def ensure_runtime_dir(self) -> Path:
+        """Create or check the runtime dir: ours alone, or refuse (InsecurePathError)."""
+        ...
+
+    def ensure_state_dir(self) -> Path: ...
+    def nvim_socket(self, instance_id: str) -> Path: ...
+    def settings_file(self, instance_id: str) -> Path: ...
+    def hook_token_file(self, instance_id: str) -> Path: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Everything the controller's use cases reach outside the process through: built once, by the composition
+    root (controller/compose.py) for real, by tests/controller/fakes.py with fakes."""
+
+    paths: Layout
+    tmux: TmuxPort
+    git: GitPort
+    locks: LockStore
+    state: StateStore
+    net: PortBinder
+    clock: Clock
+    claude_cli: ClaudeCliPort
+    ide: IdeServerFactory

@@ -138,7 +138,7 @@ async def _after_rejection(rt: Runtime, instance_id: str, hooks_before: int) -> 
         inst = rt.registry.get(instance_id)
         if inst is None or box.hooks.get(instance_id, 0) != hooks_before:
             return  # gone, or the CLI moved on: the next idle delivers
-        server = rt.servers.get(instance_id)
+        server = rt.server(instance_id)
         pending_diffs = getattr(server, "pending_diffs", None)
         busy_diffs = pending_diffs() if callable(pending_diffs) else 0
         if not busy_diffs:
@@ -206,7 +206,7 @@ async def deliver(rt: Runtime, instance_id: str, *, rejection_ended: bool = Fals
             box.pending.setdefault(instance_id, [])[:0] = items
             return False
         rt.event(f"{inst.name}: delivered a prompt ({len(text)} chars)")
-        bridge = rt.bridges.get(instance_id)
+        bridge = rt.nvim(instance_id)
         if bridge is not None:
             # The user was told "queued"; now they learn it went in (a notification: never waits on Neovim).
             with contextlib.suppress(TmuxClaudeError):

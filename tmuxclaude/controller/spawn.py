@@ -1,9 +1,10 @@
 """Starting instances, all or nothing: ``new`` (worktree + instance), ``open`` (instance for a worktree), and the
 spawn both share (also used by ``restore`` to bring an instance back on its old port and token).
 
-Spawn acquires resources in order (port, IDE server, hook and lock files, tmux window, registry entry); every
-step pushes its undo on one ``contextlib.AsyncExitStack``, so a failure undoes what was acquired, in reverse.
-Worktrees are created on request and never removed as a side effect of a failure.
+Spawn acquires resources in order (port, the served instance: IDE server, hook and lock files; tmux window,
+registry entry, Neovim link); every step pushes its undo on one ``contextlib.AsyncExitStack``, so a failure undoes
+what was acquired, in reverse. Worktrees are created on request and never removed as a side effect of a failure.
+Git and file work runs in a thread, never on the event loop under the controller lock.
 """
 
 from __future__ import annotations
@@ -18,18 +19,18 @@ from typing import Any
 
 from tmuxclaude.adapters import bootstrap
 from tmuxclaude.adapters.formatter import resolve_formatter
-from tmuxclaude.adapters.git import WorktreeInfo
 from tmuxclaude.adapters.paths import check_private_socket
 from tmuxclaude.controller.bootstrap import post_create
-from tmuxclaude.controller.launch import create_panes, kill_panes, remove_hook_files, resume_args
-from tmuxclaude.controller.nvim_link import start_link
+from tmuxclaude.controller.launch import create_panes, kill_panes, resume_args
+from tmuxclaude.controller.lifecycle import apply
 from tmuxclaude.controller.runtime import ClientContext, Runtime
-from tmuxclaude.controller.serving import reserve_free_port, serve_socket, stop_serving
-from tmuxclaude.controller.status import publish_summary
+from tmuxclaude.controller.served import ServedInstance, reserve_free_port
 from tmuxclaude.controller.views import describe
 from tmuxclaude.errors import InstanceError, LimitError
-from tmuxclaude.model.instance import Instance, InstanceState
+from tmuxclaude.model.instance import Instance, InstanceState, Phase
+from tmuxclaude.model.lifecycle import Event
 from tmuxclaude.model.naming import NameParts, instance_name
+from tmuxclaude.model.worktree import WorktreeInfo
 
 __all__ = ["check_limit", "new", "open_worktree", "spawn"]
 
@@ -59,9 +60,9 @@ def _name_for(rt: Runtime, info: WorktreeInfo) -> str:
     return rt.registry.unique_name(wanted, repo=info.repo_name)
 
 
-def _refuse_existing_branch(rt: Runtime, info: WorktreeInfo, branch: str) -> None:
+async def _refuse_existing_branch(rt: Runtime, info: WorktreeInfo, branch: str) -> None:
     """``new BRANCH`` for a branch that already has a worktree: point at its instance (or at `open`)."""
-    path = rt.git.worktree_for_branch(info, branch)
+    path = await asyncio.to_thread(rt.ports.git.worktree_for_branch, info, branch)
     inst = rt.registry.by_worktree(path) if path else None
     if inst is not None:
         raise InstanceError(
@@ -70,14 +71,14 @@ def _refuse_existing_branch(rt: Runtime, info: WorktreeInfo, branch: str) -> Non
 
 
 async def new(rt: Runtime, branch: str, base: str | None, client: ClientContext, focus: bool = True) -> dict[str, Any]:
-    info = rt.git.resolve_worktree(client.cwd)
-    location = rt.git.worktree_location(rt.config.worktrees.dir, info, branch)
+    info = await asyncio.to_thread(rt.ports.git.resolve_worktree, client.cwd)
+    location = rt.ports.git.worktree_location(rt.config.worktrees.dir, info, branch)
     # A bad include pattern (or a hostile .worktreeinclude) is refused before anything is created.
     patterns = await asyncio.to_thread(bootstrap.include_patterns, Path(info.main_root), rt.config.worktrees.include)
     async with rt.lock:
-        _refuse_existing_branch(rt, info, branch)
+        await _refuse_existing_branch(rt, info, branch)
         check_limit(rt)
-        created = await asyncio.to_thread(rt.git.create_worktree, info, branch, base=base, location=location)
+        created = await asyncio.to_thread(rt.ports.git.create_worktree, info, branch, base=base, location=location)
         await asyncio.to_thread(
             bootstrap.copy_includes,
             Path(info.main_root),
@@ -94,7 +95,7 @@ async def open_worktree(
     rt: Runtime, path: str, client: ClientContext, nvim_server: str = "", focus: bool = True
 ) -> dict[str, Any]:
     """The instance of the worktree holding ``path`` (the caller's cwd by default): focused if it exists."""
-    info = rt.git.resolve_worktree(path or client.cwd)
+    info = await asyncio.to_thread(rt.ports.git.resolve_worktree, path or client.cwd)
     async with rt.lock:
         existing = rt.registry.by_worktree(info.root)
         if existing is not None and existing.state in (InstanceState.ORPHANED, InstanceState.DEAD):
@@ -107,7 +108,7 @@ async def open_worktree(
             if existing.state is InstanceState.PAUSED:
                 raise InstanceError(f"{existing.name} is paused; `tmuxclaude resume {existing.name}`")
             if focus:
-                rt.tmux.select(existing.window_id, existing.claude_pane, client.pane or None)
+                rt.ports.tmux.select(existing.window_id, existing.claude_pane, client.pane or None)
             return describe(rt, existing) | {"existing": True}
         check_limit(rt)
         _check_nvim_server(nvim_server)
@@ -160,11 +161,20 @@ def _new_record(rt: Runtime, info: WorktreeInfo, client: ClientContext, port: in
         port=port,
         token=secrets.token_urlsafe(32),
         hook_token=secrets.token_urlsafe(24),
-        created_at=rt.clock.time(),
+        created_at=rt.ports.clock.time(),
         parent_port=parent.port if parent else None,
         external_nvim=bool(nvim_server),
-        nvim_socket=nvim_server or str(rt.paths.nvim_socket(instance_id)),
+        nvim_socket=nvim_server or str(rt.ports.paths.nvim_socket(instance_id)),
     )
+
+
+_START_EVENTS = {
+    Phase.STARTING: (Event.STARTED,),
+    Phase.ORPHANED: (Event.RESTORE, Event.STARTED),
+    Phase.DEAD: (Event.RESERVED,),
+}
+"""How a record spawn brought up becomes running: a new one starts; an orphan is restored, then starts; a record
+marked dead whose worktree came back runs again."""
 
 
 async def spawn(
@@ -177,34 +187,28 @@ async def spawn(
     reuse: Instance | None = None,
     resume_args: list[str] | None = None,
 ) -> Instance:
-    """Start one instance, all or nothing. ``reuse``: an existing record, served again on its own port/token."""
+    """Start one instance, all or nothing. ``reuse``: an existing record, served again on its own port."""
     async with contextlib.AsyncExitStack() as undo:
         if reuse is not None:
-            sock = rt.net.bind_port(reuse.port)
+            sock = rt.ports.net.bind_port(reuse.port)
             # A new Claude starts against it: new tokens cost nothing, and old ones may have leaked while the
             # port was not served.
-            inst = reuse.with_(
-                state=InstanceState.STARTING, token=secrets.token_urlsafe(32), hook_token=secrets.token_urlsafe(24)
-            )
+            inst = reuse.with_(token=secrets.token_urlsafe(32), hook_token=secrets.token_urlsafe(24))
         else:
             sock = reserve_free_port(rt)
             inst = _new_record(rt, info, client, sock.getsockname()[1], nvim_server)
             new_port = inst.port
-            undo.callback(_quietly(lambda: rt.net.release(new_port)))
+            undo.callback(_quietly(lambda: rt.ports.net.release(new_port)))
         undo.callback(_quietly(sock.close))
-        await serve_socket(rt, inst, sock)
-        iid, port = inst.id, inst.port
-        undo.push_async_callback(_quietly_async(lambda: stop_serving(rt, iid)))
-        undo.callback(_quietly(lambda: rt.locks.remove(port)))
-        undo.callback(_quietly(lambda: remove_hook_files(rt, iid)))
+        served = await ServedInstance.open(rt, inst, sock, link=False)
+        undo.push_async_callback(_quietly_async(served.close))
         inst = await asyncio.to_thread(create_panes, rt, inst, client, focus, resume_args or [])
         panes = inst
         undo.callback(_quietly(lambda: kill_panes(rt, panes)))
-        inst = inst.with_(state=InstanceState.IDLE, state_since=rt.clock.time())
         rt.registry.put(inst)
-        rt.save()
-        publish_summary(rt)
-        start_link(rt, inst.id)
+        for event in _START_EVENTS.get(inst.phase, ()):
+            inst = apply(rt, inst.id, event) or inst
+        served.start_link()
         rt.event(f"started {inst.name} on port {inst.port}")
         undo.pop_all()
     return inst
