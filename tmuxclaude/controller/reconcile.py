@@ -11,7 +11,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from tmuxclaude.adapters.procs import pid_alive
 from tmuxclaude.controller.exits import notice_lost_exits
 from tmuxclaude.controller.launch import respawn_claude, resume_args
 from tmuxclaude.controller.lifecycle import apply
@@ -227,7 +226,7 @@ def _reap_foreign_locks(rt: Runtime) -> list[int]:
         if port in served:
             continue
         pid = data.get("pid")
-        if pid == os.getpid() or not pid_alive(pid if isinstance(pid, int) else None):
+        if pid == os.getpid() or not rt.io.processes.pid_alive(pid if isinstance(pid, int) else None):
             rt.ports.locks.remove(port)
             removed.append(port)
     return removed
