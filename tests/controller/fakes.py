@@ -1,17 +1,23 @@
 """In-memory stand-ins for the controller's ports (controller/ports.py): tmux, git, lock store, state store,
-clock, port binder and IDE server. For unit tests of the use cases only; integration tests use the real things."""
+clock, port binder and IDE server; and of its I/O ports (controller/ports.py): pane text, the remote view
+windows, ssh links, processes and Claude's session files. For unit tests of the use cases only; integration tests
+use the real things."""
 
 from __future__ import annotations
 
 import errno
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from tmuxclaude.adapters import claude_sessions, procs
 from tmuxclaude.adapters.claude_cli import LocalClaudeCli
+from tmuxclaude.adapters.formatter import resolve_formatter
 from tmuxclaude.adapters.git import WorktreeInfo
+from tmuxclaude.adapters.local_files import LocalFiles
+from tmuxclaude.adapters.pane_launcher import PaneLauncher
 from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.tmux import InstanceWindow, WindowRow
 from tmuxclaude.controller.commands import Commands
@@ -19,7 +25,9 @@ from tmuxclaude.controller.ports import NvimPort, Ports
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.errors import NvimGone, TmuxError, WorktreeError
 from tmuxclaude.model.config import Config, IdeConfig
+from tmuxclaude.model.hosts import HostConfig
 from tmuxclaude.model.instance import Registry
+from tmuxclaude.model.processes import TreeStats
 from tmuxclaude.protocol.lockfile import LockRecord
 
 
@@ -388,6 +396,186 @@ def pane_env(runtime_dir: Path, instance_id: str) -> dict[str, str]:
     return dict(rec.decode().split("=", 1) for rec in data.split(b"\0") if rec)
 
 
+class FakePaneText:
+    """Panes as text (``PaneTextPort``): what each shows (``screens``), what was pasted into each (``pasted``)."""
+
+    def __init__(self) -> None:
+        self.screens: dict[str, str] = {}
+        self.pasted: list[tuple[str, str]] = []
+        self.captures = 0
+        self.fail_paste: Exception | None = None
+
+    def resolve_pane(self, ref: str) -> str:
+        if ref not in self.screens:
+            raise TmuxError(f"no tmux pane {ref!r} on this server")
+        return ref
+
+    def capture_pane(self, pane_id: str, *, max_lines: int, max_bytes: int) -> tuple[str, int]:
+        lines = self.capture_screen(pane_id).rstrip("\n").splitlines()[-max_lines:]
+        return "".join(line + "\n" for line in lines)[:max_bytes], len(lines)
+
+    def list_panes(self) -> list[dict[str, str]]:
+        return [{"id": p, "target": f"s:0.{n}", "command": "sh", "window": "w"} for n, p in enumerate(self.screens)]
+
+    def capture_screen(self, pane_id: str) -> str:
+        self.captures += 1
+        if pane_id not in self.screens:
+            raise TmuxError(f"tmux capture-pane: can't find pane: {pane_id}")
+        return self.screens[pane_id]
+
+    def paste_prompt(self, pane_id: str, text: str) -> None:
+        if self.fail_paste is not None:
+            raise self.fail_paste
+        self.pasted.append((pane_id, text))
+
+
+class FakeRemoteWindows:
+    """Windows showing a remote instance (``RemoteWindowsPort``), kept in the FakeTmux's windows (so its
+    ``kill_window`` closes them): options ``remote`` (the label) and ``glyph``; ``commands`` the argv of each."""
+
+    def __init__(self, tmux: FakeTmux) -> None:
+        self.tmux = tmux
+        self.commands: dict[str, list[str]] = {}
+        self.ttys: list[str] = []
+
+    def first_session(self) -> str:
+        return next((w.session for w in self.tmux.wins.values()), "")
+
+    def create_view(self, session: str, label: str, cmd: Sequence[str], *, glyph: str) -> str:
+        window = f"@{self.tmux._new_pane()[1:]}"
+        self.tmux.wins[window] = FakeWindow(session or "$0", [self.tmux._new_pane()], {"remote": label, "glyph": glyph})
+        self.commands[window] = list(cmd)
+        return window
+
+    def views(self) -> list[tuple[str, str]]:
+        return [(w, win.options["remote"]) for w, win in self.tmux.wins.items() if win.options.get("remote")]
+
+    def view_of_pane(self, pane: str) -> str:
+        window = self.tmux._window_of(pane)
+        return self.tmux.wins[window].options.get("remote", "") if window else ""
+
+    def set_glyph(self, window: str, glyph: str) -> None:
+        if window in self.tmux.wins:
+            self.tmux.wins[window].options["glyph"] = glyph
+
+    def client_ttys(self) -> list[str]:
+        return list(self.ttys)
+
+
+@dataclass
+class FakeAnswer:
+    returncode: int
+    stdout: str
+    stderr: str = ""
+
+
+class FakeSsh:
+    """One host's ssh link (``SshLinkPort``): records the remote lines it ran; answers ``answer``."""
+
+    def __init__(self, host: HostConfig) -> None:
+        self.host = host
+        self.ran: list[str] = []
+        self.answer = FakeAnswer(0, "")
+
+    def start_master(self) -> None:
+        pass
+
+    def exit_master(self) -> None:
+        pass
+
+    def command_argv(self, remote_line: str, *, tty: bool = False) -> list[str]:
+        return ["ssh", "-t" if tty else "-T", "--", self.host.ssh, remote_line]
+
+    async def run_async(self, remote_line: str, *, timeout: float) -> FakeAnswer:
+        self.ran.append(remote_line)
+        return self.answer
+
+
+class FakeSshHosts:
+    """The ``SshConnector``: one FakeSsh per host name, kept for the test to look at."""
+
+    def __init__(self) -> None:
+        self.links: dict[str, FakeSsh] = {}
+
+    def __call__(self, host: HostConfig) -> FakeSsh:
+        return self.links.setdefault(host.name, FakeSsh(host))
+
+
+class FakeProcesses:
+    """Processes (``ProcessPort``): ``parents`` maps a pid to its parent's; ``alive`` the live pids."""
+
+    def __init__(self) -> None:
+        self.parents: dict[int, int] = {}
+        self.alive: set[int] = set()
+        self.ended: list[int] = []
+        self.stubborn: set[int] = set()
+        """Pids that outlive ``end_process``."""
+
+    def pid_alive(self, pid: int | None) -> bool:
+        return pid in self.alive
+
+    def pane_of(self, pid: int, pane_pids: dict[int, str]) -> str:
+        for _ in range(32):
+            if pid in pane_pids:
+                return pane_pids[pid]
+            if pid not in self.parents:
+                return ""
+            pid = self.parents[pid]
+        return ""
+
+    def has_children(self, pid: int) -> bool | None:
+        return any(parent == pid for parent in self.parents.values()) if pid in self.alive else None
+
+    def tree_stats(self, pids: list[int], interval_cache: dict[int, Any] | None = None) -> TreeStats:
+        return TreeStats(rss_mb=0.0, cpu_percent=0.0, processes=len(pids))
+
+    def end_process(self, pid: int, timeout: float = 5.0) -> bool:
+        self.ended.append(pid)
+        if pid in self.stubborn:
+            return False
+        self.alive.discard(pid)
+        return True
+
+
+class FakeClaudeSessions:
+    """Claude Code's session files and CLI (``ClaudeSessionsPort``), in memory."""
+
+    def __init__(self) -> None:
+        self.config_dir = Path("/nonexistent/claude-config")
+        self.agents: list[Any] | None = []
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.session_files: list[Any] = []
+        self.conversations: set[str] = set()
+        self.parents: dict[str, str] = {}
+        self.stopped: list[str] = []
+        self.with_worktrees: set[str] = set()
+
+    def claude_config_dir(self, env: dict[str, str] | None = None) -> Path:
+        return self.config_dir
+
+    def list_agents(self, command: Sequence[str], env: Mapping[str, str], timeout: float = 3.0) -> list[Any] | None:
+        return self.agents
+
+    def read_job(self, config_dir: Path, job_id: str) -> dict[str, Any]:
+        return self.jobs.get(job_id, {})
+
+    def read_session_files(self, config_dir: Path, limit: int = 200) -> list[Any]:
+        return self.session_files[:limit]
+
+    def conversation_exists(self, config_dir: Path, session_id: str) -> bool:
+        return session_id in self.conversations
+
+    def parent_session_of(self, config_dir: Path, job_id: str) -> str:
+        return self.parents.get(job_id, "")
+
+    def stop_job(self, command: Sequence[str], env: Mapping[str, str], job_id: str, timeout: float = 10.0) -> bool:
+        self.stopped.append(job_id)
+        return True
+
+    def has_claude_worktrees(self, root: str) -> bool:
+        return root in self.with_worktrees
+
+
 @dataclass
 class World:
     rt: Runtime
@@ -398,6 +586,16 @@ class World:
     clock: FakeClock
     net: FakeNet
     root: Path
+    pane_text: FakePaneText
+    remote_windows: FakeRemoteWindows
+    ssh: FakeSshHosts
+
+    def fake_claude_io(self) -> tuple[FakeProcesses, FakeClaudeSessions]:
+        """Fakes for processes and Claude's sessions in place of the real ones (which the promotion tests drive
+        with a stand-in ``claude`` script and real files)."""
+        procs, sessions = FakeProcesses(), FakeClaudeSessions()
+        self.rt.ports = replace(self.rt.ports, processes=procs, claude_sessions=sessions)
+        return procs, sessions
 
 
 def make_world(root: Path, config: Config | None = None, *, tmux: FakeTmux | None = None) -> World:
@@ -406,7 +604,10 @@ def make_world(root: Path, config: Config | None = None, *, tmux: FakeTmux | Non
     git, locks, state, clock, net = FakeGit(root), FakeLocks(), FakeState(), FakeClock(), FakeNet()
     paths = Paths(tmux_socket="/nonexistent/tmux.sock", runtime_dir=root / "run", state_dir=root / "state",
                   lock_dir=root / "ide")  # fmt: skip
+    pane_text, remote_windows, ssh = FakePaneText(), FakeRemoteWindows(tmux), FakeSshHosts()
     ports = Ports(paths=paths, tmux=tmux, git=git, locks=locks, state=state, net=net, clock=clock,
-                  claude_cli=LocalClaudeCli(), ide=FakeServer, nvim=NoNeovim())  # fmt: skip
+                  claude_cli=LocalClaudeCli(), ide=FakeServer, nvim=NoNeovim(), processes=procs, files=LocalFiles(),
+                  claude_sessions=claude_sessions, launcher=PaneLauncher(), pane_text=pane_text, ssh=ssh,
+                  remote_windows=remote_windows, formatter=resolve_formatter)  # fmt: skip
     rt = Runtime(config or Config(), ports)
-    return World(rt, tmux, git, locks, state, clock, net, root)
+    return World(rt, tmux, git, locks, state, clock, net, root, pane_text, remote_windows, ssh)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,14 @@ from tmuxclaude.adapters.peercred import require_own_peer
 from tmuxclaude.errors import InsecurePathError
 from tmuxclaude.protocol.control import MAX_LINE, encode_error
 
-__all__ = ["MAX_WAITING_CLIENTS", "REQUEST_TIMEOUT", "ControlServer", "LineHandler", "StreamHandler"]
+__all__ = [
+    "MAX_WAITING_CLIENTS",
+    "REQUEST_TIMEOUT",
+    "ControlServer",
+    "LineHandler",
+    "StreamHandler",
+    "control_socket_answers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -114,3 +122,14 @@ class ControlServer:
                 return
             writer.write(await self._handle(line))
             await writer.drain()
+
+
+def control_socket_answers(path: Path) -> bool:
+    """Something accepts connections on the control socket (a controller serves it)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True

@@ -8,9 +8,6 @@ import contextlib
 import logging
 import os
 
-from tmuxclaude.adapters import claude_sessions as cs
-from tmuxclaude.adapters.paths import claude_config_dir
-from tmuxclaude.adapters.procs import pane_of
 from tmuxclaude.controller.launch import write_lock
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.errors import TmuxClaudeError
@@ -23,7 +20,8 @@ log = logging.getLogger(__name__)
 
 def _read_sessions(rt: Runtime) -> list[ClaudeSession]:
     env = {**os.environ, **rt.config.commands.shell_env, **rt.config.commands.claude_env}
-    found = (parse_session_file(d) for d in cs.read_session_files(claude_config_dir(env)))
+    cs = rt.ports.claude_sessions
+    found = (parse_session_file(d) for d in cs.read_session_files(cs.claude_config_dir(env)))
     return [s for s in found if s is not None]
 
 
@@ -48,7 +46,7 @@ async def offer_worktree_sessions(rt: Runtime) -> None:
         offered.add(s.pid)
         if pane_pids is None:
             pane_pids = {int(p["pid"]): pane for pane, p in rt.ports.tmux.panes().items() if p["pid"].isdigit()}
-        pane = pane_of(s.pid, pane_pids)
+        pane = rt.ports.processes.pane_of(s.pid, pane_pids)
         rel = os.path.relpath(where[1], where[0])
         text = (
             f"tmuxclaude: Claude in {rel} has no editor; `tmuxclaude open {rel}` starts an instance there,"
@@ -72,7 +70,9 @@ def guard_root_locks(rt: Runtime) -> None:
         raw = rt.ports.locks.read_raw(inst.port)
         if raw is None:
             continue
-        wanted = list(lock_workspace(inst.worktree, inst.repo, cs.has_claude_worktrees(inst.repo)))
+        wanted = list(
+            lock_workspace(inst.worktree, inst.repo, rt.ports.claude_sessions.has_claude_worktrees(inst.repo))
+        )
         if raw.get("workspaceFolders") != wanted:
             with contextlib.suppress(TmuxClaudeError, OSError):
                 write_lock(rt, inst)

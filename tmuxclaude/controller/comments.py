@@ -19,9 +19,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tmuxclaude.adapters import tmux_text
-from tmuxclaude.adapters.fsutil import write_private
-from tmuxclaude.adapters.paths import ensure_private_dir
 from tmuxclaude.controller import prompts
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, TmuxClaudeError
@@ -69,7 +66,7 @@ def load(rt: Runtime, instance_id: str) -> CommentBook:
 
 def save(rt: Runtime, instance_id: str, book: CommentBook) -> None:
     rt.ports.paths.ensure_state_dir()
-    write_private(_file(rt, instance_id), json.dumps(book.to_json(), ensure_ascii=False))
+    rt.ports.files.write_private(_file(rt, instance_id), json.dumps(book.to_json(), ensure_ascii=False))
 
 
 def forget(rt: Runtime, instance_id: str) -> None:
@@ -177,7 +174,7 @@ async def deny_reason(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _terminal_dir(rt: Runtime) -> Path:
-    return ensure_private_dir(rt.ports.paths.runtime_dir / "context", rt.ports.paths.runtime_root)
+    return rt.ports.files.ensure_private_dir(rt.ports.paths.runtime_dir / "context", rt.ports.paths.runtime_root)
 
 
 def _terminal_files(rt: Runtime, instance_id: str) -> list[Path]:
@@ -193,16 +190,16 @@ async def send_terminal(rt: Runtime, inst: Instance, pane: str) -> dict[str, Any
     server = rt.server(inst.id)
     if server is None:
         raise InstanceError(f"{inst.name} is not being served")
-    socket = rt.ports.paths.tmux_socket
-    pane_id = await asyncio.to_thread(tmux_text.resolve_pane, socket, pane)
+    pane_text = rt.ports.pane_text
+    pane_id = await asyncio.to_thread(pane_text.resolve_pane, pane)
     if pane_id in (inst.claude_pane,):
         raise TmuxClaudeError(f"{pane_id} is {inst.name}'s own Claude pane")
     text, count = await asyncio.to_thread(
-        tmux_text.capture_pane, socket, pane_id, max_lines=TERMINAL_LINES, max_bytes=TERMINAL_BYTES
+        pane_text.capture_pane, pane_id, max_lines=TERMINAL_LINES, max_bytes=TERMINAL_BYTES
     )
     folder = _terminal_dir(rt)
     path = folder / f"{inst.id}-pane{pane_id[1:]}-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**9:09d}.txt"
-    write_private(path, text)
+    rt.ports.files.write_private(path, text)
     for old in _terminal_files(rt, inst.id)[:-TERMINAL_FILES_KEPT]:
         with contextlib.suppress(OSError):
             old.unlink()
@@ -212,7 +209,7 @@ async def send_terminal(rt: Runtime, inst: Instance, pane: str) -> dict[str, Any
 
 async def panes(rt: Runtime, inst: Instance) -> list[dict[str, str]]:
     """The panes :ClaudeCodeSendTerminal offers: every pane of this tmux server but the instance's own two."""
-    found = await asyncio.to_thread(tmux_text.list_panes, rt.ports.paths.tmux_socket)
+    found = await asyncio.to_thread(rt.ports.pane_text.list_panes)
     return [p for p in found if p["id"] not in (inst.claude_pane, inst.nvim_pane)]
 
 

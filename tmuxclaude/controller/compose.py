@@ -7,27 +7,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import resource
 import signal
-import socket
 import sys
 import time
 
+from tmuxclaude.adapters import claude_sessions, procs
 from tmuxclaude.adapters import git as gitx
 from tmuxclaude.adapters.claude_cli import LocalClaudeCli
 from tmuxclaude.adapters.configfile import config_mtime, load_config
-from tmuxclaude.adapters.control_server import ControlServer
+from tmuxclaude.adapters.control_server import ControlServer, control_socket_answers
+from tmuxclaude.adapters.formatter import resolve_formatter
 from tmuxclaude.adapters.fsutil import write_private
 from tmuxclaude.adapters.ide_server import IdeServers
+from tmuxclaude.adapters.local_files import LocalFiles
 from tmuxclaude.adapters.lockfiles import LockDir
 from tmuxclaude.adapters.logfile import PrivateRotatingFileHandler, RateLimitFilter, SafeFormatter
 from tmuxclaude.adapters.nvim import NvimBridge
+from tmuxclaude.adapters.pane_launcher import PaneLauncher
 from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.portkeeper import KeptPorts
+from tmuxclaude.adapters.remote_windows import RemoteWindows
+from tmuxclaude.adapters.ssh import SshHost
 from tmuxclaude.adapters.statefile import StateFile
 from tmuxclaude.adapters.tmux import Tmux
+from tmuxclaude.adapters.tmux_text import PaneText
 from tmuxclaude.controller.daemon import Controller
 from tmuxclaude.controller.ports import Ports
 from tmuxclaude.controller.runtime import Runtime
@@ -52,9 +59,10 @@ class _ConfigFile:
 def build(paths: Paths, config: Config) -> Controller:
     """The controller of the tmux server ``paths`` names, over the real adapters."""
     keeper = KeptPorts(paths.runtime_dir)
+    tmux = Tmux(paths.tmux_socket)
     ports = Ports(
         paths=paths,
-        tmux=Tmux(paths.tmux_socket),
+        tmux=tmux,
         git=gitx,
         locks=LockDir(paths.lock_dir),
         state=StateFile(paths.state_file),
@@ -63,6 +71,14 @@ def build(paths: Paths, config: Config) -> Controller:
         claude_cli=LocalClaudeCli(),
         ide=IdeServers(),
         nvim=NvimBridge,
+        processes=procs,
+        files=LocalFiles(),
+        claude_sessions=claude_sessions,
+        launcher=PaneLauncher(),
+        pane_text=PaneText(paths.tmux_socket),
+        ssh=functools.partial(SshHost, paths=paths),
+        remote_windows=RemoteWindows(tmux),
+        formatter=resolve_formatter,
     )
     rt = Runtime(config, ports)
     return Controller(rt, keeper=keeper, config=_ConfigFile(), control=ControlServer(paths.control_socket))
@@ -83,16 +99,6 @@ def setup_logging(paths: Paths) -> None:
     logging.getLogger("websockets").setLevel(logging.WARNING)
 
 
-def _answers(paths: Paths) -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(1.0)
-        try:
-            sock.connect(str(paths.control_socket))
-        except OSError:
-            return False
-    return True
-
-
 def _take_controller_lock(fd: int, paths: Paths, wait: float = 10.0) -> bool:
     """The controller flock: False when another controller serves. One that is still stopping (its socket
     already gone, ``daemon stop`` then a command at once) is waited for, so the command gets a controller."""
@@ -102,7 +108,7 @@ def _take_controller_lock(fd: int, paths: Paths, wait: float = 10.0) -> bool:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
         except BlockingIOError:
-            if _answers(paths) or time.monotonic() > deadline:
+            if control_socket_answers(paths.control_socket) or time.monotonic() > deadline:
                 return False
             time.sleep(0.02)
 

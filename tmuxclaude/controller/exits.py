@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 
-from tmuxclaude.adapters.procs import has_children
 from tmuxclaude.controller.lifecycle import apply_if_allowed
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.model.exits import ClaudeExit, error_headline, read_footer
@@ -61,7 +60,7 @@ def notice_lost_exits(rt: Runtime) -> None:
         pid = panes.get(inst.claude_pane, {}).get("pid", "")
         if inst.state in (InstanceState.PAUSED, InstanceState.EXITED, InstanceState.DEAD) or not pid.isdigit():
             continue
-        if has_children(int(pid)) is not False:
+        if rt.ports.processes.has_children(int(pid)) is not False:
             continue
         screen, _ = rt.ports.tmux.capture(inst.claude_pane, history=HISTORY_LINES)
         footer = read_footer(screen)

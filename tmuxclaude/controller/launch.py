@@ -14,10 +14,6 @@ import shlex
 from importlib.resources import files
 from typing import Any
 
-from tmuxclaude.adapters import launcher
-from tmuxclaude.adapters.claude_sessions import has_claude_worktrees
-from tmuxclaude.adapters.fsutil import write_private
-from tmuxclaude.adapters.nvim_instance import NVIM_INSTANCE_ARGS, nvim_instance_env
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.status import glyph
 from tmuxclaude.errors import InstanceError
@@ -92,6 +88,7 @@ def claude_command(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]:
 def claude_pane_argv(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]:
     """What the Claude pane runs: the launcher, after its environment file is (re)written for this start."""
     rt.ports.paths.ensure_runtime_dir()
+    launcher = rt.ports.launcher
     env_path = launcher.env_file(rt.ports.paths.runtime_dir, inst.id, "claude")
     launcher.write_env_file(env_path, pane_env(rt, inst))
     return launcher.claude_pane_command(
@@ -104,11 +101,12 @@ def claude_pane_argv(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]
 
 
 def _nvim_pane_argv(rt: Runtime, inst: Instance) -> list[str]:
+    launcher = rt.ports.launcher
     env_path = launcher.env_file(rt.ports.paths.runtime_dir, inst.id, "nvim")
-    pane_env = {**rt.config.commands.shell_env, "TMUXCLAUDE_INSTANCE_ID": inst.id, **nvim_instance_env()}
+    pane_env = {**rt.config.commands.shell_env, "TMUXCLAUDE_INSTANCE_ID": inst.id, **launcher.nvim_instance_env()}
     launcher.write_env_file(env_path, pane_env)
     return launcher.nvim_pane_command(
-        env_path, [*rt.config.commands.nvim, *NVIM_INSTANCE_ARGS, "--listen", inst.nvim_socket]
+        env_path, [*rt.config.commands.nvim, *launcher.nvim_instance_args, "--listen", inst.nvim_socket]
     )
 
 
@@ -127,8 +125,8 @@ def write_hook_files(rt: Runtime, inst: Instance) -> None:
         if event in ("PreToolUse", "PostToolUse"):
             entry["matcher"] = "*"
         hooks[event] = [entry]
-    write_private(token_file, inst.hook_token + "\n")
-    write_private(rt.ports.paths.settings_file(inst.id), json.dumps({"hooks": hooks}, indent=1))
+    rt.ports.files.write_private(token_file, inst.hook_token + "\n")
+    rt.ports.files.write_private(rt.ports.paths.settings_file(inst.id), json.dumps({"hooks": hooks}, indent=1))
 
 
 def remove_hook_files(rt: Runtime, instance_id: str) -> None:
@@ -136,13 +134,15 @@ def remove_hook_files(rt: Runtime, instance_id: str) -> None:
     for path in (rt.ports.paths.settings_file(instance_id), rt.ports.paths.hook_token_file(instance_id)):
         with contextlib.suppress(OSError):
             path.unlink()
-    launcher.remove_env_files(rt.ports.paths.runtime_dir, instance_id)
+    rt.ports.launcher.remove_env_files(rt.ports.paths.runtime_dir, instance_id)
 
 
 def write_lock(rt: Runtime, inst: Instance) -> None:
     record = LockRecord(
         pid=os.getpid(),
-        workspace_folders=lock_workspace(inst.worktree, inst.repo, has_claude_worktrees(inst.repo)),
+        workspace_folders=lock_workspace(
+            inst.worktree, inst.repo, rt.ports.claude_sessions.has_claude_worktrees(inst.repo)
+        ),
         ide_name=f"Neovim ({inst.name})",
         auth_token=inst.token,
         instance_id=inst.id,

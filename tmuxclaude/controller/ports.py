@@ -15,7 +15,10 @@ from typing import Any, Protocol
 
 from tmuxclaude.model.claude import PermissionChoice, Version
 from tmuxclaude.model.config import IdeConfig
+from tmuxclaude.model.hosts import HostConfig
 from tmuxclaude.model.instance import Registry
+from tmuxclaude.model.processes import TreeStats
+from tmuxclaude.model.review import FileText
 from tmuxclaude.model.windows import InstanceWindow, WindowRow
 from tmuxclaude.model.worktree import WorktreeInfo
 from tmuxclaude.protocol.lockfile import LockRecord
@@ -23,18 +26,29 @@ from tmuxclaude.protocol.nvim_channel import Level, NvimEvent, NvimRequest
 
 __all__ = [
     "ClaudeCliPort",
+    "ClaudeSessionsPort",
     "Clock",
+    "CommandAnswer",
+    "FileReader",
+    "FilesPort",
+    "FormatterResolver",
     "GitPort",
     "IdeServerFactory",
     "IdeServerPort",
+    "LauncherPort",
     "Layout",
     "Listener",
     "LockStore",
     "NvimConnector",
     "NvimPort",
     "PaneHttp",
+    "PaneTextPort",
     "PortBinder",
     "Ports",
+    "ProcessPort",
+    "RemoteWindowsPort",
+    "SshConnector",
+    "SshLinkPort",
     "StateStore",
     "TmuxPort",
 ]
@@ -239,6 +253,126 @@ class NvimConnector(Protocol):
     ) -> NvimPort: ...
 
 
+# -- processes, files, Claude's sessions, launchers, pane text, other hosts, naming ---------------------
+
+
+class ProcessPort(Protocol):
+    """Processes of this machine (``adapters.procs``, the module itself satisfies this)."""
+
+    def pid_alive(self, pid: int | None) -> bool: ...
+    def pane_of(self, pid: int, pane_pids: dict[int, str]) -> str: ...
+    def has_children(self, pid: int) -> bool | None: ...
+    def tree_stats(self, pids: list[int], interval_cache: dict[int, Any] | None = None) -> TreeStats: ...
+    def end_process(self, pid: int, timeout: float = 5.0) -> bool:
+        """SIGTERM to a process of this user, then wait for it (blocking): False if it is still there."""
+        ...
+
+
+FileReader = Callable[[str, int], FileText]
+"""``(path, max bytes) -> FileText``: a file's current text, bounded, regular files only, never blocking."""
+
+
+class FilesPort(Protocol):
+    """Our private files and directories, and the files a new worktree gets copied (``adapters.local_files``)."""
+
+    def write_private(self, path: Path, data: bytes | str) -> None: ...
+    def ensure_private_dir(self, path: Path, root: Path | None = None) -> Path: ...
+    def check_private_socket(self, path: Path) -> None: ...
+    def read_file_text(self, path: str, max_bytes: int) -> FileText: ...
+    def include_patterns(self, main_root: Path, configured: Sequence[str]) -> list[str]: ...
+    def copy_includes(self, main_root: Path, root: Path, patterns: Sequence[str], *, symlink: bool) -> list[str]: ...
+
+
+class ClaudeSessionsPort(Protocol):
+    """Claude Code's own sessions, read from outside (``adapters.claude_sessions``, the module satisfies this).
+    Blocking: called off the event loop. Every value read is raw and validated in model/claude_sessions.py."""
+
+    def claude_config_dir(self, env: dict[str, str] | None = None) -> Path: ...
+    def list_agents(self, command: Sequence[str], env: Mapping[str, str], timeout: float = 3.0) -> list[Any] | None: ...
+    def read_job(self, config_dir: Path, job_id: str) -> dict[str, Any]: ...
+    def read_session_files(self, config_dir: Path, limit: int = 200) -> list[Any]: ...
+    def conversation_exists(self, config_dir: Path, session_id: str) -> bool: ...
+    def parent_session_of(self, config_dir: Path, job_id: str) -> str: ...
+    def stop_job(self, command: Sequence[str], env: Mapping[str, str], job_id: str, timeout: float = 10.0) -> bool: ...
+    def has_claude_worktrees(self, root: str) -> bool: ...
+
+
+class LauncherPort(Protocol):
+    """How an instance's panes start their programs (``adapters.pane_launcher.PaneLauncher``): the environment
+    in a private file, the launcher scripts on argv, the arguments and environment that prepare its Neovim."""
+
+    @property
+    def nvim_instance_args(self) -> Sequence[str]: ...
+    def nvim_instance_env(self) -> dict[str, str]: ...
+    def env_file(self, runtime_dir: Path, instance_id: str, pane: str) -> Path: ...
+    def write_env_file(self, path: Path, env: Mapping[str, str]) -> None: ...
+    def remove_env_files(self, runtime_dir: Path, instance_id: str) -> None: ...
+    def nvim_pane_command(self, env_path: Path, command: Sequence[str]) -> list[str]: ...
+    def claude_pane_command(
+        self, env_path: Path, *, port: int, token_file: Path, name: str, command: Sequence[str]
+    ) -> list[str]: ...
+
+
+class PaneTextPort(Protocol):
+    """Text into and out of the panes of the controller's tmux server (``adapters.tmux_text.PaneText``), as data
+    only. Blocking: called off the event loop."""
+
+    def resolve_pane(self, ref: str) -> str: ...
+    def capture_pane(self, pane_id: str, *, max_lines: int, max_bytes: int) -> tuple[str, int]: ...
+    def list_panes(self) -> list[dict[str, str]]: ...
+    def capture_screen(self, pane_id: str) -> str: ...
+    def paste_prompt(self, pane_id: str, text: str) -> None: ...
+
+
+class CommandAnswer(Protocol):
+    """What a command run on another host answered (``subprocess.CompletedProcess[str]``)."""
+
+    @property
+    def returncode(self) -> int: ...
+    @property
+    def stdout(self) -> str: ...
+    @property
+    def stderr(self) -> str: ...
+
+
+class SshLinkPort(Protocol):
+    """One host's ssh: its shared master connection and the argvs multiplexed over it (``adapters.ssh.SshHost``)."""
+
+    def start_master(self) -> None: ...
+    def exit_master(self) -> None: ...
+    def command_argv(self, remote_line: str, *, tty: bool = False) -> list[str]: ...
+    async def run_async(self, remote_line: str, *, timeout: float) -> CommandAnswer: ...
+
+
+SshConnector = Callable[[HostConfig], SshLinkPort]
+"""``host -> its ssh link`` (its control socket under our private runtime dir)."""
+
+
+class RemoteWindowsPort(Protocol):
+    """The local windows that show another host's instance (``adapters.remote_windows.RemoteWindows``): each
+    tagged with the ``HOST:NAME`` it shows; every value is escaped by the adapter before it reaches tmux."""
+
+    def first_session(self) -> str: ...
+    def create_view(self, session: str, label: str, cmd: Sequence[str], *, glyph: str) -> str:
+        """A new window in ``session`` running ``cmd``, tagged ``label``, showing ``glyph``; its window id."""
+        ...
+
+    def views(self) -> list[tuple[str, str]]:
+        """(window id, ``HOST:NAME``) of every window that shows a remote instance."""
+        ...
+
+    def view_of_pane(self, pane: str) -> str:
+        """The ``HOST:NAME`` the window of ``pane`` shows ("" when it shows none)."""
+        ...
+
+    def set_glyph(self, window: str, glyph: str) -> None: ...
+    def client_ttys(self) -> list[str]: ...
+
+
+FormatterResolver = Callable[[str], Callable[..., object]]
+"""``module:function`` -> the user's naming function (``[instance_naming] custom_formatter``)."""
+
+
 @dataclass(frozen=True)
 class Ports:
     """Everything the controller's use cases reach outside the process through: built once, by the composition
@@ -254,3 +388,11 @@ class Ports:
     claude_cli: ClaudeCliPort
     ide: IdeServerFactory
     nvim: NvimConnector
+    processes: ProcessPort
+    files: FilesPort
+    claude_sessions: ClaudeSessionsPort
+    launcher: LauncherPort
+    pane_text: PaneTextPort
+    ssh: SshConnector
+    remote_windows: RemoteWindowsPort
+    formatter: FormatterResolver

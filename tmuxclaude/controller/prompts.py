@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tmuxclaude.adapters import tmux_text
 from tmuxclaude.errors import TmuxClaudeError
 from tmuxclaude.model.instance import InstanceState
 
@@ -143,7 +142,7 @@ async def _after_rejection(rt: Runtime, instance_id: str, hooks_before: int) -> 
         busy_diffs = pending_diffs() if callable(pending_diffs) else 0
         if not busy_diffs:
             try:
-                screen = await asyncio.to_thread(tmux_text.capture_screen, rt.ports.paths.tmux_socket, inst.claude_pane)
+                screen = await asyncio.to_thread(rt.ports.pane_text.capture_screen, inst.claude_pane)
             except TmuxClaudeError:
                 return
             if _input_box_ready(screen):
@@ -164,7 +163,7 @@ async def _wait_input_box(rt: Runtime, instance_id: str, rejection_ended: bool) 
         if not rejection_ended and inst.state is not InstanceState.IDLE:
             return False
         try:
-            screen = await asyncio.to_thread(tmux_text.capture_screen, rt.ports.paths.tmux_socket, inst.claude_pane)
+            screen = await asyncio.to_thread(rt.ports.pane_text.capture_screen, inst.claude_pane)
         except TmuxClaudeError:
             return False
         if _input_box_ready(screen):
@@ -200,7 +199,7 @@ async def deliver(rt: Runtime, instance_id: str, *, rejection_ended: bool = Fals
         box.pending.pop(instance_id, None)
         text = "\n\n".join(p.text.rstrip("\n") for p in items) + "\n"
         try:
-            await asyncio.to_thread(tmux_text.paste_prompt, rt.ports.paths.tmux_socket, inst.claude_pane, text)
+            await asyncio.to_thread(rt.ports.pane_text.paste_prompt, inst.claude_pane, text)
         except TmuxClaudeError as exc:
             log.warning("%s: prompt not delivered: %s", inst.name, exc)
             box.pending.setdefault(instance_id, [])[:0] = items

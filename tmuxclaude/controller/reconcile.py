@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tmuxclaude.adapters.procs import pid_alive
 from tmuxclaude.controller.exits import notice_lost_exits
 from tmuxclaude.controller.launch import respawn_claude, resume_args
 from tmuxclaude.controller.lifecycle import apply
@@ -232,7 +231,7 @@ def _reap_foreign_locks(rt: Runtime) -> list[int]:
         if port in served:
             continue
         pid = data.get("pid")
-        if pid == os.getpid() or not pid_alive(pid if isinstance(pid, int) else None):
+        if pid == os.getpid() or not rt.ports.processes.pid_alive(pid if isinstance(pid, int) else None):
             rt.ports.locks.remove(port)
             removed.append(port)
     return removed

@@ -127,7 +127,7 @@ class Runtime:
         self.offered_restore = ""
         """The tmux server (``server_id``) we last told that orphaned instances can be restored."""
         self.ticker = SharedTick()
-        self.edits = EditTracker(self.nvim)
+        self.edits = EditTracker(self.nvim, ports.files.read_file_text)
         """Claude's file writes per instance: pre-images for :ClaudeCodeReview, reloads in its Neovim."""
         self.forks: dict[str, ClaudeSession] = {}
         """``/fork`` children reported by an instance's hooks, by session id (controller/forks.py)."""

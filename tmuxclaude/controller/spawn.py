@@ -17,9 +17,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from tmuxclaude.adapters import bootstrap
-from tmuxclaude.adapters.formatter import resolve_formatter
-from tmuxclaude.adapters.paths import check_private_socket
 from tmuxclaude.controller.bootstrap import post_create
 from tmuxclaude.controller.launch import create_panes, kill_panes, resume_args
 from tmuxclaude.controller.lifecycle import apply
@@ -56,7 +53,7 @@ def check_limit(rt: Runtime) -> None:
 
 def _name_for(rt: Runtime, info: WorktreeInfo) -> str:
     parts = NameParts(repo=info.repo_name, branch=info.branch, worktree=Path(info.root).name, n=len(rt.registry) + 1)
-    wanted = instance_name(rt.config.instance_naming, parts, resolve_formatter)
+    wanted = instance_name(rt.config.instance_naming, parts, rt.ports.formatter)
     return rt.registry.unique_name(wanted, repo=info.repo_name)
 
 
@@ -74,13 +71,15 @@ async def new(rt: Runtime, branch: str, base: str | None, client: ClientContext,
     info = await asyncio.to_thread(rt.ports.git.resolve_worktree, client.cwd)
     location = rt.ports.git.worktree_location(rt.config.worktrees.dir, info, branch)
     # A bad include pattern (or a hostile .worktreeinclude) is refused before anything is created.
-    patterns = await asyncio.to_thread(bootstrap.include_patterns, Path(info.main_root), rt.config.worktrees.include)
+    patterns = await asyncio.to_thread(
+        rt.ports.files.include_patterns, Path(info.main_root), rt.config.worktrees.include
+    )
     async with rt.lock:
         await _refuse_existing_branch(rt, info, branch)
         check_limit(rt)
         created = await asyncio.to_thread(rt.ports.git.create_worktree, info, branch, base=base, location=location)
         await asyncio.to_thread(
-            bootstrap.copy_includes,
+            rt.ports.files.copy_includes,
             Path(info.main_root),
             Path(created.root),
             patterns,
@@ -111,18 +110,18 @@ async def open_worktree(
                 rt.ports.tmux.select(existing.window_id, existing.claude_pane, client.pane or None)
             return describe(rt, existing) | {"existing": True}
         check_limit(rt)
-        _check_nvim_server(nvim_server)
+        _check_nvim_server(rt, nvim_server)
         inst = await spawn(rt, info, client, focus=focus, nvim_server=nvim_server)
     return describe(rt, inst)
 
 
-def _check_nvim_server(address: str) -> None:
+def _check_nvim_server(rt: Runtime, address: str) -> None:
     """A user's Neovim to join must be the user's: a socket another user serves is refused up front (its peer
     is checked again on every connect; a ``host:port`` one only then)."""
     if "/" not in address:
         return
     try:
-        check_private_socket(Path(address))
+        rt.ports.files.check_private_socket(Path(address))
     except OSError as exc:
         raise InstanceError(f"no Neovim listens at {address}: {exc.strerror or exc}") from None
 

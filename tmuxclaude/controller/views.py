@@ -7,7 +7,6 @@ import contextlib
 import os
 from typing import Any
 
-from tmuxclaude.adapters.procs import tree_stats
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, WorktreeError
 from tmuxclaude.model.instance import Instance, InstanceState
@@ -55,7 +54,7 @@ def describe(
         for pane, info in (panes if panes is not None else rt.ports.tmux.panes()).items():
             if pane in (inst.nvim_pane, inst.claude_pane) and info["pid"].isdigit():
                 pids.append(int(info["pid"]))
-        tree = tree_stats(pids, rt.monitor.proc_cache.setdefault(inst.id, {}))
+        tree = rt.ports.processes.tree_stats(pids, rt.monitor.proc_cache.setdefault(inst.id, {}))
         data["stats"] = {
             "rss_mb": tree.rss_mb,
             "cpu_percent": tree.cpu_percent,
