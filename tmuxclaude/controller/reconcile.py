@@ -359,9 +359,12 @@ async def gc(rt: Runtime) -> dict[str, Any]:
 
 
 async def shutdown(rt: Runtime) -> None:
-    """Clean stop: lock files go first (a reader must not find a lock for a port about to close)."""
+    """Clean stop: lock files go first (a reader must not find a lock for a port about to close); then what runs
+    in the background (a kill from a pane key, an auto-start) is cancelled, and every instance stops being
+    served, its files kept for the next controller."""
     for inst in rt.registry.ordered():
         rt.ports.locks.remove(inst.port)
+    await rt.drain_background()
     for instance_id in list(rt.served):
         try:
             # Its files stay: the next controller serves the instance again, and its Claude's hooks read them.

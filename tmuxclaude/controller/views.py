@@ -10,9 +10,8 @@ from typing import Any
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, WorktreeError
 from tmuxclaude.model.instance import Instance, InstanceState
-from tmuxclaude.model.view import ls_line
 
-__all__ = ["describe", "find", "list_instances", "next_waiting", "render_ls", "switch"]
+__all__ = ["describe", "find", "list_instances", "next_waiting", "switch"]
 
 
 def describe(
@@ -86,10 +85,6 @@ def list_instances(rt: Runtime, client: ClientContext, *, stats: bool = False) -
         data["active"] = inst.window_id in active
         out.append(data)
     return out
-
-
-def render_ls(rt: Runtime, client: ClientContext) -> list[str]:
-    return [ls_line(item) for item in list_instances(rt, client)]
 
 
 def find(rt: Runtime, ref: str | None, client: ClientContext) -> Instance:
