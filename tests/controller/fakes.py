@@ -52,6 +52,10 @@ class FakeTmux:
         self.fail_create: Exception | None = None
         self.fail_kill: set[str] = set()
         self.global_options: dict[str, str] = {}
+        self.shell_paths: dict[str, str] = {}
+        """Panes that are not ours, by the directory they are in (a test sets it)."""
+        self.activity: dict[str, float] = {}
+        """When each window last showed output (a test sets it)."""
         self.screens: dict[str, list[str]] = {}
         """What ``capture`` shows of a pane (a test sets it)."""
         self._n = 0
@@ -138,7 +142,7 @@ class FakeTmux:
         self.respawned.append((pane, list(cmd)))
 
     def pane_paths(self) -> dict[str, str]:
-        return {}
+        return dict(self.shell_paths)
 
     def window_options(self, window: str) -> dict[str, str]:
         return dict(self.wins[window].options) if window in self.wins else {}
@@ -147,7 +151,7 @@ class FakeTmux:
         return list(self.wins[window].panes) if window in self.wins else []
 
     def window_activity(self) -> dict[str, float]:
-        return {}
+        return dict(self.activity)
 
     def windows(self) -> list[WindowRow]:
         return [WindowRow(w.session, wid, False, False, w.options.get("id", "")) for wid, w in self.wins.items()]
