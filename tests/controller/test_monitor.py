@@ -26,7 +26,10 @@ async def started(w: World, branch: str = "a") -> Instance:
     return inst
 
 
-def state(w: World, inst: Instance) -> InstanceState:
+async def after(w: World, inst: Instance, seconds: float) -> InstanceState:
+    """The instance's state after ``seconds`` more and one tick."""
+    w.clock.now += seconds
+    await monitor.tick(w.rt)
     current = w.rt.registry.get(inst.id)
     assert current is not None
     return current.state
@@ -35,16 +38,10 @@ def state(w: World, inst: Instance) -> InstanceState:
 async def test_a_busy_state_with_a_silent_pane_is_cleared(w: World) -> None:
     inst = await started(w)
     apply(w.rt, inst.id, Event.BUSY)
-    w.clock.now += 5
-    await monitor.tick(w.rt)
-    assert state(w, inst) is InstanceState.BUSY  # 10 s by default
+    assert await after(w, inst, 5) is InstanceState.BUSY  # 10 s by default
     w.tmux.activity[inst.window_id] = w.clock.now  # the pane is still printing
-    w.clock.now += 8
-    await monitor.tick(w.rt)
-    assert state(w, inst) is InstanceState.BUSY
-    w.clock.now += 11
-    await monitor.tick(w.rt)
-    assert state(w, inst) is InstanceState.IDLE
+    assert await after(w, inst, 8) is InstanceState.BUSY
+    assert await after(w, inst, 11) is InstanceState.IDLE
     assert w.tmux.wins[inst.window_id].options["state"] == "idle"
 
 
@@ -52,18 +49,12 @@ async def test_an_idle_claude_is_paused_after_the_configured_time(tmp_path: Path
     w = make_world(tmp_path, Config(limits=LimitsConfig(idle_minutes=2)))
     try:
         inst = await started(w)
-        w.clock.now += 90
-        await monitor.tick(w.rt)
-        assert state(w, inst) is InstanceState.IDLE
-        w.clock.now += 60
-        await monitor.tick(w.rt)
-        assert state(w, inst) is InstanceState.PAUSED
+        assert await after(w, inst, 90) is InstanceState.IDLE
+        assert await after(w, inst, 60) is InstanceState.PAUSED
         pane, argv = w.tmux.respawned[-1]
         assert pane == inst.claude_pane and "tmuxclaude resume a" in argv[-1]
         # Paused is not idle: the tick leaves it alone.
-        w.clock.now += 600
-        await monitor.tick(w.rt)
-        assert state(w, inst) is InstanceState.PAUSED
+        assert await after(w, inst, 600) is InstanceState.PAUSED
     finally:
         await reconcile.shutdown(w.rt)
 
