@@ -184,7 +184,7 @@ async def _comments(rt: Runtime, args: dict[str, Any], client: ClientContext) ->
 
 
 async def _review_send(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
-    inst = rt.registry.get(str(args.get("instance") or "")) or views.find(rt, _ref(args), client)
+    inst = rt.registry.get(str(args.get("instance") or "")) or await views.find(rt, _ref(args), client)
     return await comments.review_send(rt, inst)
 
 
@@ -193,12 +193,12 @@ async def _deny_reason(rt: Runtime, args: dict[str, Any], client: ClientContext)
 
 
 async def _send_terminal(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
-    inst = rt.registry.get(str(args.get("instance") or "")) or views.find(rt, _ref(args), client)
+    inst = rt.registry.get(str(args.get("instance") or "")) or await views.find(rt, _ref(args), client)
     return await comments.send_terminal(rt, inst, str(args.get("pane") or ""))
 
 
 async def _panes(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
-    inst = rt.registry.get(str(args.get("instance") or "")) or views.find(rt, _ref(args), client)
+    inst = rt.registry.get(str(args.get("instance") or "")) or await views.find(rt, _ref(args), client)
     return await comments.panes(rt, inst)
 
 

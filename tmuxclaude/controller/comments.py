@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tmuxclaude.controller import prompts
-from tmuxclaude.controller.runtime import ClientContext, Runtime
+from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.errors import InstanceError, TmuxClaudeError
 from tmuxclaude.model.comments import CommentBook, CommentError, check_path, render_denial, render_review
 from tmuxclaude.model.instance import Instance
@@ -211,9 +211,3 @@ async def panes(rt: Runtime, inst: Instance) -> list[dict[str, str]]:
     """The panes :ClaudeCodeSendTerminal offers: every pane of this tmux server but the instance's own two."""
     found = await asyncio.to_thread(rt.ports.pane_text.list_panes)
     return [p for p in found if p["id"] not in (inst.claude_pane, inst.nvim_pane)]
-
-
-def find(rt: Runtime, ref: str | None, client: ClientContext) -> Instance:
-    from tmuxclaude.controller.views import find as find_instance
-
-    return find_instance(rt, ref, client)

@@ -160,7 +160,7 @@ async def send(
     """Mention a file (and lines) to an instance's Claude, as :ClaudeCodeSend does."""
     from tmuxclaude.controller.views import find
 
-    inst = find(rt, ref, client)
+    inst = await find(rt, ref, client)
     path = os.path.abspath(os.path.join(client.cwd, os.path.expanduser(file)))
     if not os.path.exists(path):
         raise InstanceError(f"no such file: {path}")

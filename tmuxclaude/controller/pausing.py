@@ -21,7 +21,7 @@ __all__ = ["pause", "resume"]
 async def pause(rt: Runtime, ref: str | None, client: ClientContext) -> dict[str, Any]:
     """Stop Claude (its pane shows how to resume); Neovim, the worktree and the branch stay."""
     async with rt.lock:
-        inst = find(rt, ref, client)
+        inst = await find(rt, ref, client)
         if inst.state is InstanceState.PAUSED:
             return describe(rt, inst)
         transition(inst.state, Event.PAUSE, name=inst.name)  # refuses orphaned, dead, exited
@@ -38,7 +38,7 @@ async def pause(rt: Runtime, ref: str | None, client: ClientContext) -> dict[str
 async def resume(rt: Runtime, ref: str | None, client: ClientContext) -> dict[str, Any]:
     """Start Claude again in its pane (paused, or exited), continuing its conversation."""
     async with rt.lock:
-        inst = find(rt, ref, client)
+        inst = await find(rt, ref, client)
         return restart(rt, inst.id)
 
 

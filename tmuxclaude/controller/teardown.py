@@ -30,7 +30,7 @@ async def kill(
     rt: Runtime, ref: str | None, client: ClientContext, *, remove_worktree: bool = False, force: bool = False
 ) -> dict[str, Any]:
     async with rt.lock:
-        inst = find(rt, ref, client)
+        inst = await find(rt, ref, client)
         on_disk = os.path.isdir(inst.worktree)
         if remove_worktree and not force and on_disk:
             # Refuse before touching anything: a refused removal must not leave a half-killed instance.

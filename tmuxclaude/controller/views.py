@@ -3,6 +3,7 @@ the caller's pane means, switch to one."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from typing import Any
@@ -87,7 +88,7 @@ def list_instances(rt: Runtime, client: ClientContext, *, stats: bool = False) -
     return out
 
 
-def find(rt: Runtime, ref: str | None, client: ClientContext) -> Instance:
+async def find(rt: Runtime, ref: str | None, client: ClientContext) -> Instance:
     """The instance ``ref`` names (number, id, name, repo/branch, branch, repo name: ``Registry.find``) or,
     without one, the caller's pane or directory."""
     if ref:
@@ -102,7 +103,8 @@ def find(rt: Runtime, ref: str | None, client: ClientContext) -> Instance:
             if inst is not None:
                 return inst
     with contextlib.suppress(WorktreeError):
-        root = rt.ports.git.resolve_worktree(client.cwd).root
+        # In a thread: it reads the worktree's git files, and the caller may hold the controller lock.
+        root = (await asyncio.to_thread(rt.ports.git.resolve_worktree, client.cwd)).root
         inst = rt.registry.by_worktree(root)
         if inst is not None:
             return inst
@@ -110,7 +112,7 @@ def find(rt: Runtime, ref: str | None, client: ClientContext) -> Instance:
 
 
 async def switch(rt: Runtime, ref: str, client: ClientContext) -> dict[str, Any]:
-    inst = find(rt, ref, client)
+    inst = await find(rt, ref, client)
     rt.ports.tmux.select(inst.window_id, inst.claude_pane, client.pane or None)
     return describe(rt, inst)
 
