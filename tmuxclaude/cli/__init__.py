@@ -26,7 +26,7 @@ def _fast(argv: list[str]) -> int | None:
                 print(json.dumps(items, indent=2))
             else:
                 for item in items:
-                    print(view.ls_line(item))
+                    print(view.ls_line(view.from_wire(item)))
             return 0
         if len(argv) == 2 and argv[0] == "switch" and not argv[1].startswith("-"):
             client.request("switch", {"ref": argv[1]})
@@ -36,7 +36,7 @@ def _fast(argv: list[str]) -> int | None:
         words = [a for a in argv if a not in ("--", "-d", "--detached")]
         if len(words) == 2 and words[0] == "new" and not words[1].startswith("-"):
             item = client.request("new", {"branch": words[1], "base": None, "detached": detached})
-            print(view.instance_line(item, "started"))
+            print(view.instance_line(view.from_wire(item), "started"))
             return 0
         import os
 
@@ -45,7 +45,7 @@ def _fast(argv: list[str]) -> int | None:
         if words[:1] == ["open"] and path_or_none and not any(w.startswith("-") for w in words[1:]):
             path = os.path.abspath(words[1]) if len(words) == 2 else ""
             item = client.request("open", {"path": path, "nvim_server": "", "detached": detached})
-            print(view.instance_line(item, "focused" if item.get("existing") else "started"))
+            print(view.instance_line(view.from_wire(item), "focused" if item.get("existing") else "started"))
             return 0
         if argv == ["watch", "--json"]:
             from tmuxclaude.cli.watch import watch

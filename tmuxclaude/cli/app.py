@@ -81,7 +81,7 @@ def cli(ctx: click.Context) -> None:
 
 
 def _print_instance(item: dict[str, Any], verb: str) -> None:
-    click.echo(view.instance_line(item, verb))
+    click.echo(view.instance_line(view.from_wire(item), verb))
 
 
 @cli.command()
@@ -149,7 +149,7 @@ def ls(app: App, as_json: bool, stats: bool, show_all: bool) -> None:
         click.echo(json.dumps(items, indent=2))
         return
     for item in items:
-        line = view.ls_line(item)
+        line = view.ls_line(view.from_wire(item))
         if stats and "stats" in item:
             s = item["stats"]
             line += f"  rss {s['rss_mb']} MB  cpu {s['cpu_percent']}%  procs {s['processes']}"

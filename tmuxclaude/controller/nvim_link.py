@@ -161,9 +161,7 @@ async def _auto_start(rt: Runtime, instance_id: str, path: str) -> None:
     bridge = rt.bridges.get(instance_id)
     if bridge is not None:
         with contextlib.suppress(Exception):
-            await bridge.client.exec_lua(
-                "vim.notify(...)", f"tmuxclaude: started instance {item['name']} for {info.root}"
-            )
+            await bridge.client.exec_lua("vim.notify(...)", f"tmuxclaude: started instance {item.name} for {info.root}")
 
 
 async def send(

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from tmuxclaude.controller import comments
@@ -19,6 +20,7 @@ from tmuxclaude.controller.status import publish_summary
 from tmuxclaude.controller.views import describe, find
 from tmuxclaude.errors import UnsafeRemovalError
 from tmuxclaude.model.instance import Instance, InstanceState
+from tmuxclaude.model.view import InstanceView
 
 __all__ = ["forget", "kill", "kill_all", "orphan", "teardown"]
 
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 
 async def kill(
     rt: Runtime, ref: str | None, client: ClientContext, *, remove_worktree: bool = False, force: bool = False
-) -> dict[str, Any]:
+) -> InstanceView:
     async with rt.lock:
         inst = find(rt, ref, client)
         on_disk = os.path.isdir(inst.worktree)
@@ -46,7 +48,7 @@ async def kill(
             else:
                 # Deleted from disk already: only git's record of it is left to drop.
                 await asyncio.to_thread(rt.git.prune_worktrees, inst.repo)
-            info["worktree_removed"] = True
+            info = replace(info, worktree_removed=True)
         return info
 
 

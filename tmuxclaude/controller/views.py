@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any
 
 from tmuxclaude.adapters.procs import tree_stats
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, WorktreeError
 from tmuxclaude.model.instance import Instance, InstanceState
-from tmuxclaude.model.view import ls_line
+from tmuxclaude.model.view import InstanceView, PermissionView, StatsView, ls_line
 
 __all__ = ["describe", "find", "list_instances", "next_waiting", "render_ls", "switch"]
 
@@ -22,46 +21,48 @@ def describe(
     *,
     stats: bool = False,
     panes: dict[str, dict[str, str]] | None = None,
-) -> dict[str, Any]:
+    active: bool | None = None,
+) -> InstanceView:
     server = rt.servers.get(inst.id)
-    data: dict[str, Any] = {
-        "n": rt.registry.number_of(inst.id),
-        "id": inst.id,
-        "name": inst.name,
-        "branch": inst.branch,
-        "worktree": inst.worktree,
-        "repo": inst.repo,
-        "port": inst.port,
-        "state": inst.state.value,
-        "window_id": inst.window_id,
-        "nvim_pane": inst.nvim_pane,
-        "claude_pane": inst.claude_pane,
-        "nvim_pid": inst.nvim_pid,
-        "nvim_socket": inst.nvim_socket,
-        "nvim_attached": bool(server and server.nvim is not None),
-        "clients": server.clients if server else 0,
-        "parent_port": inst.parent_port,
-        "created_at": inst.created_at,
-        "claude_session_id": inst.claude_session_id,
-        "exit": inst.extra.get("exit"),
-        "lock_file": str(rt.locks.file_for(inst.port)),
-        "worktree_missing": not os.path.isdir(inst.worktree),
-    }
     permission = rt.permissions.get(inst.id)
-    if permission is not None:
-        data["permission"] = {"mode": permission.mode, "chosen_by": permission.chosen_by, "reason": permission.reason}
+    tree: StatsView | None = None
     if stats:
         pids = []
         for pane, info in (panes if panes is not None else rt.tmux.panes()).items():
             if pane in (inst.nvim_pane, inst.claude_pane) and info["pid"].isdigit():
                 pids.append(int(info["pid"]))
-        tree = tree_stats(pids, rt.monitor.proc_cache.setdefault(inst.id, {}))
-        data["stats"] = {
-            "rss_mb": tree.rss_mb,
-            "cpu_percent": tree.cpu_percent,
-            "processes": tree.processes,
-        }
-    return data
+        found = tree_stats(pids, rt.monitor.proc_cache.setdefault(inst.id, {}))
+        tree = StatsView(rss_mb=found.rss_mb, cpu_percent=found.cpu_percent, processes=found.processes)
+    return InstanceView(
+        n=rt.registry.number_of(inst.id),
+        id=inst.id,
+        name=inst.name,
+        branch=inst.branch,
+        worktree=inst.worktree,
+        repo=inst.repo,
+        port=inst.port,
+        state=inst.state.value,
+        window_id=inst.window_id,
+        nvim_pane=inst.nvim_pane,
+        claude_pane=inst.claude_pane,
+        nvim_pid=inst.nvim_pid,
+        nvim_socket=inst.nvim_socket,
+        nvim_attached=bool(server and server.nvim is not None),
+        clients=server.clients if server else 0,
+        parent_port=inst.parent_port,
+        created_at=inst.created_at,
+        claude_session_id=inst.claude_session_id,
+        exit=inst.extra.get("exit"),
+        lock_file=str(rt.locks.file_for(inst.port)),
+        worktree_missing=not os.path.isdir(inst.worktree),
+        permission=(
+            PermissionView(mode=permission.mode, chosen_by=permission.chosen_by, reason=permission.reason)
+            if permission is not None
+            else None
+        ),
+        stats=tree,
+        active=active,
+    )
 
 
 def _active_windows(rt: Runtime, client: ClientContext) -> set[str]:
@@ -75,18 +76,15 @@ def _active_windows(rt: Runtime, client: ClientContext) -> set[str]:
     return {r.window_id for r in (attached or rows) if r.active}
 
 
-def list_instances(rt: Runtime, client: ClientContext, *, stats: bool = False) -> list[dict[str, Any]]:
+def list_instances(rt: Runtime, client: ClientContext, *, stats: bool = False) -> list[InstanceView]:
     active = _active_windows(rt, client)
     panes = rt.tmux.panes() if stats else None
     if stats:
         for gone in set(rt.monitor.proc_cache) - {i.id for i in rt.registry.ordered()}:
             del rt.monitor.proc_cache[gone]
-    out = []
-    for inst in rt.registry.ordered():
-        data = describe(rt, inst, stats=stats, panes=panes)
-        data["active"] = inst.window_id in active
-        out.append(data)
-    return out
+    return [
+        describe(rt, inst, stats=stats, panes=panes, active=inst.window_id in active) for inst in rt.registry.ordered()
+    ]
 
 
 def render_ls(rt: Runtime, client: ClientContext) -> list[str]:
@@ -115,13 +113,13 @@ def find(rt: Runtime, ref: str | None, client: ClientContext) -> Instance:
     raise InstanceError("no instance for this pane or directory; name one (see `tmuxclaude ls`)")
 
 
-async def switch(rt: Runtime, ref: str, client: ClientContext) -> dict[str, Any]:
+async def switch(rt: Runtime, ref: str, client: ClientContext) -> InstanceView:
     inst = find(rt, ref, client)
     rt.tmux.select(inst.window_id, inst.claude_pane, client.pane or None)
     return describe(rt, inst)
 
 
-def next_waiting(rt: Runtime, client: ClientContext) -> dict[str, Any]:
+def next_waiting(rt: Runtime, client: ClientContext) -> InstanceView:
     """Switch to the next instance waiting for input, after the current one in ls order."""
     items = rt.registry.ordered()
     current = ""
