@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
@@ -19,12 +20,17 @@ from tmuxclaude.errors import InstanceError
 ITEM = {"n": 1, "id": "ab12cd34", "name": "feat-x", "branch": "feat-x", "worktree": "/src/app-feat-x",
         "port": 10002, "state": "idle", "active": True}  # fmt: skip
 
+PENDING = {"name": "box:feat-y", "host": "box", "worktree": "/w", "port": "?"}
+"""What ``new --host`` answers before the host's stream shows the new instance."""
+
 
 class Case(NamedTuple):
     test_id: str
     argv: list[str]
     result: Any = None
     error: Exception | None = None
+    files: tuple[str, ...] = ()
+    """Files made in the (empty) current directory first: a path operand that exists is a path, not a session."""
 
 
 CASES = [
@@ -39,6 +45,16 @@ CASES = [
     Case("open-here", ["open"], ITEM),
     Case("open-path", ["open", "some/dir"], ITEM),
     Case("open-existing-detached", ["open", "-d", "some/dir"], {**ITEM, "existing": True}),
+    Case("open-empty-path", ["open", ""], ITEM),
+    Case("open-file-here", ["open", "notes.txt"], ITEM, files=("notes.txt",)),
+    Case("open-dashdash-d", ["open", "--", "-d"], ITEM, files=("-d",)),
+    Case("open-d-dashdash-d", ["open", "-d", "--", "-d"], ITEM, files=("-d",)),
+    Case("open-dashdash-detached", ["open", "--", "--detached"], ITEM, files=("--detached",)),
+    Case("new-dashdash-d", ["new", "--", "-d"], ITEM),
+    Case("new-d-dashdash-d", ["new", "-d", "--", "-d"], ITEM),
+    Case("new-dashdash-detached", ["new", "--", "--detached"], ITEM),
+    Case("new-lone-dash", ["new", "-"], ITEM),
+    Case("new-remote-not-seen-yet", ["new", "feat-y"], PENDING),
     Case("next", ["next"], ITEM),
     Case("next-none", ["next"], error=InstanceError("no instance is waiting for input")),
     Case("pick", ["pick"]),
@@ -61,7 +77,10 @@ def _fake(monkeypatch: pytest.MonkeyPatch, case: Case) -> list[tuple[str, Any]]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.test_id for c in CASES])
-def test_fast_path_and_click_agree(monkeypatch: pytest.MonkeyPatch, case: Case) -> None:
+def test_fast_path_and_click_agree(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, case: Case) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in case.files:
+        (tmp_path / name).touch()
     calls = _fake(monkeypatch, case)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -76,7 +95,13 @@ def test_fast_path_and_click_agree(monkeypatch: pytest.MonkeyPatch, case: Case) 
 
 
 @pytest.mark.parametrize(
-    "argv", [["ls", "--stats"], ["new", "--base", "main", "x"], ["kill"], ["switch"], [], ["open", "dc5151ef"]]
-)
-def test_other_spellings_go_to_click(argv: list[str]) -> None:
+    "argv",
+    [
+        ["ls", "--stats"], ["new", "--base", "main", "x"], ["kill"], ["switch"], [], ["open", "dc5151ef"],
+        # No file `-d` here: a word that is no path is a Claude session, which click's `open` promotes.
+        ["open", "--", "-d"], ["new"], ["new", "a", "b"], ["new", "-x", "a"], ["new", "-h"], ["open", "a/b", "c/d"],
+    ],
+)  # fmt: skip
+def test_other_spellings_go_to_click(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, argv: list[str]) -> None:
+    monkeypatch.chdir(tmp_path)
     assert cli_main._fast(argv) is None
