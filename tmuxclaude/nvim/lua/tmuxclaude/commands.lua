@@ -1,5 +1,6 @@
 --- The :ClaudeCode* commands. In an attached Neovim they talk to the controller over the RPC channel; in a
 --- user's own Neovim (no controller attached) they run the tmuxclaude CLI as a job, so Neovim never blocks on it.
+local names = require('tmuxclaude.names')
 local util = require('tmuxclaude.util')
 
 local M = {}
@@ -123,7 +124,7 @@ end
 local function open(opts)
   local arg = opts.args ~= '' and opts.args or nil
   if tmuxclaude().is_attached() then
-    ask('open', arg)
+    ask(names.cmd.open, arg)
     return
   end
   local server = vim.v.servername
@@ -188,12 +189,12 @@ function M.define()
   def('ClaudeCode', open, { nargs = '?', complete = 'file', desc = 'Open a Claude Code instance for a path' })
   def(
     'ClaudeCodeList',
-    controller_or_cli('list', function()
+    controller_or_cli(names.cmd.list, function()
       return { 'ls' }
     end, true),
     { desc = 'List Claude Code instances' }
   )
-  local switch = controller_or_cli('switch', function(arg)
+  local switch = controller_or_cli(names.cmd.switch, function(arg)
     return { 'switch', arg }
   end)
   local picker = require('tmuxclaude.picker')
@@ -213,14 +214,14 @@ function M.define()
   })
   def(
     'ClaudeCodeKill',
-    controller_or_cli('kill', function(arg)
+    controller_or_cli(names.cmd.kill, function(arg)
       return arg and { 'kill', arg } or { 'kill' }
     end),
     { nargs = '?', complete = picker.complete, desc = 'Kill a Claude Code instance (this one by default)' }
   )
   def(
     'ClaudeCodeResume',
-    controller_or_cli('resume', function(arg)
+    controller_or_cli(names.cmd.resume, function(arg)
       return arg and { 'resume', arg } or { 'resume' }
     end),
     {
@@ -231,7 +232,7 @@ function M.define()
   )
   def(
     'ClaudeCodeKillAll',
-    controller_or_cli('kill_all', function()
+    controller_or_cli(names.cmd.kill_all, function()
       return { 'kill-all' }
     end),
     { desc = 'Kill every Claude Code instance' }

@@ -9,6 +9,7 @@
 --- :ClaudeCodeComments (quickfix list), :ClaudeCodeSendTerminal [pane]; `:ClaudeCodeReview send` and
 --- `:ClaudeCodeDiffDeny [reason]` send them. Mapping: <Plug>(tmuxclaude-comment) in normal and visual mode
 --- (bound to a key only when setup's `comment_keymap` names one).
+local names = require('tmuxclaude.names')
 local util = require('tmuxclaude.util')
 
 local M = {}
@@ -114,7 +115,7 @@ local function request(payload)
     util.error("tmuxclaude: comments need a tmuxclaude instance's Neovim (see :ClaudeCode)")
     return false, nil
   end
-  payload.cmd = 'comments'
+  payload.cmd = names.cmd.comments
   local ok, res = util.answer(tmuxclaude().request(payload))
   if ok then
     take(res)
@@ -130,7 +131,7 @@ function M.fetch()
   if not tmuxclaude().is_attached() then
     return
   end
-  local ok, res = tmuxclaude().request({ cmd = 'comments', action = 'list' })
+  local ok, res = tmuxclaude().request({ cmd = names.cmd.comments, action = 'list' })
   if ok then
     take(res)
   end
@@ -246,7 +247,7 @@ function M.send()
     require('tmuxclaude.commands').run_cli({ 'review', 'send' })
     return
   end
-  local ok, res = util.answer(tmuxclaude().request({ cmd = 'review_send' }))
+  local ok, res = util.answer(tmuxclaude().request({ cmd = names.cmd.review_send }))
   if ok then
     say(tostring(res))
   end
@@ -267,7 +268,7 @@ function M.deny(reason)
   end
   local rejected = diff.reject_current()
   if rejected and file and tmuxclaude().is_attached() then
-    local ok, res = util.answer(tmuxclaude().request({ cmd = 'deny_reason', arg = reason or '', file = file }))
+    local ok, res = util.answer(tmuxclaude().request({ cmd = names.cmd.deny_reason, arg = reason or '', file = file }))
     if ok and type(res) == 'string' and res ~= '' then
       say(res)
     end
@@ -280,7 +281,7 @@ end
 function M.send_terminal(pane)
   local function go(p)
     if tmuxclaude().is_attached() then
-      local ok, res = util.answer(tmuxclaude().request({ cmd = 'send_terminal', arg = p }))
+      local ok, res = util.answer(tmuxclaude().request({ cmd = names.cmd.send_terminal, arg = p }))
       if ok then
         say(tostring(res))
       end
@@ -301,7 +302,7 @@ function M.send_terminal(pane)
     return
   end
   -- No pane named: choose one of this tmux server's panes (the user's picker, when they have one).
-  local ok, list = util.answer(tmuxclaude().request({ cmd = 'panes' }))
+  local ok, list = util.answer(tmuxclaude().request({ cmd = names.cmd.panes }))
   if not ok then
     return
   end

@@ -3,9 +3,11 @@
 --- Two ways in: `setup()` (from plugin/tmuxclaude.lua, in any Neovim that has this runtime dir) defines the
 --- commands; `attach()` (called over RPC by the controller) binds this Neovim to one instance, starts selection
 --- tracking, and makes the commands talk to the controller instead of running the CLI.
+local names = require('tmuxclaude.names')
+
 local M = {}
 
-M.version = '0.1.0'
+M.version = names.version
 
 ---@type tmuxclaude.State
 M.state = {}
@@ -147,7 +149,7 @@ function M.emit(event)
   if not ch then
     return false
   end
-  local ok = pcall(vim.rpcnotify, ch, 'tmuxclaude_event', event)
+  local ok = pcall(vim.rpcnotify, ch, names.rpc.event, event)
   return ok
 end
 
@@ -158,7 +160,7 @@ function M.request(payload)
   if not M.is_attached() then
     return false, 'not attached to a tmuxclaude controller'
   end
-  local ok, res = pcall(vim.rpcrequest, M.state.channel, 'tmuxclaude_request', payload)
+  local ok, res = pcall(vim.rpcrequest, M.state.channel, names.rpc.request, payload)
   if not ok then
     -- Drop Neovim's "Vim:Error invoking 'x' on channel N:\n" wrapper: the controller's message is what matters.
     res = tostring(res):gsub("^.-on channel %d+[^\n]*\n", '')
