@@ -15,7 +15,7 @@ from tmuxclaude import cli as cli_main
 from tmuxclaude.cli import client
 from tmuxclaude.cli import pick as pick_mod
 from tmuxclaude.cli.app import cli
-from tmuxclaude.errors import InstanceError
+from tmuxclaude.errors import ControllerError, InstanceError, LimitError, PortError, TmuxClaudeError, TmuxError
 
 ITEM = {"n": 1, "id": "ab12cd34", "name": "feat-x", "branch": "feat-x", "worktree": "/src/app-feat-x",
         "port": 10002, "state": "idle", "active": True}  # fmt: skip
@@ -57,6 +57,9 @@ CASES = [
     Case("new-remote-not-seen-yet", ["new", "feat-y"], PENDING),
     Case("next", ["next"], ITEM),
     Case("next-none", ["next"], error=InstanceError("no instance is waiting for input")),
+    Case("new-limit", ["new", "x"], error=LimitError("at most 2 instances ([multi_instance] max_instances)")),
+    Case("new-several-errors", ["new", "x"], error=ExceptionGroup("new", [TmuxError("a\x1b]0;t\x07"), PortError("b")])),
+    Case("open-controller-gone", ["open"], error=ControllerError("controller closed the connection (see its log)")),
     Case("pick", ["pick"]),
     Case("pick-client", ["pick", "--client", "/dev/pts/3"]),
 ]
@@ -92,6 +95,11 @@ def test_fast_path_and_click_agree(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     result = CliRunner().invoke(cli, case.argv, catch_exceptions=False)
     slow = (calls[:], result.exit_code, result.stdout, result.stderr)
     assert fast == slow
+    if case.error is not None:
+        # One reporter (cli/report.py): one escaped line, the error's own exit code, 1 for several at once.
+        assert err.getvalue().startswith("tmuxclaude: ") and err.getvalue().count("\n") == 1
+        assert "\x1b" not in err.getvalue()
+        assert code == (case.error.exit_code if isinstance(case.error, TmuxClaudeError) else 1)
 
 
 @pytest.mark.parametrize(

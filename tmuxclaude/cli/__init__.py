@@ -59,9 +59,10 @@ def _fast(argv: list[str]) -> int | None:
 
             pick(argv[2] if len(argv) == 3 else "")
             return 0
-    except TmuxClaudeError as exc:
-        print(view.printable(f"tmuxclaude: {exc}"), file=sys.stderr)
-        return exc.exit_code
+    except (TmuxClaudeError, ExceptionGroup) as exc:
+        from tmuxclaude.cli.report import report_error
+
+        return report_error(exc)
     return None
 
 
