@@ -12,8 +12,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import click
+
 from tmuxclaude import __version__
 from tmuxclaude.adapters.nvim import NvimBridge, runtime_dir
+from tmuxclaude.cli.app import cli
 from tmuxclaude.controller.commands import TABLE
 from tmuxclaude.model.config import IdeConfig
 from tmuxclaude.protocol import jsonrpc, names
@@ -24,8 +27,16 @@ LUA_DIR = runtime_dir() / "lua" / "tmuxclaude"
 
 ASK_LUA = """
 local names = require('tmuxclaude.names')
+local data = {}
+for key, value in pairs(names) do
+  if type(value) ~= 'function' then
+    data[key] = value
+  end
+end
+local kill = names.argv(names.cli.kill, nil, 'x')
 local out = {
-  names = names,
+  names = data,
+  argv = { kill, names.argv(names.cli.kill), names.cli.kill },
   tools = require('tmuxclaude.tools').names(),
   version = require('tmuxclaude').version,
   config_debounce = require('tmuxclaude.config').defaults.debounce_ms,
@@ -41,6 +52,7 @@ LITERALS = {
     "an RPC method": re.compile(r"['\"]tmuxclaude_(?:request|event)['\"]"),
     "the version": re.compile(r"\bversion\s*=\s*['\"]\d"),
     "the debounce default": re.compile(r"\bdebounce_ms\s*=\s*\d"),
+    "a CLI argv": re.compile(r"(?:run_cli|cli_job)\(\s*\{|return\s+(?:\w+\s+and\s+)?\{\s*'[a-z-]+'"),
 }
 """How a shared name looks when written as a literal in Lua (names.lua is the only place for one)."""
 
@@ -57,6 +69,28 @@ def _lua_side(nvim_bin: Path, tmp_path: Path) -> dict[str, Any]:
     assert lines, f"Neovim printed nothing (exit {out.returncode}): {out.stderr}"
     data: dict[str, Any] = json.loads(lines[-1])
     return data
+
+
+def _click_takes(argv: list[str]) -> bool:
+    """Whether ``argv`` is a prefix the click application parses: (sub)command words, then options of the last
+    command (each followed by its value, or the end of the prefix)."""
+    command: click.Command = cli
+    words = iter(argv)
+    for word in words:
+        if word.startswith("-"):
+            option = next((p for p in command.params if word in p.opts), None)
+            if not isinstance(option, click.Option):
+                return False
+            if not option.is_flag:
+                next(words, None)
+        elif isinstance(command, click.Group):
+            found = command.commands.get(word)
+            if found is None:
+                return False
+            command = found
+        else:
+            return False
+    return True
 
 
 def test_lua_names_are_pythons(nvim_bin: Path, tmp_path: Path) -> None:
@@ -83,6 +117,9 @@ def test_lua_names_are_pythons(nvim_bin: Path, tmp_path: Path) -> None:
     }
     assert got == expected
     assert all(key == value for key, value in shared["cmd"].items()), shared["cmd"]
+    assert lua["argv"] == [["kill", "x"], ["kill"], ["kill"]]  # nil words left out, the prefix not changed
+    bad_argv = [" ".join(argv) for argv in shared["cli"].values() if not _click_takes(argv)]
+    assert not bad_argv, f"names.lua runs CLI commands or options that cli/app.py does not have: {bad_argv}"
     assert set(TOOLS) >= CONTROLLER_TOOLS
     # The adapter still spells the RPC methods itself (it is not ours to edit this round): the same strings.
     adapter = Path(inspect.getfile(NvimBridge)).read_text()

@@ -68,10 +68,7 @@ function M.mention(path, line_start, line_end, to)
   if line_start then
     spec = ('%s:%d-%d'):format(path, line_start + 1, (line_end or line_start) + 1)
   end
-  local args = { 'send' }
-  if to then
-    vim.list_extend(args, { '--to', to })
-  end
+  local args = to and names.argv(names.cli.send_to, to) or names.argv(names.cli.send)
   args[#args + 1] = spec
   M.run_cli(args)
 end
@@ -132,7 +129,7 @@ local function open(opts)
     server = vim.fn.serverstart()
   end
   local path = arg and util.normalize(vim.fn.expand(arg)) or current_path() or vim.fn.getcwd()
-  M.run_cli({ 'open', '--nvim-server', server, path })
+  M.run_cli(names.argv(names.cli.open_joining, server, path))
 end
 
 ---@param cmd string controller command
@@ -190,12 +187,12 @@ function M.define()
   def(
     'ClaudeCodeList',
     controller_or_cli(names.cmd.list, function()
-      return { 'ls' }
+      return names.argv(names.cli.list)
     end, true),
     { desc = 'List Claude Code instances' }
   )
   local switch = controller_or_cli(names.cmd.switch, function(arg)
-    return { 'switch', arg }
+    return names.argv(names.cli.switch, arg)
   end)
   local picker = require('tmuxclaude.picker')
   def('ClaudeCodeSwitch', function(o)
@@ -215,14 +212,14 @@ function M.define()
   def(
     'ClaudeCodeKill',
     controller_or_cli(names.cmd.kill, function(arg)
-      return arg and { 'kill', arg } or { 'kill' }
+      return names.argv(names.cli.kill, arg)
     end),
     { nargs = '?', complete = picker.complete, desc = 'Kill a Claude Code instance (this one by default)' }
   )
   def(
     'ClaudeCodeResume',
     controller_or_cli(names.cmd.resume, function(arg)
-      return arg and { 'resume', arg } or { 'resume' }
+      return names.argv(names.cli.resume, arg)
     end),
     {
       nargs = '?',
@@ -233,7 +230,7 @@ function M.define()
   def(
     'ClaudeCodeKillAll',
     controller_or_cli(names.cmd.kill_all, function()
-      return { 'kill-all' }
+      return names.argv(names.cli.kill_all)
     end),
     { desc = 'Kill every Claude Code instance' }
   )

@@ -244,7 +244,7 @@ end
 --- :ClaudeCodeReview send: every open comment to this instance's Claude, as one prompt (queued while it is busy).
 function M.send()
   if not tmuxclaude().is_attached() then
-    require('tmuxclaude.commands').run_cli({ 'review', 'send' })
+    require('tmuxclaude.commands').run_cli(names.argv(names.cli.review_send))
     return
   end
   local ok, res = util.answer(tmuxclaude().request({ cmd = names.cmd.review_send }))
@@ -286,7 +286,7 @@ function M.send_terminal(pane)
         say(tostring(res))
       end
     else
-      require('tmuxclaude.commands').run_cli({ 'send', '--pane', p })
+      require('tmuxclaude.commands').run_cli(names.argv(names.cli.send_pane, p))
     end
   end
   if pane and pane ~= '' then

@@ -40,4 +40,34 @@ M.errors = {
   tool_error = -32000,
 }
 
+--- The CLI the commands run when no controller is attached (cli/app.py), each an argv prefix: its command
+--- words, then an option that takes the next word.
+M.cli = {
+  kill = { 'kill' },
+  kill_all = { 'kill-all' },
+  list = { 'ls' },
+  list_json = { 'ls', '--json' },
+  open_joining = { 'open', '--nvim-server' },
+  resume = { 'resume' },
+  review_send = { 'review', 'send' },
+  send = { 'send' },
+  send_pane = { 'send', '--pane' },
+  send_to = { 'send', '--to' },
+  switch = { 'switch' },
+}
+
+--- A new argv: `prefix` (one of M.cli), then the given words; nil words are left out.
+---@param prefix string[]
+---@return string[]
+function M.argv(prefix, ...)
+  local out = vim.list_extend({}, prefix)
+  for i = 1, select('#', ...) do
+    local word = select(i, ...)
+    if word ~= nil then
+      out[#out + 1] = word
+    end
+  end
+  return out
+end
+
 return M

@@ -38,7 +38,7 @@ function M.instances(cb)
     end
     return
   end
-  util.cli_job({ 'ls', '--json' }, function(code, out, err, cli)
+  util.cli_job(shared.argv(shared.cli.list_json), function(code, out, err, cli)
     if code ~= 0 then
       util.error(err ~= '' and err or ('%s ls exited with %d'):format(cli, code))
       return
