@@ -143,11 +143,11 @@ def ls(app: App, as_json: bool, stats: bool, show_all: bool) -> None:
     if as_json:
         click.echo(json.dumps(items, indent=2))
         return
-    for item in items:
-        line = view.ls_line(view.from_wire(item))
-        if stats and "stats" in item:
-            s = item["stats"]
-            line += f"  rss {s['rss_mb']} MB  cpu {s['cpu_percent']}%  procs {s['processes']}"
+    for item in map(view.from_wire, items):
+        line = view.ls_line(item)
+        if stats and isinstance(item, view.InstanceView) and item.stats is not None:
+            s = item.stats
+            line += f"  rss {s.rss_mb} MB  cpu {s.cpu_percent}%  procs {s.processes}"
         click.echo(line)
 
 
@@ -173,9 +173,9 @@ def kill(app: App, ref: str | None, remove_worktree: bool, force: bool) -> None:
     REF is a number, name, branch, repo name or REPO/BRANCH, as for `switch`. The worktree and the branch stay
     unless --remove-worktree is given; work that only lives there is never removed without --force.
     """
-    item = app.request("kill", {"ref": ref, "remove_worktree": remove_worktree, "force": force})
-    suffix = " (worktree removed)" if item.get("worktree_removed") else ""
-    click.echo(f"killed {item['name']}{suffix}")
+    item = view.from_wire(app.request("kill", {"ref": ref, "remove_worktree": remove_worktree, "force": force}))
+    suffix = " (worktree removed)" if item.worktree_removed else ""
+    click.echo(f"killed {item.name}{suffix}")
 
 
 @cli.command("kill-all")
@@ -269,8 +269,8 @@ def pause(app: App, ref: str | None) -> None:
 
     `resume` brings it back, continuing the same conversation.
     """
-    item = app.request("pause", {"ref": ref})
-    click.echo(f"paused {item['name']}")
+    item = view.from_wire(app.request("pause", {"ref": ref}))
+    click.echo(f"paused {item.name}")
 
 
 @cli.command()
@@ -281,8 +281,8 @@ def resume(app: App, ref: str | None) -> None:
 
     Claude continues the conversation it had when it was paused.
     """
-    item = app.request("resume", {"ref": ref})
-    click.echo(f"resumed {item['name']}")
+    item = view.from_wire(app.request("resume", {"ref": ref}))
+    click.echo(f"resumed {item.name}")
 
 
 @cli.command()
