@@ -140,8 +140,8 @@ async def test_promote_stops_a_background_session_and_resumes_it_in_a_new_worktr
         with pytest.raises(InstanceError, match="no Claude session"):
             await claude_sessions.promote(w.rt, "nope", ClientContext(cwd=str(repo)), yes=False, focus=False)
         item = await claude_sessions.promote(w.rt, "parser fix", ClientContext(cwd=str(repo)), yes=False, focus=False)
-        assert item["worktree"] == str(tmp_path / "repo-parser-fix")
-        promoted = w.rt.registry.by_worktree(item["worktree"])
+        assert item.worktree == str(tmp_path / "repo-parser-fix")
+        promoted = w.rt.registry.by_worktree(item.worktree)
         assert promoted is not None and promoted.claude_session_id == SID
         assert any(f"--resume={SID}" in argv for _, argv in w.tmux.respawned)
         calls = log.read_text().splitlines()
@@ -185,7 +185,7 @@ async def test_a_session_with_its_own_worktree_is_promoted_there(tmp_path: Path)
         # A --worktree session shows under its repository, not under the root's instance.
         assert [(s["worktree_path"], s["instance"], s["repo"]) for s in listed] == [(str(own), "", str(repo))]
         item = await claude_sessions.promote(w.rt, "1", ClientContext(cwd=str(repo)), yes=False, focus=False)
-        assert item["worktree"] == str(own) and not (tmp_path / "repo-claude-dc5151ef").exists()
+        assert item.worktree == str(own) and not (tmp_path / "repo-claude-dc5151ef").exists()
     finally:
         await reconcile.shutdown(w.rt)
         await w.rt.drain_background()

@@ -132,7 +132,11 @@ def test_the_edit_tracker_reads_files_through_the_reader_it_is_given() -> None:
 async def test_describe_measures_the_instances_panes_through_the_process_port(w: World) -> None:
     inst = await start(w, w.git.repo)
     w.fake_claude_io()
-    assert views.describe(w.rt, inst, stats=True)["stats"] == {"rss_mb": 0.0, "cpu_percent": 0.0, "processes": 2}
+    assert views.describe(w.rt, inst, stats=True).to_dict()["stats"] == {
+        "rss_mb": 0.0,
+        "cpu_percent": 0.0,
+        "processes": 2,
+    }
 
 
 # -- claude_worktrees: ClaudeSessionsPort and ProcessPort -------------------------------------------------------------
@@ -176,7 +180,7 @@ async def test_promotion_reads_and_stops_sessions_through_the_port(w: World) -> 
     assert sessions.stopped == []
     sessions.conversations.add(SID)
     item = await claude_sessions.promote(w.rt, "1", ClientContext(cwd=str(w.git.repo)), yes=False, focus=False)
-    assert sessions.stopped == ["dc5151ef"] and item["worktree"] == str(w.git.root / "repo-parser-fix")
+    assert sessions.stopped == ["dc5151ef"] and item.worktree == str(w.git.root / "repo-parser-fix")
     assert any(f"--resume={SID}" in argv for _, argv in w.tmux.respawned)
 
 
@@ -195,7 +199,7 @@ async def test_an_interactive_session_is_ended_through_the_process_port_before_i
     procs.stubborn.clear()
     item = await claude_sessions.promote(w.rt, SID[:8], client, yes=True, focus=False)
     assert procs.ended == [4242, 4242] and len(w.rt.registry) == 2
-    assert item["worktree"] == str(side) and any(f"--resume={SID}" in argv for _, argv in w.tmux.respawned)
+    assert item.worktree == str(side) and any(f"--resume={SID}" in argv for _, argv in w.tmux.respawned)
 
 
 # -- hosts: SshConnector and RemoteWindowsPort --------------------------------------------------------------------
@@ -220,25 +224,26 @@ async def test_switch_opens_one_tagged_view_window_per_remote_instance(w: World)
     link = host_link(w)
     item = w.rt.hosts.items(0)[0]
     first = await hosts.switch(w.rt, link, item, ClientContext(cwd="/"))
-    window = first["window_id"]
-    assert first["name"] == "box:feat"
+    window = first.window_id
+    assert window is not None and first.name == "box:feat"
     assert w.tmux.wins[window].options == {"remote": "box:feat", "glyph": GLYPHS[InstanceState.IDLE]}
     cmd = w.remote_windows.commands[window]
     assert cmd == ["ssh", "-t", "--", "me@box", "tmuxclaude attach -- feat"]
     again = await hosts.switch(w.rt, link, item, ClientContext(cwd="/"))
-    assert again["window_id"] == window and len(w.remote_windows.views()) == 1
+    assert again.window_id == window and len(w.remote_windows.views()) == 1
     # From a pane of that window, no reference needed: the window says which remote instance it shows.
     pane = w.tmux.wins[window].panes[0]
     found = await hosts.resolve(w.rt, None, ClientContext(cwd="/", pane=pane))
-    assert found is not None and found[0] is link and found[1]["remote_name"] == "feat"
+    assert found is not None and found[0] is link and found[1].remote_name == "feat"
 
 
 async def test_views_follow_their_hosts_states_and_close_when_the_instance_is_gone(w: World) -> None:
     box, other = host_link(w), host_link(w, "other")
     client = ClientContext(cwd="/")
-    feat = (await hosts.switch(w.rt, box, w.rt.hosts.items(0)[0], client))["window_id"]
-    fix = (await hosts.switch(w.rt, box, w.rt.hosts.items(0)[1], client))["window_id"]
-    elsewhere = (await hosts.switch(w.rt, other, w.rt.hosts.items(0)[2], client))["window_id"]
+    feat = (await hosts.switch(w.rt, box, w.rt.hosts.items(0)[0], client)).window_id
+    fix = (await hosts.switch(w.rt, box, w.rt.hosts.items(0)[1], client)).window_id
+    elsewhere = (await hosts.switch(w.rt, other, w.rt.hosts.items(0)[2], client)).window_id
+    assert feat is not None and fix is not None and elsewhere is not None
     hosts.tag_views(w.rt, "box", {"feat": "waiting"})
     assert w.tmux.wins[feat].options["glyph"] == GLYPHS[InstanceState.WAITING]
     assert fix not in w.tmux.wins  # box no longer has "fix": its view closed
@@ -251,7 +256,7 @@ async def test_a_command_on_a_remote_instance_runs_over_its_ssh_link(w: World) -
     ssh.answer.stdout = "killed feat (worktree removed)\n"
     item = w.rt.hosts.items(0)[0]
     out = await hosts.kill(link, item, remove_worktree=True, force=False)
-    assert out["worktree_removed"] is True and out["name"] == "box:feat"
+    assert out.worktree_removed is True and out.name == "box:feat"
     assert ssh.ran == ["tmuxclaude kill --remove-worktree -- feat"]
     ssh.answer.returncode, ssh.answer.stderr = 3, "tmuxclaude: no instance 'feat'\n"
     with pytest.raises(TmuxClaudeError, match="box: no instance 'feat'"):

@@ -16,13 +16,14 @@ from tmuxclaude.controller.commands import TABLE, Command, Commands
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import TmuxClaudeError
 from tmuxclaude.model.instance import Instance
+from tmuxclaude.model.view import InstanceView
 from tmuxclaude.protocol.nvim_channel import decode_request
 
 pytestmark = pytest.mark.unit
 
 IID = "<asking instance>"
-ITEM = {"n": 2, "name": "feat-b", "branch": "feat-b", "state": "idle", "port": 10002, "active": False,
-        "worktree": "/w/feat-b", "clients": 1}  # fmt: skip
+ITEM = InstanceView.from_dict({"n": 2, "name": "feat-b", "branch": "feat-b", "state": "idle", "port": 10002,
+                               "active": False, "worktree": "/w/feat-b", "clients": 1})  # fmt: skip
 
 # (what the shim sends, the table command run, its args, what the command answers, what Neovim is answered)
 FORMS: list[tuple[dict[str, Any], str, dict[str, Any], Any, Any]] = [

@@ -15,6 +15,7 @@ from tmuxclaude.errors import InstanceError, LimitError, TmuxError
 from tmuxclaude.model.config import Config, MultiInstanceConfig
 from tmuxclaude.model.instance import InstanceState
 from tmuxclaude.model.lifecycle import Event, LifecycleError
+from tmuxclaude.model.view import InstanceView
 
 pytestmark = pytest.mark.unit
 
@@ -23,7 +24,7 @@ def client(w: World) -> ClientContext:
     return ClientContext(cwd=str(w.git.repo))
 
 
-async def new(w: World, branch: str) -> dict[str, object]:
+async def new(w: World, branch: str) -> InstanceView:
     return await spawn.new(w.rt, branch, None, client(w), focus=False)
 
 
@@ -39,7 +40,7 @@ async def test_spawn_serves_writes_lock_and_tags_window(w: World) -> None:
     assert w.locks.files[inst.port]["instanceId"] == inst.id
     assert w.tmux.wins[inst.window_id].options["port"] == str(inst.port)
     assert inst.tmux_server == w.tmux.server_id()
-    assert item["port"] == inst.port and inst.id in w.rt.served
+    assert item.port == inst.port and inst.id in w.rt.served
     assert {f"{inst.id}.hooktoken", f"{inst.id}.settings.json"} <= set(hook_files(w))
     assert w.state.data is not None and [i["id"] for i in w.state.data["instances"]] == [inst.id]
 
@@ -124,7 +125,7 @@ async def test_server_lost_orphans_and_restore_brings_back(w: World, later: bool
         assert any("can be restored (a)" in m for m in w.tmux.messages)
     w.tmux.start_server()
     restored = await reconcile.restore(w.rt, client(w))
-    assert [r["name"] for r in restored] == ["a"]
+    assert [r.name for r in restored] == ["a"]
     back = w.rt.registry.ordered()[0]
     # Same port (the keeper held it), new tokens: a new Claude is started, and the old ones may have leaked.
     assert (back.port, back.state) == (inst.port, InstanceState.IDLE) and back.token != inst.token
@@ -215,7 +216,7 @@ async def test_kill_remove_worktree_of_a_deleted_worktree_prunes(w: World) -> No
     inst = w.rt.registry.ordered()[0]
     Path(inst.worktree).rmdir()
     info = await teardown.kill(w.rt, "a", client(w), remove_worktree=True)
-    assert info["worktree_removed"] and info["worktree_missing"]
+    assert info.worktree_removed and info.worktree_missing
     assert w.git.pruned == [inst.repo] and len(w.rt.registry) == 0
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import replace
 
 import pytest
 
 from tmuxclaude.errors import ConfigError
 from tmuxclaude.model.config import Config
 from tmuxclaude.model.hosts import HostConfig, parse_hosts, remote_argv, split_ref, valid_branch
-from tmuxclaude.model.view import ls_line
+from tmuxclaude.model.view import RemoteView, from_wire, ls_line
 from tmuxclaude.protocol import watch
 
 
@@ -98,10 +99,12 @@ def test_watch_codec_round_trip_and_bounds() -> None:
 
 
 def test_remote_ls_line_is_printable_and_marks_unreachable() -> None:
-    item = {"n": 3, "name": "box:feat-x", "host": "box", "worktree": "/home/u/src/shop-feat-x", "home": "/home/u",
-            "port": 10003, "state": "waiting", "unreachable": None}  # fmt: skip
+    item = RemoteView(name="box:feat-x", branch="feat-x", worktree="/home/u/src/shop-feat-x", repo="/home/u/src/shop",
+                      port=10003, state="waiting", n=3, host="box", remote_name="feat-x", home="/home/u",
+                      unreachable=None)  # fmt: skip
     assert ls_line(item) == "3. [box:feat-x] ~/src/shop-feat-x (port: 10003)"
-    item.update(unreachable="Connection timed out", name="box:\x1b]0;x\x07")
+    item = replace(item, unreachable="Connection timed out", name="box:\x1b]0;x\x07")
+    assert ls_line(from_wire(item.to_dict())) == ls_line(item)
     assert ls_line(item) == (
         "3. [box:\\x1b]0;x\\x07] ~/src/shop-feat-x (port: 10003) (unreachable: Connection timed out; last seen waiting)"
     )

@@ -26,27 +26,27 @@ def _fast(argv: list[str]) -> int | None:
                 print(json.dumps(items, indent=2))
             else:
                 for item in items:
-                    print(view.ls_line(item))
+                    print(view.ls_line(view.from_wire(item)))
             return 0
         if len(argv) == 2 and argv[0] == "switch" and not argv[1].startswith("-"):
             client.request("switch", {"ref": argv[1]})
             return 0
         # `new BRANCH` and `open [PATH]` are what the tmux keys run; other spellings go through click.
-        detached = "-d" in argv or "--detached" in argv
-        words = [a for a in argv if a not in ("--", "-d", "--detached")]
-        if len(words) == 2 and words[0] == "new" and not words[1].startswith("-"):
-            item = client.request("new", {"branch": words[1], "base": None, "detached": detached})
-            print(view.instance_line(item, "started"))
+        parsed = _operands(argv[1:]) if argv[:1] in (["new"], ["open"]) else None
+        if parsed is not None and argv[0] == "new" and len(parsed[0]) == 1:
+            item = client.request("new", {"branch": parsed[0][0], "base": None, "detached": parsed[1]})
+            print(view.instance_line(view.from_wire(item), "started"))
             return 0
         import os
 
-        # Not a path: a Claude session to promote (`open SESSION`), which click's command handles.
-        path_or_none = len(words) == 1 or (len(words) == 2 and ("/" in words[1] or os.path.lexists(words[1])))
-        if words[:1] == ["open"] and path_or_none and not any(w.startswith("-") for w in words[1:]):
-            path = os.path.abspath(words[1]) if len(words) == 2 else ""
-            item = client.request("open", {"path": path, "nvim_server": "", "detached": detached})
-            print(view.instance_line(item, "focused" if item.get("existing") else "started"))
-            return 0
+        if parsed is not None and argv[0] == "open" and len(parsed[0]) <= 1:
+            path = parsed[0][0] if parsed[0] else ""
+            # Not a path: a Claude session to promote (`open SESSION`), which click's command handles.
+            if not path or "/" in path or os.path.lexists(path):
+                args = {"path": os.path.abspath(path) if path else "", "nvim_server": "", "detached": parsed[1]}
+                item = client.request("open", args)
+                print(view.instance_line(view.from_wire(item), "focused" if item.get("existing") else "started"))
+                return 0
         if argv == ["watch", "--json"]:
             from tmuxclaude.cli.watch import watch
 
@@ -59,10 +59,31 @@ def _fast(argv: list[str]) -> int | None:
 
             pick(argv[2] if len(argv) == 3 else "")
             return 0
-    except TmuxClaudeError as exc:
-        print(view.printable(f"tmuxclaude: {exc}"), file=sys.stderr)
-        return exc.exit_code
+    except (TmuxClaudeError, ExceptionGroup) as exc:
+        from tmuxclaude.cli.report import report_error
+
+        return report_error(exc)
     return None
+
+
+def _operands(args: list[str]) -> tuple[list[str], bool] | None:
+    """``new``'s and ``open``'s operands and whether ``-d``/``--detached`` was given, parsed as click parses them
+    (options anywhere before ``--``, everything after it an operand, a lone ``-`` an operand); None when another
+    option is given (click handles it, or says what is wrong)."""
+    operands: list[str] = []
+    detached = only_operands = False
+    for arg in args:
+        if only_operands:
+            operands.append(arg)
+        elif arg == "--":
+            only_operands = True
+        elif arg in ("-d", "--detached"):
+            detached = True
+        elif arg.startswith("-") and arg != "-":
+            return None
+        else:
+            operands.append(arg)
+    return operands, detached
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import stat
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,8 +14,10 @@ import click
 from click.shell_completion import CompletionItem
 
 from tmuxclaude import __version__
-from tmuxclaude.adapters.paths import Paths, config_path
+from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.cli import client
+from tmuxclaude.cli.doctor import doctor
+from tmuxclaude.cli.report import report_error
 from tmuxclaude.errors import TmuxClaudeError
 from tmuxclaude.model import view
 
@@ -46,12 +45,8 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except TmuxClaudeError as exc:
-            click.echo(view.printable(f"tmuxclaude: {exc}"), err=True)
-            ctx.exit(exc.exit_code)
-        except ExceptionGroup as group:
-            click.echo(view.printable(f"tmuxclaude: {'; '.join(str(e) for e in group.exceptions)}"), err=True)
-            ctx.exit(1)
+        except (TmuxClaudeError, ExceptionGroup) as exc:
+            ctx.exit(report_error(exc))
 
 
 def _complete_instance(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
@@ -81,7 +76,7 @@ def cli(ctx: click.Context) -> None:
 
 
 def _print_instance(item: dict[str, Any], verb: str) -> None:
-    click.echo(view.instance_line(item, verb))
+    click.echo(view.instance_line(view.from_wire(item), verb))
 
 
 @cli.command()
@@ -148,11 +143,11 @@ def ls(app: App, as_json: bool, stats: bool, show_all: bool) -> None:
     if as_json:
         click.echo(json.dumps(items, indent=2))
         return
-    for item in items:
+    for item in map(view.from_wire, items):
         line = view.ls_line(item)
-        if stats and "stats" in item:
-            s = item["stats"]
-            line += f"  rss {s['rss_mb']} MB  cpu {s['cpu_percent']}%  procs {s['processes']}"
+        if stats and isinstance(item, view.InstanceView) and item.stats is not None:
+            s = item.stats
+            line += f"  rss {s.rss_mb} MB  cpu {s.cpu_percent}%  procs {s.processes}"
         click.echo(line)
 
 
@@ -178,9 +173,9 @@ def kill(app: App, ref: str | None, remove_worktree: bool, force: bool) -> None:
     REF is a number, name, branch, repo name or REPO/BRANCH, as for `switch`. The worktree and the branch stay
     unless --remove-worktree is given; work that only lives there is never removed without --force.
     """
-    item = app.request("kill", {"ref": ref, "remove_worktree": remove_worktree, "force": force})
-    suffix = " (worktree removed)" if item.get("worktree_removed") else ""
-    click.echo(f"killed {item['name']}{suffix}")
+    item = view.from_wire(app.request("kill", {"ref": ref, "remove_worktree": remove_worktree, "force": force}))
+    suffix = " (worktree removed)" if item.worktree_removed else ""
+    click.echo(f"killed {item.name}{suffix}")
 
 
 @cli.command("kill-all")
@@ -274,8 +269,8 @@ def pause(app: App, ref: str | None) -> None:
 
     `resume` brings it back, continuing the same conversation.
     """
-    item = app.request("pause", {"ref": ref})
-    click.echo(f"paused {item['name']}")
+    item = view.from_wire(app.request("pause", {"ref": ref}))
+    click.echo(f"paused {item.name}")
 
 
 @cli.command()
@@ -286,8 +281,8 @@ def resume(app: App, ref: str | None) -> None:
 
     Claude continues the conversation it had when it was paused.
     """
-    item = app.request("resume", {"ref": ref})
-    click.echo(f"resumed {item['name']}")
+    item = view.from_wire(app.request("resume", {"ref": ref}))
+    click.echo(f"resumed {item.name}")
 
 
 @cli.command()
@@ -338,157 +333,7 @@ def gc(app: App) -> None:
         click.echo("removed the unused demo repo")
 
 
-def _version(cmd: list[str]) -> str | None:
-    exe = shutil.which(cmd[0])
-    if exe is None:
-        return None
-    try:
-        out = subprocess.run([exe, *cmd[1:]], capture_output=True, text=True, timeout=20, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    text = (out.stdout or out.stderr).strip().splitlines()
-    return text[0] if text else "?"
-
-
-def _claude_check(command: list[str]) -> tuple[bool, str, bool]:
-    """The Claude CLI's version against the tested range, and whether the CLI answered at all; bounded even when
-    the CLI never answers."""
-    from tmuxclaude.adapters.claude_cli import probe_version, supported_range
-    from tmuxclaude.model.claude import format_version, upgrade_note
-
-    tested = supported_range()
-    probe = probe_version(command, timeout=3.0)
-    if probe.status == "not_found":
-        return False, f"{probe.command} not found on PATH (tested with Claude Code {tested.describe()})", False
-    if probe.status == "no_answer":
-        return False, f"{probe.command} did not answer --version within 3 s", False
-    if probe.status == "failed" or probe.version is None:
-        return False, f"{probe.command} --version failed: {probe.text or 'no version in its output'}", True
-    if not tested.contains(probe.version):
-        side = "older" if probe.version < tested.oldest else "newer"
-        return (
-            False,
-            f"{probe.text} is {side} than the tested range {tested.describe()}"
-            f" (current: {format_version(tested.current)})",
-            True,
-        )
-    return True, f"{probe.text} (tested range {tested.describe()}){upgrade_note(probe.version, tested)}", True
-
-
-def _report_permission(report: Any, config: Any, pane_env: dict[str, str]) -> None:
-    """The permission mode a Claude started here would get, and who chose it (user, project, managed, tmuxclaude)."""
-    from tmuxclaude.adapters.claude_cli import LocalClaudeCli
-    from tmuxclaude.adapters.git import resolve_worktree
-
-    try:
-        where = resolve_worktree(os.getcwd()).root
-    except TmuxClaudeError:
-        where = os.getcwd()
-    try:
-        choice = LocalClaudeCli().permission_choice(config.commands.claude, config.claude.permission_mode, where,
-                                                    pane_env)  # fmt: skip
-    except TmuxClaudeError as exc:
-        report(False, "permission mode", str(exc))
-        return
-    report(True, "permission mode", f"{choice.mode or '(set in the command)'}, chosen by {choice.chosen_by}: "
-                                    f"{choice.reason}")  # fmt: skip
-
-
-@cli.command()
-@pass_app
-def doctor(app: App) -> None:
-    """Check tools, directories, config and lock files.
-
-    Exits 1 when something needs fixing.
-    """
-    from tmuxclaude.adapters.configfile import load_config
-
-    problems = 0
-
-    def report(ok: bool, label: str, detail: str) -> None:
-        nonlocal problems
-        problems += 0 if ok else 1
-        click.echo(f"[{'ok' if ok else '!!'}] {label}: {detail}")
-
-    paths = app.paths
-    try:
-        config = load_config()
-        report(True, "config", str(config_path()) + ("" if config_path().exists() else " (defaults)"))
-    except TmuxClaudeError as exc:
-        report(False, "config", str(exc))
-        from tmuxclaude.model.config import Config
-
-        config = Config()
-    for label, cmd in (
-        ("tmux", ["tmux", "-V"]),
-        ("git", ["git", "--version"]),
-    ):
-        version = _version(cmd)
-        report(version is not None, label, version or f"{cmd[0]} not found on PATH")
-    from tmuxclaude.adapters.neovim_check import neovim_check
-
-    nvim_ok, nvim_detail = neovim_check(config.commands.nvim[:1])
-    report(nvim_ok, "nvim", nvim_detail)
-    ok, detail, answered = _claude_check(config.commands.claude)
-    report(ok, "claude", detail)
-    from tmuxclaude.adapters.claudecheck import claude_start_checks
-
-    pane_env = {**config.commands.shell_env, **config.commands.claude_env}
-    # A CLI that is missing or does not answer --version would not answer these either: no second wait.
-    for finding in claude_start_checks(config.commands.claude, pane_env) if answered else []:
-        report(finding.ok, finding.label, finding.detail)
-    _report_permission(report, config, pane_env)
-    report(True, "tmux socket", paths.tmux_socket)
-    from tmuxclaude.adapters.paths import check_private_dir
-
-    for label, path, root in (
-        ("runtime dir", paths.runtime_dir, paths.runtime_root),
-        ("state dir", paths.state_dir, paths.state_root),
-        ("lock dir", paths.lock_dir, None),
-    ):
-        try:
-            # Owner, symlinks and write bits of every component from the top of our chain (what the CLI and the
-            # controller refuse), then the mode of the dir itself.
-            exists = check_private_dir(path, root)
-        except TmuxClaudeError as exc:
-            report(False, label, str(exc))
-            continue
-        if exists:
-            mode = stat.S_IMODE(path.stat().st_mode)
-            report(mode & 0o077 == 0, label, f"{path} (mode {mode:04o})")
-        else:
-            report(True, label, f"{path} (not created yet)")
-    from tmuxclaude.adapters.lockfiles import LockDir
-    from tmuxclaude.adapters.procs import pid_alive
-
-    stale = [p for p, d in LockDir(paths.lock_dir).ours().items() if not pid_alive(d.get("pid"))]
-    report(
-        not stale,
-        "lock files",
-        f"stale: {', '.join(map(str, sorted(stale)))} (run `tmuxclaude gc`)" if stale else "no stale lock files",
-    )
-    from tmuxclaude.cli.hostcheck import check_hosts
-
-    for ok, label, detail in check_hosts(config, paths):
-        report(ok, label, detail)
-    running = client.controller_running(paths)
-    report(True, "controller", "running" if running else "not running (starts on demand)")
-    items = app.request("ls", autostart=False) if running else []
-    from tmuxclaude.adapters.foreign_locks import foreign_claims
-
-    names = {str(i.get("worktree")): str(i.get("name")) for i in items if i.get("worktree")}
-    for claim in foreign_claims(paths.lock_dir, list(names)):
-        who = f"{claim.ide}, pid {claim.pid}" if claim.pid else claim.ide
-        detail = f"{claim.port}.lock ({who}) claims {claim.folder}, the worktree of instance {names[claim.worktree]}"
-        report(False, "other IDE", detail + ": its Claude may connect there; stop that IDE's Claude integration")
-    for item in items:
-        if item.get("state") == "exited" and item.get("exit"):
-            # What the CLI itself said when it stopped (the first error line its pane showed).
-            ended = item["exit"]
-            said = f": {ended['headline']}" if ended.get("headline") else ""
-            report(False, f"instance {item['name']}", f"Claude exited ({ended['status']}){said}; "
-                   f"r in its pane or `tmuxclaude resume {item['name']}`")  # fmt: skip
-    sys.exit(1 if problems else 0)
+cli.add_command(doctor)
 
 
 @cli.command()

@@ -127,7 +127,7 @@ def run_demo(directory: str | None, attach: bool) -> Iterator[str]:
     yield f"demo repo: {base / 'demo'}"
     for wt in worktrees:
         item = client.request("open", {"path": str(wt), "detached": True})
-        yield view.instance_line(item, "started")
+        yield view.instance_line(view.from_wire(item), "started")
     inside = bool(os.environ.get("TMUX"))
     target = "tmuxclaude"
     if attach and sys.stdin.isatty() and not inside:

@@ -22,15 +22,15 @@ def host_info() -> dict[str, Any]:
     """This machine's side of the check."""
     from tmuxclaude.adapters.claude_cli import probe_version
     from tmuxclaude.adapters.configfile import load_config
-    from tmuxclaude.cli.app import _version
+    from tmuxclaude.cli.doctor import tool_version
 
     config = load_config()
     probe = probe_version(config.commands.claude, timeout=3.0)
     return {
         "version": __version__,
         "watch": watch.PROTOCOL,
-        "tmux": _version(["tmux", "-V"]),
-        "nvim": _version([*config.commands.nvim[:1], "--version"]),
+        "tmux": tool_version(["tmux", "-V"]),
+        "nvim": tool_version([*config.commands.nvim[:1], "--version"]),
         "claude": probe.text if probe.status == "ok" else None,
     }
 

@@ -38,7 +38,7 @@ def print_all(app: App, instances: list[dict[str, Any]], *, as_json: bool) -> No
         click.echo(json.dumps({"instances": instances, "sessions": sessions}, indent=2))
         return
     for item in instances:
-        click.echo(view.ls_line(item))
+        click.echo(view.ls_line(view.from_wire(item)))
         for s in sessions:
             if s.get("instance_id") == item.get("id"):
                 click.echo(session_line(s))
@@ -67,7 +67,7 @@ def open_session(app: App, ref: str, *, detached: bool, yes: bool) -> None:
         if not click.confirm("End it there and continue its conversation in a new instance?", default=False):
             raise InstanceError("left alone") from None
         item = app.request("open_session", args | {"yes": True})
-    click.echo(view.instance_line(item, "promoted to"))
+    click.echo(view.instance_line(view.from_wire(item), "promoted to"))
 
 
 def _session_entry(s: dict[str, Any]) -> list[str]:

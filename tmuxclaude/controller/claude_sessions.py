@@ -25,6 +25,7 @@ from tmuxclaude.model.claude_sessions import (
     promote_args,
 )
 from tmuxclaude.model.instance import Instance
+from tmuxclaude.model.view import InstanceView
 
 __all__ = ["collect", "list_sessions", "promote"]
 
@@ -149,7 +150,7 @@ def _conversation(rt: Runtime, session: ClaudeSession) -> ClaudeSession:
     return replace(session, transcript_only=True, parent_session_id=parent)
 
 
-async def promote(rt: Runtime, ref: str, client: ClientContext, *, yes: bool, focus: bool) -> dict[str, Any]:
+async def promote(rt: Runtime, ref: str, client: ClientContext, *, yes: bool, focus: bool) -> InstanceView:
     """``open SESSION``: the session becomes an instance; its conversation continues there.
 
     Everything that can refuse (the limit, a missing conversation, the worktree) comes before the session is

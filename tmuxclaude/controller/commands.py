@@ -27,7 +27,7 @@ from tmuxclaude.controller import (
 )
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, TmuxClaudeError
-from tmuxclaude.model.view import ls_line
+from tmuxclaude.model.view import View, ls_line
 
 __all__ = ["Command", "Commands", "NvimForm"]
 
@@ -224,18 +224,24 @@ def _data(value: Any) -> Any:
     return value
 
 
-def _lines(items: Any) -> str:
+def _lines(items: list[View]) -> str:
     return "\n".join(ls_line(item) for item in items) or "no instances"
 
 
-def _name(item: Any) -> str:
-    return str(item["name"])
+def _name(item: View) -> str:
+    return item.name
 
 
-def _picker_items(items: Any) -> list[dict[str, Any]]:
+def _resumed(item: View) -> str:
+    return f"resumed {item.name}"
+
+
+def _picker_items(items: list[View]) -> list[dict[str, Any]]:
     """What :ClaudeCodeSwitch's picker and name completion need of each instance."""
-    keys = ("n", "name", "branch", "state", "port", "active")
-    return [{k: item.get(k) for k in keys} for item in items]
+    return [
+        {"n": i.n, "name": i.name, "branch": i.branch, "state": i.state, "port": i.port, "active": i.active}
+        for i in items
+    ]
 
 
 TABLE: dict[str, Command] = {
@@ -257,7 +263,7 @@ TABLE: dict[str, Command] = {
     "pause": Command(_pause),
     "resume": Command(
         _resume,
-        nvim=("resume", NvimForm(lambda iid, p: {"ref": p.get("arg") or iid}, lambda i: f"resumed {i['name']}")),
+        nvim=("resume", NvimForm(lambda iid, p: {"ref": p.get("arg") or iid}, _resumed)),
     ),
     "restore": Command(_restore),
     "next_waiting": Command(_next_waiting),

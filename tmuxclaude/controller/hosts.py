@@ -15,6 +15,7 @@ import contextlib
 import logging
 import re
 import time
+from dataclasses import replace
 from typing import Any
 
 from tmuxclaude.controller.runtime import ClientContext, Runtime
@@ -23,6 +24,7 @@ from tmuxclaude.model.config import Config
 from tmuxclaude.model.hosts import HostConfig, HostRef, HostStatus, last_line, remote_argv, split_ref, valid_branch
 from tmuxclaude.model.instance import InstanceState
 from tmuxclaude.model.states import GLYPHS
+from tmuxclaude.model.view import InstanceView, RemoteView, View
 from tmuxclaude.protocol import watch
 
 __all__ = ["HostLink", "Hosts", "with_remote"]
@@ -242,16 +244,17 @@ class Hosts:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*(link.first.wait() for link in pending)), limit)
 
-    def items(self, start: int) -> list[dict[str, Any]]:
+    def items(self, start: int) -> list[RemoteView]:
         """The hosts' instances as ``ls`` items, numbered on from ``start``."""
-        out: list[dict[str, Any]] = []
+        out: list[RemoteView] = []
         for link in self.links.values():
             for item in link.status.instances:
-                out.append({
-                    **item, "n": start + len(out) + 1, "name": f"{link.config.name}:{item['name']}",
-                    "host": link.config.name, "remote_name": item["name"], "home": link.status.home,
-                    "unreachable": None if link.status.reachable else link.status.reason, "active": False,
-                })  # fmt: skip
+                out.append(RemoteView(
+                    name=f"{link.config.name}:{item['name']}", branch=item["branch"], worktree=item["worktree"],
+                    repo=item["repo"], port=item["port"], state=item["state"], n=start + len(out) + 1,
+                    host=link.config.name, remote_name=item["name"], home=link.status.home,
+                    unreachable=None if link.status.reachable else link.status.reason,
+                ))  # fmt: skip
         return out
 
     def link(self, host: str) -> HostLink:
@@ -261,12 +264,10 @@ class Hosts:
         return link
 
 
-def with_remote(rt: Runtime, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``ls``: the local items (``"host": null``), then every host's, numbered on."""
-    for item in items:
-        item.setdefault("host", None)
+def with_remote(rt: Runtime, items: list[InstanceView]) -> list[View]:
+    """``ls``: the local items (``"host": null`` on the wire), then every host's, numbered on."""
     if rt.hosts is None:
-        return items
+        return list(items)
     hosts: Hosts = rt.hosts
     return [*items, *hosts.items(len(items))]
 
@@ -276,7 +277,7 @@ def _view_ref(rt: Runtime, client: ClientContext) -> str:
     return rt.ports.remote_windows.view_of_pane(client.pane) if client.pane else ""
 
 
-async def resolve(rt: Runtime, ref: str | None, client: ClientContext) -> tuple[HostLink, dict[str, Any]] | None:
+async def resolve(rt: Runtime, ref: str | None, client: ClientContext) -> tuple[HostLink, RemoteView] | None:
     """The remote instance ``ref`` means (``HOST:NAME``, or a number past the local ones, or, without a ref, the
     remote instance the caller's window shows); None when it means a local one."""
     hosts: Hosts | None = rt.hosts
@@ -292,38 +293,38 @@ async def resolve(rt: Runtime, ref: str | None, client: ClientContext) -> tuple[
             return None
         await hosts.ready()
         for item in hosts.items(len(rt.registry)):
-            if item["n"] == int(ref):
-                return hosts.link(item["host"]), item
+            if item.n == int(ref):
+                return hosts.link(item.host), item
         return None
     link = hosts.link(target.host)
     await link.settled()
     for item in hosts.items(0):
-        if item["host"] == target.host and item["remote_name"] == target.name:
+        if item.host == target.host and item.remote_name == target.name:
             return link, item
     link.require_reachable()
     raise InstanceError(f"no instance {target.name!r} on host {target.host} (see `tmuxclaude ls`)")
 
 
-def _remote_item(link: HostLink, item: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {**item, "name": f"{link.config.name}:{item['remote_name']}", **extra}
+def _remote_item(link: HostLink, item: RemoteView, **extra: Any) -> RemoteView:
+    return replace(item, name=f"{link.config.name}:{item.remote_name}", **extra)
 
 
-async def switch(rt: Runtime, link: HostLink, item: dict[str, Any], client: ClientContext) -> dict[str, Any]:
+async def switch(rt: Runtime, link: HostLink, item: RemoteView, client: ClientContext) -> RemoteView:
     """Show the remote instance in a local window (one per remote instance, reused): ssh -t to the host's tmux,
     attached to that instance's window. Closing it ends the ssh client only."""
-    label = f"{link.config.name}:{item['remote_name']}"
+    label = f"{link.config.name}:{item.remote_name}"
     window = _find_view(rt, label)
     if not window:
         await link.settled()
         link.require_reachable()
-        cmd = link.ssh.command_argv(remote_argv(link.config, ["attach", "--", item["remote_name"]]), tty=True)
+        cmd = link.ssh.command_argv(remote_argv(link.config, ["attach", "--", item.remote_name]), tty=True)
         session = ""
         if client.pane:
             info = rt.ports.tmux.pane_info(client.pane)
             session = info["session_id"] if info else ""
         if not session:
             session = rt.ports.remote_windows.first_session()
-        glyph = _glyph(rt, str(item.get("state", "")))
+        glyph = _glyph(rt, item.state)
         window = rt.ports.remote_windows.create_view(session, label, cmd, glyph=glyph)
     rt.ports.tmux.select(window, None, client.pane or None)
     return _remote_item(link, item, window_id=window)
@@ -370,33 +371,33 @@ def notify_waiting(rt: Runtime, host: str, name: str) -> None:
                 f.write("\a")
 
 
-async def kill(link: HostLink, item: dict[str, Any], *, remove_worktree: bool, force: bool) -> dict[str, Any]:
+async def kill(link: HostLink, item: RemoteView, *, remove_worktree: bool, force: bool) -> RemoteView:
     flags = [*(["--remove-worktree"] if remove_worktree else []), *(["--force"] if force else [])]
-    out = await link.run(["kill", *flags, "--", item["remote_name"]])
+    out = await link.run(["kill", *flags, "--", item.remote_name])
     return _remote_item(link, item, worktree_removed="(worktree removed)" in out)
 
 
-async def pause(link: HostLink, item: dict[str, Any]) -> dict[str, Any]:
-    await link.run(["pause", "--", item["remote_name"]])
+async def pause(link: HostLink, item: RemoteView) -> RemoteView:
+    await link.run(["pause", "--", item.remote_name])
     return _remote_item(link, item)
 
 
-async def resume(link: HostLink, item: dict[str, Any]) -> dict[str, Any]:
-    await link.run(["resume", "--", item["remote_name"]])
+async def resume(link: HostLink, item: RemoteView) -> RemoteView:
+    await link.run(["resume", "--", item.remote_name])
     return _remote_item(link, item)
 
 
-async def send(link: HostLink, item: dict[str, Any], file: str, start: Any, end: Any) -> dict[str, Any]:
+async def send(link: HostLink, item: RemoteView, file: str, start: Any, end: Any) -> RemoteView:
     """``send --to HOST:NAME FILE``: FILE is a path on that host (relative to the instance's worktree)."""
     target = file if start is None else f"{file}:{int(start) + 1}-{int(end if end is not None else start) + 1}"
-    await link.run(["send", f"--to={item['remote_name']}", "--", target], cwd=str(item["worktree"]))
+    await link.run(["send", f"--to={item.remote_name}", "--", target], cwd=item.worktree)
     return _remote_item(link, item, file=file)
 
 
 _STARTED = re.compile(r"^started (?P<name>.+?): ")
 
 
-async def new(rt: Runtime, host: str, branch: str, repo: str, client: ClientContext, *, focus: bool) -> dict[str, Any]:
+async def new(rt: Runtime, host: str, branch: str, repo: str, client: ClientContext, *, focus: bool) -> RemoteView:
     """``new BRANCH --host NAME [--repo PATH]``: the worktree and instance are made there, by its tmuxclaude."""
     hosts: Hosts | None = rt.hosts
     if hosts is None:
@@ -415,24 +416,26 @@ async def new(rt: Runtime, host: str, branch: str, repo: str, client: ClientCont
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 3.0
     while True:
-        found = [i for i in hosts.items(len(rt.registry)) if i["host"] == host and i["remote_name"] == name]
+        found = [i for i in hosts.items(len(rt.registry)) if i.host == host and i.remote_name == name]
         if found or loop.time() > deadline:
             break
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(changed.wait(), max(0.0, deadline - loop.time()))
         changed = link.changed
     if not found:
-        return {"name": f"{host}:{name}", "host": host, "worktree": where, "port": "?"}
+        # Not on its stream yet: what is known (the wire form says port "?").
+        return RemoteView(name=f"{host}:{name}", branch=branch, worktree=where, repo=where, port=None, state="",
+                          n=0, host=host, remote_name=name, home=link.status.home, unreachable=None)  # fmt: skip
     if focus:
         await switch(rt, link, found[0], client)
     return _remote_item(link, found[0])
 
 
-def next_remote_waiting(rt: Runtime) -> tuple[HostLink, dict[str, Any]] | None:
+def next_remote_waiting(rt: Runtime) -> tuple[HostLink, RemoteView] | None:
     hosts: Hosts | None = rt.hosts
     if hosts is None:
         return None
     for item in hosts.items(len(rt.registry)):
-        if item["state"] == "waiting" and not item["unreachable"]:
-            return hosts.link(item["host"]), item
+        if item.state == "waiting" and not item.unreachable:
+            return hosts.link(item.host), item
     return None

@@ -50,9 +50,9 @@ def _check_memory(rt: Runtime, now: float) -> None:
     limit = rt.config.limits.max_rss_mb
     rt.monitor.last_rss_check = now
     for item in list_instances(rt, ClientContext(cwd="/"), stats=True):
-        rss = item["stats"]["rss_mb"]
+        rss = item.stats.rss_mb if item.stats else 0.0
         over = rss > limit
-        found = rt.registry.get(item["id"])
+        found = rt.registry.get(item.id)
         if found is None:
             continue
         rt.ports.tmux.set_window_options(found.window_id, {"warn": "rss" if over else ""}, check=False)

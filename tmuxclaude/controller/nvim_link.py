@@ -151,7 +151,7 @@ async def _auto_start(rt: Runtime, instance_id: str, path: str) -> None:
         return
     bridge = rt.nvim(instance_id)
     if bridge is not None:
-        bridge.notify(f"tmuxclaude: started instance {item['name']} for {info.root}", Level.INFO)
+        bridge.notify(f"tmuxclaude: started instance {item.name} for {info.root}", Level.INFO)
 
 
 async def send(

@@ -5,7 +5,6 @@ restart key and ``:ClaudeCodeResume`` come here too)."""
 from __future__ import annotations
 
 import shlex
-from typing import Any
 
 from tmuxclaude.controller.launch import respawn_claude, resume_args
 from tmuxclaude.controller.lifecycle import apply
@@ -14,11 +13,12 @@ from tmuxclaude.controller.views import describe, find
 from tmuxclaude.errors import InstanceError
 from tmuxclaude.model.instance import InstanceState
 from tmuxclaude.model.lifecycle import Event, transition
+from tmuxclaude.model.view import InstanceView
 
 __all__ = ["pause", "resume"]
 
 
-async def pause(rt: Runtime, ref: str | None, client: ClientContext) -> dict[str, Any]:
+async def pause(rt: Runtime, ref: str | None, client: ClientContext) -> InstanceView:
     """Stop Claude (its pane shows how to resume); Neovim, the worktree and the branch stay."""
     async with rt.lock:
         inst = await find(rt, ref, client)
@@ -35,14 +35,14 @@ async def pause(rt: Runtime, ref: str | None, client: ClientContext) -> dict[str
         return describe(rt, rt.registry.get(inst.id) or inst)
 
 
-async def resume(rt: Runtime, ref: str | None, client: ClientContext) -> dict[str, Any]:
+async def resume(rt: Runtime, ref: str | None, client: ClientContext) -> InstanceView:
     """Start Claude again in its pane (paused, or exited), continuing its conversation."""
     async with rt.lock:
         inst = await find(rt, ref, client)
         return restart(rt, inst.id)
 
 
-def restart(rt: Runtime, instance_id: str) -> dict[str, Any]:
+def restart(rt: Runtime, instance_id: str) -> InstanceView:
     """Respawn the Claude pane (same pane id) with ``--resume <session id>`` when one was recorded, else
     ``--continue`` (this worktree's latest conversation). The caller holds ``rt.lock``."""
     inst = rt.registry.get(instance_id)

@@ -25,6 +25,7 @@ from tmuxclaude.errors import WorktreeError
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.model.lifecycle import Event, Seen, judge, transition
 from tmuxclaude.model.session_ids import resume_argv
+from tmuxclaude.model.view import InstanceView
 
 __all__ = ["gc", "reconcile", "restore", "shutdown", "start"]
 
@@ -277,7 +278,7 @@ def _offer_restore(rt: Runtime, server: str) -> None:
     )
 
 
-async def restore(rt: Runtime, client: ClientContext) -> list[dict[str, Any]]:
+async def restore(rt: Runtime, client: ClientContext) -> list[InstanceView]:
     """Rebuild the windows of every orphaned instance on its old port and token; each Claude resumes its own
     conversation. A window lost a moment ago is noticed first (the periodic reconcile may not have run yet)."""
     await reconcile(rt)

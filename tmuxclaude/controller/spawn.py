@@ -14,8 +14,8 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from tmuxclaude.controller.bootstrap import post_create
 from tmuxclaude.controller.launch import create_panes, kill_panes, resume_args
@@ -27,6 +27,7 @@ from tmuxclaude.errors import InstanceError, LimitError
 from tmuxclaude.model.instance import Instance, InstanceState, Phase
 from tmuxclaude.model.lifecycle import Event
 from tmuxclaude.model.naming import NameParts, instance_name
+from tmuxclaude.model.view import InstanceView
 from tmuxclaude.model.worktree import WorktreeInfo
 
 __all__ = ["check_limit", "new", "open_worktree", "spawn"]
@@ -67,7 +68,7 @@ async def _refuse_existing_branch(rt: Runtime, info: WorktreeInfo, branch: str) 
         )
 
 
-async def new(rt: Runtime, branch: str, base: str | None, client: ClientContext, focus: bool = True) -> dict[str, Any]:
+async def new(rt: Runtime, branch: str, base: str | None, client: ClientContext, focus: bool = True) -> InstanceView:
     info = await asyncio.to_thread(rt.ports.git.resolve_worktree, client.cwd)
     location = rt.ports.git.worktree_location(rt.config.worktrees.dir, info, branch)
     # A bad include pattern (or a hostile .worktreeinclude) is refused before anything is created.
@@ -92,7 +93,7 @@ async def new(rt: Runtime, branch: str, base: str | None, client: ClientContext,
 
 async def open_worktree(
     rt: Runtime, path: str, client: ClientContext, nvim_server: str = "", focus: bool = True
-) -> dict[str, Any]:
+) -> InstanceView:
     """The instance of the worktree holding ``path`` (the caller's cwd by default): focused if it exists."""
     info = await asyncio.to_thread(rt.ports.git.resolve_worktree, path or client.cwd)
     async with rt.lock:
@@ -108,7 +109,7 @@ async def open_worktree(
                 raise InstanceError(f"{existing.name} is paused; `tmuxclaude resume {existing.name}`")
             if focus:
                 rt.ports.tmux.select(existing.window_id, existing.claude_pane, client.pane or None)
-            return describe(rt, existing) | {"existing": True}
+            return replace(describe(rt, existing), existing=True)
         check_limit(rt)
         _check_nvim_server(rt, nvim_server)
         inst = await spawn(rt, info, client, focus=focus, nvim_server=nvim_server)

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from tmuxclaude.controller import comments
@@ -20,6 +21,7 @@ from tmuxclaude.controller.views import describe, find
 from tmuxclaude.errors import UnsafeRemovalError
 from tmuxclaude.model.instance import Instance
 from tmuxclaude.model.lifecycle import Event
+from tmuxclaude.model.view import InstanceView
 
 __all__ = ["forget", "kill", "kill_all", "orphan", "stop_serving", "teardown"]
 
@@ -28,7 +30,7 @@ log = logging.getLogger(__name__)
 
 async def kill(
     rt: Runtime, ref: str | None, client: ClientContext, *, remove_worktree: bool = False, force: bool = False
-) -> dict[str, Any]:
+) -> InstanceView:
     async with rt.lock:
         inst = await find(rt, ref, client)
         on_disk = os.path.isdir(inst.worktree)
@@ -47,7 +49,7 @@ async def kill(
             else:
                 # Deleted from disk already: only git's record of it is left to drop.
                 await asyncio.to_thread(rt.ports.git.prune_worktrees, inst.repo)
-            info["worktree_removed"] = True
+            info = replace(info, worktree_removed=True)
         return info
 
 

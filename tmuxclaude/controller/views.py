@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from typing import Any
 
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, WorktreeError
 from tmuxclaude.model.instance import Instance, InstanceState
+from tmuxclaude.model.view import InstanceView, PermissionView, StatsView
 
 __all__ = ["describe", "find", "list_instances", "next_waiting", "switch"]
 
@@ -21,46 +21,48 @@ def describe(
     *,
     stats: bool = False,
     panes: dict[str, dict[str, str]] | None = None,
-) -> dict[str, Any]:
+    active: bool | None = None,
+) -> InstanceView:
     server = rt.server(inst.id)
-    data: dict[str, Any] = {
-        "n": rt.registry.number_of(inst.id),
-        "id": inst.id,
-        "name": inst.name,
-        "branch": inst.branch,
-        "worktree": inst.worktree,
-        "repo": inst.repo,
-        "port": inst.port,
-        "state": inst.state.value,
-        "window_id": inst.window_id,
-        "nvim_pane": inst.nvim_pane,
-        "claude_pane": inst.claude_pane,
-        "nvim_pid": inst.nvim_pid,
-        "nvim_socket": inst.nvim_socket,
-        "nvim_attached": bool(server and server.nvim is not None),
-        "clients": server.clients if server else 0,
-        "parent_port": inst.parent_port,
-        "created_at": inst.created_at,
-        "claude_session_id": inst.claude_session_id,
-        "exit": inst.exit.to_dict() if inst.exit is not None else None,
-        "lock_file": str(rt.ports.locks.file_for(inst.port)),
-        "worktree_missing": not os.path.isdir(inst.worktree),
-    }
     permission = rt.permissions.get(inst.id)
-    if permission is not None:
-        data["permission"] = {"mode": permission.mode, "chosen_by": permission.chosen_by, "reason": permission.reason}
+    tree: StatsView | None = None
     if stats:
         pids = []
         for pane, info in (panes if panes is not None else rt.ports.tmux.panes()).items():
             if pane in (inst.nvim_pane, inst.claude_pane) and info["pid"].isdigit():
                 pids.append(int(info["pid"]))
-        tree = rt.ports.processes.tree_stats(pids, rt.monitor.proc_cache.setdefault(inst.id, {}))
-        data["stats"] = {
-            "rss_mb": tree.rss_mb,
-            "cpu_percent": tree.cpu_percent,
-            "processes": tree.processes,
-        }
-    return data
+        found = rt.ports.processes.tree_stats(pids, rt.monitor.proc_cache.setdefault(inst.id, {}))
+        tree = StatsView(rss_mb=found.rss_mb, cpu_percent=found.cpu_percent, processes=found.processes)
+    return InstanceView(
+        n=rt.registry.number_of(inst.id),
+        id=inst.id,
+        name=inst.name,
+        branch=inst.branch,
+        worktree=inst.worktree,
+        repo=inst.repo,
+        port=inst.port,
+        state=inst.state.value,
+        window_id=inst.window_id,
+        nvim_pane=inst.nvim_pane,
+        claude_pane=inst.claude_pane,
+        nvim_pid=inst.nvim_pid,
+        nvim_socket=inst.nvim_socket,
+        nvim_attached=bool(server and server.nvim is not None),
+        clients=server.clients if server else 0,
+        parent_port=inst.parent_port,
+        created_at=inst.created_at,
+        claude_session_id=inst.claude_session_id,
+        exit=inst.exit.to_dict() if inst.exit is not None else None,
+        lock_file=str(rt.ports.locks.file_for(inst.port)),
+        worktree_missing=not os.path.isdir(inst.worktree),
+        permission=(
+            PermissionView(mode=permission.mode, chosen_by=permission.chosen_by, reason=permission.reason)
+            if permission is not None
+            else None
+        ),
+        stats=tree,
+        active=active,
+    )
 
 
 def _active_windows(rt: Runtime, client: ClientContext) -> set[str]:
@@ -74,18 +76,15 @@ def _active_windows(rt: Runtime, client: ClientContext) -> set[str]:
     return {r.window_id for r in (attached or rows) if r.active}
 
 
-def list_instances(rt: Runtime, client: ClientContext, *, stats: bool = False) -> list[dict[str, Any]]:
+def list_instances(rt: Runtime, client: ClientContext, *, stats: bool = False) -> list[InstanceView]:
     active = _active_windows(rt, client)
     panes = rt.ports.tmux.panes() if stats else None
     if stats:
         for gone in set(rt.monitor.proc_cache) - {i.id for i in rt.registry.ordered()}:
             del rt.monitor.proc_cache[gone]
-    out = []
-    for inst in rt.registry.ordered():
-        data = describe(rt, inst, stats=stats, panes=panes)
-        data["active"] = inst.window_id in active
-        out.append(data)
-    return out
+    return [
+        describe(rt, inst, stats=stats, panes=panes, active=inst.window_id in active) for inst in rt.registry.ordered()
+    ]
 
 
 async def find(rt: Runtime, ref: str | None, client: ClientContext) -> Instance:
@@ -111,13 +110,13 @@ async def find(rt: Runtime, ref: str | None, client: ClientContext) -> Instance:
     raise InstanceError("no instance for this pane or directory; name one (see `tmuxclaude ls`)")
 
 
-async def switch(rt: Runtime, ref: str, client: ClientContext) -> dict[str, Any]:
+async def switch(rt: Runtime, ref: str, client: ClientContext) -> InstanceView:
     inst = await find(rt, ref, client)
     rt.ports.tmux.select(inst.window_id, inst.claude_pane, client.pane or None)
     return describe(rt, inst)
 
 
-def next_waiting(rt: Runtime, client: ClientContext) -> dict[str, Any]:
+def next_waiting(rt: Runtime, client: ClientContext) -> InstanceView:
     """Switch to the next instance waiting for input, after the current one in ls order."""
     items = rt.registry.ordered()
     current = ""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from typing import Any
 
 from tmuxclaude import __version__
 from tmuxclaude.controller import views
@@ -24,7 +23,7 @@ def changed(rt: Runtime) -> None:
 
 
 def _snapshot(rt: Runtime) -> bytes:
-    items: list[dict[str, Any]] = views.list_instances(rt, ClientContext(cwd="/"))
+    items = [item.to_dict() for item in views.list_instances(rt, ClientContext(cwd="/"))]
     return watch.encode(items, version=__version__, home=os.path.expanduser("~"))
 
 

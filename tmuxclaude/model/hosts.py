@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tmuxclaude.errors import ConfigError
 from tmuxclaude.model.view import printable
+
+if TYPE_CHECKING:
+    from tmuxclaude.model.view import RemoteView
 
 __all__ = [
     "HostConfig",
@@ -182,16 +185,16 @@ def shorten(path: str, home: str) -> str:
     return path
 
 
-def remote_ls_line(item: dict[str, Any]) -> str:
+def remote_ls_line(item: RemoteView) -> str:
     """``3. [box:feat-x] ~/src/shop-feat-x (port: 10003)``, ``(unreachable: REASON; last seen waiting)`` when
     the host cannot be reached now. Not yet made printable: ``view.ls_line`` does that."""
-    line = f"{item['n']}. [{item['name']}] {shorten(str(item['worktree']), str(item.get('home') or ''))}"
-    line += f" (port: {item['port']})"
-    if item.get("unreachable"):
-        line += f" (unreachable: {item['unreachable']}; last seen {item['state']})"
-    elif item.get("state") in ("paused", "exited", "orphaned", "dead"):
-        line += f" ({item['state']})"
-    if item.get("active"):
+    line = f"{item.n}. [{item.name}] {shorten(item.worktree, item.home)}"
+    line += f" (port: {'?' if item.port is None else item.port})"
+    if item.unreachable:
+        line += f" (unreachable: {item.unreachable}; last seen {item.state})"
+    elif item.state in ("paused", "exited", "orphaned", "dead"):
+        line += f" ({item.state})"
+    if item.active:
         line += " *active*"
     return line
 

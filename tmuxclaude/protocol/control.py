@@ -27,8 +27,16 @@ class Request:
     """Who asks: ``cwd`` and, inside this tmux server, ``pane``."""
 
 
+def _wire(value: object) -> Any:
+    """A typed answer (``model.view.InstanceView`` and kin) as its wire form: the one place it becomes JSON."""
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _line(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+    return json.dumps(obj, separators=(",", ":"), default=_wire).encode() + b"\n"
 
 
 def encode_request(request: Request) -> bytes:
@@ -48,6 +56,7 @@ def decode_request(line: bytes) -> Request:
 
 
 def encode_reply(result: Any) -> bytes:
+    """``result`` is JSON data, in which any object with a ``to_dict()`` (the views) stands for what it returns."""
     return _line({"ok": True, "result": result})
 
 

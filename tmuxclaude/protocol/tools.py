@@ -18,6 +18,7 @@ from tmuxclaude.protocol.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, dumps
 
 __all__ = [
     "CLOSED_DIFF_TABS_FORMAT",
+    "CONTROLLER_TOOLS",
     "DIFF_REJECTED",
     "FILE_SAVED",
     "JSON_SCHEMA_DRAFT",
@@ -168,6 +169,10 @@ _SPECS = (
 
 TOOLS: dict[str, ToolSpec] = {spec.name: spec for spec in _SPECS}
 """Every tool we accept in ``tools/call``, listed or not."""
+
+CONTROLLER_TOOLS = frozenset({"openDiff", "close_tab"})
+"""Tools the controller answers itself (the IDE server holds the pending diffs); Neovim's ``tmuxclaude.tools``
+answers every other one of TOOLS (tests/nvim/test_shared_names.py checks both sides)."""
 
 # Keys that mean "not given" when empty: the CLI's own openFile call sends startText:"" and endText:""
 # (docs/protocol.md §5.5), and claudecode.nvim treats that as "no range".

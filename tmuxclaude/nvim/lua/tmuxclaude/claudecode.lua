@@ -70,7 +70,8 @@ local function focus()
     say('tmuxclaude: this Neovim is not attached to its instance yet', vim.log.levels.WARN)
     return
   end
-  local ok, res = require('tmuxclaude.util').answer(t.request({ cmd = 'switch', arg = t.state.name }))
+  local request = { cmd = require('tmuxclaude.names').cmd.switch, arg = t.state.name }
+  local ok, res = require('tmuxclaude.util').answer(t.request(request))
   if ok and type(res) == 'string' and res ~= '' then
     say(res)
   end

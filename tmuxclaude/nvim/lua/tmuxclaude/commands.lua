@@ -1,5 +1,6 @@
 --- The :ClaudeCode* commands. In an attached Neovim they talk to the controller over the RPC channel; in a
 --- user's own Neovim (no controller attached) they run the tmuxclaude CLI as a job, so Neovim never blocks on it.
+local names = require('tmuxclaude.names')
 local util = require('tmuxclaude.util')
 
 local M = {}
@@ -85,10 +86,7 @@ function M.mention(path, line_start, line_end, to)
   if line_start then
     spec = ('%s:%d-%d'):format(path, line_start + 1, (line_end or line_start) + 1)
   end
-  local args = { 'send' }
-  if to then
-    vim.list_extend(args, { '--to', to })
-  end
+  local args = to and names.argv(names.cli.send_to, to) or names.argv(names.cli.send)
   args[#args + 1] = spec
   M.run_cli(args)
 end
@@ -141,7 +139,7 @@ end
 local function open(opts)
   local arg = opts.args ~= '' and opts.args or nil
   if tmuxclaude().is_attached() then
-    ask('open', arg)
+    ask(names.cmd.open, arg)
     return
   end
   local server = vim.v.servername
@@ -149,7 +147,7 @@ local function open(opts)
     server = vim.fn.serverstart()
   end
   local path = arg and util.normalize(vim.fn.expand(arg)) or current_path() or vim.fn.getcwd()
-  M.run_cli({ 'open', '--nvim-server', server, path })
+  M.run_cli(names.argv(names.cli.open_joining, server, path))
 end
 
 ---@param cmd string controller command
@@ -206,13 +204,13 @@ function M.define()
   def('ClaudeCode', open, { nargs = '?', complete = 'file', desc = 'Open a Claude Code instance for a path' })
   def(
     'ClaudeCodeList',
-    controller_or_cli('list', function()
-      return { 'ls' }
+    controller_or_cli(names.cmd.list, function()
+      return names.argv(names.cli.list)
     end, true),
     { desc = 'List Claude Code instances' }
   )
-  local switch = controller_or_cli('switch', function(arg)
-    return { 'switch', arg }
+  local switch = controller_or_cli(names.cmd.switch, function(arg)
+    return names.argv(names.cli.switch, arg)
   end)
   local picker = require('tmuxclaude.picker')
   def('ClaudeCodeSwitch', function(o)
@@ -231,15 +229,15 @@ function M.define()
   })
   def(
     'ClaudeCodeKill',
-    controller_or_cli('kill', function(arg)
-      return arg and { 'kill', arg } or { 'kill' }
+    controller_or_cli(names.cmd.kill, function(arg)
+      return names.argv(names.cli.kill, arg)
     end),
     { nargs = '?', complete = picker.complete, desc = 'Kill a Claude Code instance (this one by default)' }
   )
   def(
     'ClaudeCodeResume',
-    controller_or_cli('resume', function(arg)
-      return arg and { 'resume', arg } or { 'resume' }
+    controller_or_cli(names.cmd.resume, function(arg)
+      return names.argv(names.cli.resume, arg)
     end),
     {
       nargs = '?',
@@ -249,8 +247,8 @@ function M.define()
   )
   def(
     'ClaudeCodeKillAll',
-    controller_or_cli('kill_all', function()
-      return { 'kill-all' }
+    controller_or_cli(names.cmd.kill_all, function()
+      return names.argv(names.cli.kill_all)
     end),
     { desc = 'Kill every Claude Code instance' }
   )

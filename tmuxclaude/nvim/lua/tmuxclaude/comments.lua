@@ -9,6 +9,7 @@
 --- :ClaudeCodeComments (quickfix list), :ClaudeCodeSendTerminal [pane]; `:ClaudeCodeReview send` and
 --- `:ClaudeCodeDiffDeny [reason]` send them. Mapping: <Plug>(tmuxclaude-comment) in normal and visual mode
 --- (bound to a key only when setup's `comment_keymap` names one).
+local names = require('tmuxclaude.names')
 local util = require('tmuxclaude.util')
 
 local M = {}
@@ -126,7 +127,7 @@ local function request(payload)
     util.error("tmuxclaude: comments need a tmuxclaude instance's Neovim (see :ClaudeCode)")
     return false, nil
   end
-  payload.cmd = 'comments'
+  payload.cmd = names.cmd.comments
   local ok, res = util.answer(tmuxclaude().request(payload))
   if ok then
     take(res)
@@ -142,7 +143,7 @@ function M.fetch()
   if not tmuxclaude().is_attached() then
     return
   end
-  local ok, res = tmuxclaude().request({ cmd = 'comments', action = 'list' })
+  local ok, res = tmuxclaude().request({ cmd = names.cmd.comments, action = 'list' })
   if ok then
     take(res)
   end
@@ -255,10 +256,10 @@ end
 --- :ClaudeCodeReview send: every open comment to this instance's Claude, as one prompt (queued while it is busy).
 function M.send()
   if not tmuxclaude().is_attached() then
-    require('tmuxclaude.commands').run_cli({ 'review', 'send' })
+    require('tmuxclaude.commands').run_cli(names.argv(names.cli.review_send))
     return
   end
-  local ok, res = util.answer(tmuxclaude().request({ cmd = 'review_send' }))
+  local ok, res = util.answer(tmuxclaude().request({ cmd = names.cmd.review_send }))
   if ok then
     say(tostring(res))
   end
@@ -279,7 +280,7 @@ function M.deny(reason)
   end
   local rejected = diff.reject_current()
   if rejected and file and tmuxclaude().is_attached() then
-    local ok, res = util.answer(tmuxclaude().request({ cmd = 'deny_reason', arg = reason or '', file = file }))
+    local ok, res = util.answer(tmuxclaude().request({ cmd = names.cmd.deny_reason, arg = reason or '', file = file }))
     if ok and type(res) == 'string' and res ~= '' then
       say(res)
     end
@@ -292,12 +293,12 @@ end
 function M.send_terminal(pane)
   local function go(p)
     if tmuxclaude().is_attached() then
-      local ok, res = util.answer(tmuxclaude().request({ cmd = 'send_terminal', arg = p }))
+      local ok, res = util.answer(tmuxclaude().request({ cmd = names.cmd.send_terminal, arg = p }))
       if ok then
         say(tostring(res))
       end
     else
-      require('tmuxclaude.commands').run_cli({ 'send', '--pane', p })
+      require('tmuxclaude.commands').run_cli(names.argv(names.cli.send_pane, p))
     end
   end
   if pane and pane ~= '' then
@@ -313,7 +314,7 @@ function M.send_terminal(pane)
     return
   end
   -- No pane named: choose one of this tmux server's panes (the user's picker, when they have one).
-  local ok, list = util.answer(tmuxclaude().request({ cmd = 'panes' }))
+  local ok, list = util.answer(tmuxclaude().request({ cmd = names.cmd.panes }))
   if not ok then
     return
   end

@@ -6,7 +6,7 @@ M.defaults = {
   -- The CLI that the commands run when no controller attached this Neovim (a user's own Neovim).
   cli = 'tmuxclaude',
   -- Selection changes are sent at most once per this many milliseconds (claudecode.nvim uses 100).
-  debounce_ms = 100,
+  debounce_ms = require('tmuxclaude.names').debounce_ms,
   -- Title of every notification.
   title = 'tmuxclaude',
   -- A key for <Plug>(tmuxclaude-comment) in normal and visual mode (e.g. '<leader>cc'); nil: none is bound.

@@ -5,6 +5,7 @@
 --- :ClaudeCodeDiffAccept, which only *reports* the final text: the CLI writes the file itself. Reject = deny,
 --- closing the view, wiping/hiding the proposed buffer, or Neovim exiting. Each diff emits exactly one outcome.
 --- Only diffs opened here are ever closed by this module, so the user's own diff windows are left alone.
+local names = require('tmuxclaude.names')
 local util = require('tmuxclaude.util')
 -- vim.uv is the 0.10+ name; vim.loop is all that 0.7 has.
 local uv = vim.uv or vim.loop
@@ -185,7 +186,7 @@ local function open(opts, made)
   local path = util.normalize(opts.old_file_path)
   local existing = util.find_buf(path)
   if existing and vim.bo[existing].modified then
-    return util.tool_error(-32000, 'Cannot create diff: file has unsaved changes')
+    return util.tool_error(names.errors.tool_error, 'Cannot create diff: file has unsaved changes')
   end
   local old = M.diffs[opts.tab_name]
   if old then
@@ -321,7 +322,7 @@ function M.open(opts)
       M.diffs[opts.tab_name] = nil
     end
   end
-  return util.tool_error(-32000, 'Cannot create diff: ' .. tostring(res))
+  return util.tool_error(names.errors.tool_error, 'Cannot create diff: ' .. tostring(res))
 end
 
 ---@return tmuxclaude.Diff|nil

@@ -3,6 +3,8 @@
 --- Two ways in: `setup()` (from plugin/tmuxclaude.lua, in any Neovim that has this runtime dir) defines the
 --- commands; `attach()` (called over RPC by the controller) binds this Neovim to one instance, starts selection
 --- tracking, and makes the commands talk to the controller instead of running the CLI.
+local names = require('tmuxclaude.names')
+
 local M = {}
 
 --- A file outside this instance's worktree was entered (protocol/nvim_channel.py: BufferEvent).
@@ -22,7 +24,7 @@ local M = {}
 --- Everything the controller can be asked as a `tmuxclaude_request` (commands.lua, comments.lua).
 ---@alias tmuxclaude.Request tmuxclaude.CommandRequest|tmuxclaude.CommentsRequest
 
-M.version = '0.1.0'
+M.version = names.version
 
 ---@type tmuxclaude.State
 M.state = {}
@@ -166,7 +168,7 @@ function M.emit(event)
   if not ch then
     return false
   end
-  local ok = pcall(vim.rpcnotify, ch, 'tmuxclaude_event', event)
+  local ok = pcall(vim.rpcnotify, ch, names.rpc.event, event)
   return ok
 end
 
@@ -177,7 +179,7 @@ function M.request(payload)
   if not M.is_attached() then
     return false, 'not attached to a tmuxclaude controller'
   end
-  local ok, res = pcall(vim.rpcrequest, M.state.channel, 'tmuxclaude_request', payload)
+  local ok, res = pcall(vim.rpcrequest, M.state.channel, names.rpc.request, payload)
   if not ok then
     -- Drop Neovim's "Vim:Error invoking 'x' on channel N:\n" wrapper: the controller's message is what matters.
     res = tostring(res):gsub("^.-on channel %d+[^\n]*\n", '')

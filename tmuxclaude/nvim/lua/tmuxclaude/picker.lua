@@ -3,6 +3,7 @@
 --- Attached (an instance's Neovim, or one joined with :ClaudeCode): asked from the controller, one RPC per use.
 --- Otherwise: the CLI, as a job for the picker, and through click's completion protocol for names, which answers
 --- at once and never starts a controller.
+local shared = require('tmuxclaude.names')
 local util = require('tmuxclaude.util')
 
 local M = {}
@@ -31,13 +32,13 @@ end
 ---@param cb fun(items: table[])
 function M.instances(cb)
   if tmuxclaude().is_attached() then
-    local ok, res = util.answer(tmuxclaude().request({ cmd = 'instances' }))
+    local ok, res = util.answer(tmuxclaude().request({ cmd = shared.cmd.instances }))
     if ok and type(res) == 'table' then
       cb(res)
     end
     return
   end
-  util.cli_job({ 'ls', '--json' }, function(code, out, err, cli)
+  util.cli_job(shared.argv(shared.cli.list_json), function(code, out, err, cli)
     if code ~= 0 then
       util.error(err ~= '' and err or ('%s ls exited with %d'):format(cli, code))
       return
@@ -77,7 +78,7 @@ end
 local function names()
   local out = {}
   if tmuxclaude().is_attached() then
-    local ok, res = tmuxclaude().request({ cmd = 'instances' })
+    local ok, res = tmuxclaude().request({ cmd = shared.cmd.instances })
     if ok and type(res) == 'table' and not res.error then
       for _, item in ipairs(res) do
         out[#out + 1] = tostring(item.name)

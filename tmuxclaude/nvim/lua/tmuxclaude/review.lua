@@ -5,6 +5,7 @@
 --- one review tab: the old text (a read-only scratch) on the left, the file's real buffer on the right, both in
 --- diff mode. In the file window `do` (or `:diffget`) takes a hunk back from the old text, then `:w`;
 --- `:ClaudeCodeReview revert` restores the whole file (removes a file Claude created).
+local names = require('tmuxclaude.names')
 local util = require('tmuxclaude.util')
 -- vim.uv is the 0.10+ name; vim.loop is all that 0.7 has.
 local uv = vim.uv or vim.loop
@@ -158,7 +159,7 @@ end
 
 ---@param scope string 'turn' | 'session'
 function M.open(scope)
-  local ok, res = util.answer(require('tmuxclaude').request({ cmd = 'review', arg = scope }))
+  local ok, res = util.answer(require('tmuxclaude').request({ cmd = names.cmd.review, arg = scope }))
   if not ok then
     return
   end

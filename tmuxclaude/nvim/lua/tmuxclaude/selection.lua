@@ -25,7 +25,7 @@ local M = {}
 ---@field debounce_ms integer
 ---@field last_key? string identity of the last value sent
 ---@field latest? tmuxclaude.Selection
-M.state = { debounce_ms = 100 }
+M.state = { debounce_ms = require('tmuxclaude.names').debounce_ms }
 
 local VISUAL = { v = 'v', V = 'V', ['\22'] = '\22', s = 'v', S = 'V', ['\19'] = '\22' }
 

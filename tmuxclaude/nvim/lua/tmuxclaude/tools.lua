@@ -1,5 +1,6 @@
 --- MCP tools answered from this Neovim (docs/protocol.md §5). Each returns the exact payload the controller wraps as
 --- MCP text content, or util.tool_error(code, message) for a JSON-RPC error.
+local names = require('tmuxclaude.names')
 local util = require('tmuxclaude.util')
 
 local M = {}
@@ -94,11 +95,11 @@ end
 function M.openFile(args)
   local path = nonempty(args, 'filePath')
   if not path then
-    return util.tool_error(-32602, 'Missing filePath')
+    return util.tool_error(names.errors.invalid_params, 'Missing filePath')
   end
   path = util.normalize(path)
   if vim.fn.filereadable(path) ~= 1 then
-    return util.tool_error(-32000, 'File not found: ' .. path)
+    return util.tool_error(names.errors.tool_error, 'File not found: ' .. path)
   end
   local buf = util.load_buf(path)
   if args.makeFrontmost == false then
@@ -235,7 +236,7 @@ end
 local function open_document(args)
   local path = nonempty(args, 'filePath')
   if not path then
-    return nil, util.tool_error(-32602, 'Missing filePath')
+    return nil, util.tool_error(names.errors.invalid_params, 'Missing filePath')
   end
   path = util.normalize(path)
   local buf = util.find_buf(path)
@@ -283,6 +284,14 @@ local TOOLS = {
   closeAllDiffTabs = M.closeAllDiffTabs,
 }
 
+--- The tools answered here, sorted (protocol/tools.py TOOLS less the ones the controller answers itself).
+---@return string[]
+function M.names()
+  local out = vim.tbl_keys(TOOLS)
+  table.sort(out)
+  return out
+end
+
 --- Entry point for NvimBridge.call_tool.
 ---@param name string
 ---@param args? table
@@ -290,14 +299,14 @@ local TOOLS = {
 function M.call(name, args)
   local fn = TOOLS[name]
   if not fn then
-    return util.tool_error(-32601, 'Tool not found: ' .. tostring(name))
+    return util.tool_error(names.errors.method_not_found, 'Tool not found: ' .. tostring(name))
   end
   if type(args) ~= 'table' then
     args = {}
   end
   local ok, res = pcall(fn, args)
   if not ok then
-    return util.tool_error(-32603, name .. ' failed: ' .. tostring(res))
+    return util.tool_error(names.errors.internal_error, name .. ' failed: ' .. tostring(res))
   end
   return res
 end
