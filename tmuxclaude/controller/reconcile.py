@@ -269,9 +269,9 @@ async def reconcile(rt: Runtime) -> None:
 def _offer_restore(rt: Runtime, server: str) -> None:
     """Once per tmux server: say that orphaned instances can be brought back."""
     orphans = [i for i in rt.registry.ordered() if i.state is InstanceState.ORPHANED]
-    if not server or not orphans or rt.offered_restore == server:
+    if not server or not orphans or rt.monitor.offered_restore == server:
         return
-    rt.offered_restore = server
+    rt.monitor.offered_restore = server
     names = ", ".join(i.name for i in orphans)
     rt.ports.tmux.message_clients(
         f"tmuxclaude: {len(orphans)} instance(s) can be restored ({names}): tmuxclaude restore"

@@ -105,9 +105,15 @@ class MonitorState:
     """Pids of ``claude --worktree`` sessions already offered as instances (controller/claude_worktrees.py)."""
     last_rss_check: float = 0.0
     rss_warned: set[str] = field(default_factory=set)
+    offered_restore: str = ""
+    """The tmux server (``server_id``) we last told that orphaned instances can be restored."""
 
 
 class Runtime:
+    """The controller's state over its ports. It makes nothing itself: the ports come built (controller/compose.py),
+    each served instance's resources belong to its ServedInstance, and the command table's entry points are handed
+    in by the controller (controller/daemon.py)."""
+
     def __init__(self, config: Config, ports: Ports) -> None:
         self.config = config
         self.ports = ports
@@ -117,15 +123,14 @@ class Runtime:
         self.lock = asyncio.Lock()
         self.dispatch: Dispatch = _not_taking_commands
         self.nvim_dispatch: NvimDispatch = _not_taking_commands
-        """The command table's two entry points, injected by the composition root: the pane channel's keys and
-        Neovim's auto-start run commands through ``dispatch``, Neovim's ``:ClaudeCode*`` through the other."""
+        """The command table's two entry points, handed in by the controller when it builds the table: the pane
+        channel's keys and Neovim's auto-start run commands through ``dispatch``, ``:ClaudeCode*`` through the
+        other. Nothing below the table imports or reaches the table itself."""
         self.status = StatusState()
         self.monitor = MonitorState()
         self.started = ports.clock.time()
         self.events: list[str] = []
         """Recent lifecycle events (bounded), shown by ``daemon status``."""
-        self.offered_restore = ""
-        """The tmux server (``server_id``) we last told that orphaned instances can be restored."""
         self.ticker = SharedTick()
         self.edits = EditTracker(self.nvim, ports.files.read_file_text)
         """Claude's file writes per instance: pre-images for :ClaudeCodeReview, reloads in its Neovim."""

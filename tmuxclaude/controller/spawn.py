@@ -168,6 +168,15 @@ def _new_record(rt: Runtime, info: WorktreeInfo, client: ClientContext, port: in
     )
 
 
+def _put_back(rt: Runtime, instance_id: str, before: Instance | None) -> None:
+    """Undo a spawn's registry write: the record as it was (a restore's orphan), or none (a new instance)."""
+    if before is None:
+        rt.registry.remove(instance_id)
+    else:
+        rt.registry.put(before)
+    rt.save()
+
+
 _START_EVENTS = {
     Phase.STARTING: (Event.STARTED,),
     Phase.ORPHANED: (Event.RESTORE, Event.STARTED),
@@ -205,6 +214,8 @@ async def spawn(
         inst = await asyncio.to_thread(create_panes, rt, inst, client, focus, resume_args or [])
         panes = inst
         undo.callback(_quietly(lambda: kill_panes(rt, panes)))
+        before = rt.registry.get(inst.id)
+        undo.callback(_quietly(lambda: _put_back(rt, inst.id, before)))
         rt.registry.put(inst)
         for event in _START_EVENTS.get(inst.phase, ()):
             inst = apply(rt, inst.id, event) or inst
