@@ -177,7 +177,9 @@ class Tmux:
         """Create the window (Neovim pane left, Claude pane right). On failure nothing is left behind.
 
         One tmux invocation does it all (each costs a few ms): commands in a sequence do not follow a window
-        created with -d, so the window gets a unique temporary name to be targeted by, then its real one.
+        created with -d, so the window gets a unique temporary name to be targeted by, then its real one. Claude's
+        pane is the window's first process (the one the user waits for starts before Neovim), and Neovim's is
+        split off to its left (``-b``): the layout and the pane order (Neovim first) stay the same.
         """
         fmt = SEP.join(["#{session_id}", "#{window_id}", "#{pane_id}"])
         temp = f"tc-{options.get('id', 'new')}"
@@ -191,12 +193,12 @@ class Tmux:
         target = f"{target_session}:={temp}"
         args = _chain(
             [
-                [*first, "-n", temp, "-c", literal(cwd), *map(arg, nvim_cmd)],
+                [*first, "-n", temp, "-c", literal(cwd), *map(arg, claude_cmd)],
                 *([ "set-option", "-w", "-t", target, f"{OPTION_PREFIX}{k}", arg(v)] for k, v in options.items()),
                 # automatic-rename would replace the instance name with "nvim"; the name is the user's handle.
                 ["set-option", "-w", "-t", target, "automatic-rename", "off"],
-                ["split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", target, "-c", literal(cwd),
-                 *map(arg, claude_cmd)],
+                ["split-window", "-h", "-b", "-d", "-P", "-F", "#{pane_id}", "-t", target, "-c", literal(cwd),
+                 *map(arg, nvim_cmd)],
                 ["rename-window", "-t", target, "--", literal(name)],
             ]
         )  # fmt: skip
@@ -207,8 +209,8 @@ class Tmux:
                 # The -P lines are the client's stdout, which a client that had to start the server first has
                 # been seen to return empty; the window's tag names it just as well.
                 out = self._find_tagged(options.get("id", ""))
-            session_id, window_id, nvim_pane = out[0].split(SEP)
-            claude_pane = out[1]
+            session_id, window_id, claude_pane = out[0].split(SEP)
+            nvim_pane = out[1]
             if focus:
                 self.run("select-window", "-t", window_id, ";", "select-pane", "-t", claude_pane)
         except TmuxError:
@@ -234,7 +236,7 @@ class Tmux:
         panes = [r for r in rows if len(r) == 4 and instance_id and r[3] == instance_id]
         if len(panes) != 2:
             return []
-        return [SEP.join(panes[0][:3]), panes[1][2]]
+        return [SEP.join(panes[1][:3]), panes[0][2]]  # Claude's pane (the right one), then Neovim's
 
     def split(self, pane: str, *, cwd: str, cmd: Sequence[str]) -> str:
         out = self.run(
