@@ -125,8 +125,9 @@ def write_hook_files(rt: Runtime, inst: Instance) -> None:
         if event in ("PreToolUse", "PostToolUse"):
             entry["matcher"] = "*"
         hooks[event] = [entry]
-    write_private(token_file, inst.hook_token + "\n")
-    write_private(rt.paths.settings_file(inst.id), json.dumps({"hooks": hooks}, indent=1))
+    # Not fsynced (durable=False): both are rewritten at every launch, before Claude reads them.
+    write_private(token_file, inst.hook_token + "\n", durable=False)
+    write_private(rt.paths.settings_file(inst.id), json.dumps({"hooks": hooks}, indent=1), durable=False)
 
 
 def remove_hook_files(rt: Runtime, instance_id: str) -> None:
