@@ -201,14 +201,17 @@ def create_panes(rt: Runtime, inst: Instance, client: ClientContext, focus: bool
         options=options,
         focus=focus and bool(client.pane),
     )
-    if focus and client.pane:
+    if focus and client.pane and window.session_id != session:
+        # Made in the caller's session, the window and Claude's pane are selected already (by the same tmux
+        # command); only another session needs the caller's client switched. Each tmux call costs a fork while
+        # Claude starts.
         rt.tmux.select(window.window_id, window.claude_pane, client.pane)
     return inst.with_(
         session_id=window.session_id,
         window_id=window.window_id,
         nvim_pane=window.nvim_pane,
         claude_pane=window.claude_pane,
-        tmux_server=rt.tmux.server_id(),
+        tmux_server=window.server_id or rt.tmux.server_id(),
     )
 
 
