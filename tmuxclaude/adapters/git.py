@@ -277,7 +277,11 @@ def _have_commits(cwd: str, revs: list[str]) -> list[bool]:
 
 def create_worktree(info: WorktreeInfo, branch: str, *, base: str | None, location: Path) -> WorktreeInfo:
     """``git worktree add``: a new branch from ``base`` (default HEAD), or check out an existing branch."""
-    checked_out = worktree_for_branch(info, branch)
+    main = info.main_root
+    has_head, exists = _have_commits(main, ["HEAD", f"refs/heads/{branch}"])
+    # Only a branch that exists can be checked out somewhere already (the listing is a git process less on the
+    # usual `new` of a new branch).
+    checked_out = worktree_for_branch(info, branch) if exists else None
     if checked_out is not None:
         raise WorktreeError(
             f"branch {branch!r} is already checked out at {checked_out}; `tmuxclaude open {checked_out}` starts"
@@ -285,8 +289,6 @@ def create_worktree(info: WorktreeInfo, branch: str, *, base: str | None, locati
         )
     if location.exists() and any(location.iterdir()):
         raise WorktreeError(f"worktree location already exists and is not empty: {location}")
-    main = info.main_root
-    has_head, exists = _have_commits(main, ["HEAD", f"refs/heads/{branch}"])
     if not base and not has_head:
         raise WorktreeError(
             f"{main} has no commits yet, and a new worktree branches from one: commit first"
