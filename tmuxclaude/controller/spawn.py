@@ -1,7 +1,7 @@
 """Starting instances, all or nothing: ``new`` (worktree + instance), ``open`` (instance for a worktree), and the
 spawn both share (also used by ``restore`` to bring an instance back on its old port and token).
 
-Spawn acquires resources in order (port, IDE server, hook and lock files, tmux window, registry entry); every
+Spawn acquires resources in order (port, hook files and tmux window, IDE server and lock file, registry entry); every
 step pushes its undo on one ``contextlib.AsyncExitStack``, so a failure undoes what was acquired, in reverse.
 Worktrees are created on request and never removed as a side effect of a failure.
 """
@@ -192,14 +192,17 @@ async def spawn(
             new_port = inst.port
             undo.callback(_quietly(lambda: rt.net.release(new_port)))
         undo.callback(_quietly(sock.close))
-        await serve_socket(rt, inst, sock)
         iid, port = inst.id, inst.port
-        undo.push_async_callback(_quietly_async(lambda: stop_serving(rt, iid)))
-        undo.callback(_quietly(lambda: rt.locks.remove(port)))
+        # Claude's pane starts before the IDE server and the lock file: it reads its settings and hook files at
+        # start (create_panes writes them), the lock file only when it looks for its IDE, half a second or more
+        # later, and a connect or hook that comes earlier waits in the bound socket's listen backlog.
         undo.callback(_quietly(lambda: remove_hook_files(rt, iid)))
         inst = await asyncio.to_thread(create_panes, rt, inst, client, focus, resume_args or [])
         panes = inst
         undo.callback(_quietly(lambda: kill_panes(rt, panes)))
+        await serve_socket(rt, inst, sock)
+        undo.push_async_callback(_quietly_async(lambda: stop_serving(rt, iid)))
+        undo.callback(_quietly(lambda: rt.locks.remove(port)))
         inst = inst.with_(state=InstanceState.IDLE, state_since=rt.clock.time())
         rt.registry.put(inst)
         rt.save()
