@@ -27,7 +27,7 @@ from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.serving import reserve_free_port, serve_socket, stop_serving
 from tmuxclaude.controller.status import publish_summary
 from tmuxclaude.controller.views import describe
-from tmuxclaude.errors import InstanceError, LimitError
+from tmuxclaude.errors import InstanceError, LimitError, WorktreeError
 from tmuxclaude.model.instance import Instance, InstanceState
 from tmuxclaude.model.naming import NameParts, instance_name
 
@@ -75,9 +75,13 @@ async def new(rt: Runtime, branch: str, base: str | None, client: ClientContext,
     # A bad include pattern (or a hostile .worktreeinclude) is refused before anything is created.
     patterns = await asyncio.to_thread(bootstrap.include_patterns, Path(info.main_root), rt.config.worktrees.include)
     async with rt.lock:
-        _refuse_existing_branch(rt, info, branch)
-        check_limit(rt)
-        created = await asyncio.to_thread(rt.git.create_worktree, info, branch, base=base, location=location)
+        # The branch's own instance is looked up (a git process) only when the start is refused anyway.
+        try:
+            check_limit(rt)
+            created = await asyncio.to_thread(rt.git.create_worktree, info, branch, base=base, location=location)
+        except (LimitError, WorktreeError):
+            _refuse_existing_branch(rt, info, branch)
+            raise
         await asyncio.to_thread(
             bootstrap.copy_includes,
             Path(info.main_root),
