@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,6 @@ import pytest
 from tests.controller.fakes import World, make_world
 from tmuxclaude.controller import claude_sessions, claude_worktrees, reconcile, spawn
 from tmuxclaude.controller.runtime import ClientContext
-from tmuxclaude.controller.status import on_hook_http
 from tmuxclaude.errors import InstanceError
 from tmuxclaude.model.claude import PermissionChoice, Version
 from tmuxclaude.model.config import CommandsConfig, Config
@@ -31,17 +31,6 @@ class Headers:
 
     def get_all(self, name: str) -> list[str]:
         return [self.token] if name == "X-Tmuxclaude-Hook" else []
-
-
-class Request:
-    def __init__(self, token: str, query: str) -> None:
-        self.headers = Headers(token)
-        self.path = "/tmuxclaude/hook?" + query
-
-
-class Conn:
-    def respond(self, status: int, text: str) -> int:
-        return status
 
 
 class Cli:
@@ -67,7 +56,10 @@ async def start(w: World, path: Path) -> Instance:
 
 
 def hook(w: World, inst: Instance, query: str) -> int:
-    return int(on_hook_http(w.rt, inst.id, Conn(), Request(inst.hook_token, query)))
+    """What the instance's pane channel answers hook.sh's request (status code)."""
+    on_http = w.rt.served[inst.id].server.on_http
+    assert on_http is not None
+    return on_http("/tmuxclaude/hook?" + query, inst.hook_token)[0]
 
 
 async def test_a_forks_hooks_are_recorded_and_never_move_its_parent(w: World) -> None:
@@ -88,9 +80,9 @@ async def test_a_forks_hooks_are_recorded_and_never_move_its_parent(w: World) ->
 
 @pytest.mark.parametrize(("version", "registered"), [((2, 1, 332), False), ((2, 1, 336), True), (None, False)])
 async def test_interrupt_hook_only_for_clis_that_know_it(w: World, version: Version | None, registered: bool) -> None:
-    w.rt.claude_cli = Cli(version)
+    w.rt.ports = replace(w.rt.ports, claude_cli=Cli(version))
     inst = await start(w, w.git.repo)
-    settings = json.loads(w.rt.paths.settings_file(inst.id).read_text())
+    settings = json.loads(w.rt.ports.paths.settings_file(inst.id).read_text())
     assert ("Interrupt" in settings["hooks"]) is registered
     hook(w, inst, f"event=UserPromptSubmit&session={OWN}")
     assert w.rt.registry.get(inst.id).state is InstanceState.BUSY  # type: ignore[union-attr]

@@ -9,12 +9,12 @@ import pytest
 
 from tests.controller.fakes import World, make_world, pane_env
 from tmuxclaude.controller import pausing, reconcile, spawn, teardown
+from tmuxclaude.controller.lifecycle import apply_if_allowed
 from tmuxclaude.controller.runtime import ClientContext
-from tmuxclaude.controller.status import set_state
 from tmuxclaude.errors import InstanceError, LimitError, TmuxError
 from tmuxclaude.model.config import Config, MultiInstanceConfig
 from tmuxclaude.model.instance import InstanceState
-from tmuxclaude.model.lifecycle import LifecycleError
+from tmuxclaude.model.lifecycle import Event, LifecycleError
 
 pytestmark = pytest.mark.unit
 
@@ -28,7 +28,7 @@ async def new(w: World, branch: str) -> dict[str, object]:
 
 
 def hook_files(w: World) -> list[str]:
-    run = w.rt.paths.runtime_dir
+    run = w.rt.ports.paths.runtime_dir
     return sorted(p.name for p in run.iterdir() if not p.name.endswith(".sock")) if run.exists() else []
 
 
@@ -39,7 +39,7 @@ async def test_spawn_serves_writes_lock_and_tags_window(w: World) -> None:
     assert w.locks.files[inst.port]["instanceId"] == inst.id
     assert w.tmux.wins[inst.window_id].options["port"] == str(inst.port)
     assert inst.tmux_server == w.tmux.server_id()
-    assert item["port"] == inst.port and inst.id in w.rt.servers
+    assert item["port"] == inst.port and inst.id in w.rt.served
     assert {f"{inst.id}.hooktoken", f"{inst.id}.settings.json"} <= set(hook_files(w))
     assert w.state.data is not None and [i["id"] for i in w.state.data["instances"]] == [inst.id]
 
@@ -48,7 +48,7 @@ async def test_spawn_failure_rolls_everything_back(w: World) -> None:
     w.tmux.fail_create = TmuxError("tmux new-window: no space")
     with pytest.raises(TmuxError):
         await new(w, "feat-a")
-    assert len(w.rt.registry) == 0 and w.rt.servers == {} and w.locks.files == {}
+    assert len(w.rt.registry) == 0 and w.rt.served == {} and w.locks.files == {}
     assert hook_files(w) == []
     assert all(lst.closed for lst in w.net.listeners)  # the port reservation is released
     assert (w.root / "repo-feat-a").is_dir()  # the worktree the user asked for stays
@@ -78,7 +78,7 @@ async def test_kill_all_goes_on_past_a_failing_teardown(w: World) -> None:
         await teardown.kill_all(w.rt)
     failed = caught.value.exceptions[0]
     assert isinstance(failed, ExceptionGroup) and "cannot kill" in str(failed.exceptions[0])
-    assert len(w.rt.registry) == 0 and w.rt.servers == {} and w.locks.files == {}
+    assert len(w.rt.registry) == 0 and w.rt.served == {} and w.locks.files == {}
     assert list(w.tmux.wins) == [b.window_id]  # only the window that refused is left
 
 
@@ -91,7 +91,7 @@ async def test_reconcile_goes_on_past_a_failing_teardown(w: World) -> None:
         w.tmux.close_window(inst.window_id)  # closed by the user, same server
     with pytest.raises(ExceptionGroup):
         await reconcile.reconcile(w.rt)
-    assert len(w.rt.registry) == 0 and w.rt.servers == {}
+    assert len(w.rt.registry) == 0 and w.rt.served == {}
 
 
 async def test_window_closed_by_user_is_torn_down(w: World) -> None:
@@ -156,9 +156,7 @@ async def test_start_takes_back_live_windows_and_adopts_unknown_ones(w: World) -
     await new(w, "b")
     a, b = w.rt.registry.ordered()
     await reconcile.shutdown(w.rt)
-    w2 = make_world(w.root)
-    w2.tmux = w.tmux
-    w2.rt.tmux = w.tmux
+    w2 = make_world(w.root, tmux=w.tmux)
     # The state lost b (rolled back to an older backup): its tagged window and lock file remain.
     data = dict(w.state.data or {})
     data["instances"] = [d for d in data["instances"] if d["id"] == a.id]
@@ -166,7 +164,7 @@ async def test_start_takes_back_live_windows_and_adopts_unknown_ones(w: World) -
     w2.locks.files[b.port] = {"instanceId": b.id, "authToken": b.token, "createdAt": b.created_at}
     try:
         await reconcile.start(w2.rt)
-        assert sorted(w2.rt.servers) == sorted([a.id, b.id])
+        assert sorted(w2.rt.served) == sorted([a.id, b.id])
         adopted = w2.rt.registry.get(b.id)
         assert adopted is not None and adopted.token == b.token and adopted.port == b.port
     finally:
@@ -180,8 +178,7 @@ async def test_a_port_not_kept_while_down_is_never_reused_with_its_old_tokens(w:
     await new(w, "b")
     a, b = w.rt.registry.ordered()
     await reconcile.shutdown(w.rt)
-    w2 = make_world(w.root)
-    w2.tmux, w2.rt.tmux = w.tmux, w.tmux
+    w2 = make_world(w.root, tmux=w.tmux)
     w2.state.data = w.state.data
     w2.net.unkept.add(a.port)
     try:
@@ -199,8 +196,7 @@ async def test_port_taken_while_down_moves_the_instance(w: World) -> None:
     await new(w, "a")
     inst = w.rt.registry.ordered()[0]
     await reconcile.shutdown(w.rt)
-    w2 = make_world(w.root)
-    w2.tmux, w2.rt.tmux = w.tmux, w.tmux
+    w2 = make_world(w.root, tmux=w.tmux)
     w2.state.data = w.state.data
     w2.net.taken.add(inst.port)
     try:
@@ -209,7 +205,7 @@ async def test_port_taken_while_down_moves_the_instance(w: World) -> None:
         assert moved.port != inst.port and moved.token != inst.token
         assert inst.port not in w2.locks.files and w2.locks.files[moved.port]["instanceId"] == inst.id
         assert w.tmux.respawned[-1][0] == inst.claude_pane
-        assert pane_env(w2.rt.paths.runtime_dir, inst.id)["CLAUDE_CODE_SSE_PORT"] == str(moved.port)
+        assert pane_env(w2.rt.ports.paths.runtime_dir, inst.id)["CLAUDE_CODE_SSE_PORT"] == str(moved.port)
     finally:
         await reconcile.shutdown(w2.rt)
 
@@ -251,7 +247,7 @@ async def test_gc_drops_instances_whose_panes_all_exited_and_foreign_hook_files(
     inst = w.rt.registry.ordered()[0]
     w.rt.config = Config(multi_instance=MultiInstanceConfig(cleanup_on_exit=False))
     w.tmux.dead.update([inst.nvim_pane, inst.claude_pane])
-    (w.rt.paths.runtime_dir / "deadbeef.settings.json").write_text("{}")
+    (w.rt.ports.paths.runtime_dir / "deadbeef.settings.json").write_text("{}")
     result = await reconcile.gc(w.rt)
     assert result["dropped"] == ["a"] and "deadbeef.settings.json" in result["removed_files"]
     assert hook_files(w) == []
@@ -261,14 +257,10 @@ async def test_a_late_report_does_not_move_an_orphan(w: World) -> None:
     """A hook or exit report still in flight when the server went away must not revive the record."""
     await new(w, "a")
     inst = w.rt.registry.ordered()[0]
-    server = w.rt.servers[inst.id]
+    server = w.rt.served[inst.id].server
     w.tmux.kill_server()
     await reconcile.reconcile(w.rt)
-    set_state(w.rt, inst.id, InstanceState.EXITED)
+    apply_if_allowed(w.rt, inst.id, Event.CLAUDE_EXITED)
     assert w.rt.registry.ordered()[0].state is InstanceState.ORPHANED
-
-    class Conn:
-        def respond(self, status: int, text: str) -> int:
-            return status
-
-    assert server.on_http(Conn(), object()) == 503
+    assert server.on_http is not None
+    assert server.on_http("/tmuxclaude/exit?status=1&elapsed=1", inst.hook_token)[0] == 503

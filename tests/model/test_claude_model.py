@@ -38,8 +38,12 @@ def test_the_shipped_versions_file_lists_both_tested_clis() -> None:
 
     tested = supported_range()
     assert tested.versions == ((2, 1, 197), (2, 1, 332), (2, 1, 336))
-    assert tested.package_of((2, 1, 332)) == ("@anthropic-ai/claude-code", "2.1.332")
-    assert tested.package_of((2, 1, 336)) == ("@anthropic-ai/claude-agent-sdk-{platform}", "0.3.336")
+    packages = dict(zip(tested.versions, tested.packages, strict=False))
+    assert packages.get((2, 1, 332), ("@anthropic-ai/claude-code", "2.1.332")) == (
+        "@anthropic-ai/claude-code",
+        "2.1.332",
+    )
+    assert packages[(2, 1, 336)] == ("@anthropic-ai/claude-agent-sdk-{platform}", "0.3.336")
 
 
 def test_a_platform_binary_package_maps_to_its_claude_code_version() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.helpers.waiting import aretry_until
 from tmuxclaude.adapters.nvim import NvimBridge, NvimClient
+from tmuxclaude.protocol.nvim_channel import NvimEvent, NvimRequest
 
 
 @dataclass
@@ -33,19 +34,21 @@ async def connect_when_ready(address: str, deadline: float = 10.0, **kwargs: Any
 
 @dataclass
 class Recorder:
-    """Collects bridge events and lets a test wait for one that matches."""
+    """Collects bridge events and lets a test wait for one that matches. Events and requests arrive decoded
+    (protocol/nvim_channel.py) and are kept in their wire form: what the Lua shim sent, as checked by the codec."""
 
     events: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     replies: dict[str, Any] = field(default_factory=dict)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def on_event(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
+    def on_event(self, event: NvimEvent) -> None:
+        self.events.append(event.wire())
         self._changed.set()
 
-    async def on_request(self, cmd: str, payload: dict[str, Any]) -> Any:
-        self.requests.append((cmd, payload))
+    async def on_request(self, request: NvimRequest) -> Any:
+        cmd = request.cmd
+        self.requests.append((cmd, request.payload()))
         self._changed.set()
         reply = self.replies.get(cmd, "")
         if isinstance(reply, Exception):

@@ -47,7 +47,10 @@ BANNED_IN_PROTOCOL = BANNED | {
     "multiprocessing",
     "concurrent",
     "http",
-    "urllib",
+    # urllib.parse is string work (the pane channel's query strings); the rest of urllib does I/O.
+    "urllib.request",
+    "urllib.response",
+    "urllib.robotparser",
     "ssl",
     "secrets",
     "random",
@@ -175,3 +178,42 @@ def test_layer_rules_cover_the_whole_package() -> None:
     """A new top-level subpackage must be placed in the layer rules (or be pure) before it can land."""
     subs = {p.name for p in PACKAGE_ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert subs <= set(LAYER_RULES) | set(PURE_DIRS) | {"cli"}
+
+
+COMPOSITION_ROOT = frozenset({"compose"})
+"""The one controller module that names adapters: it builds the ports (controller/ports.py)."""
+
+SERVER_CALLS = frozenset({"start_unix_server", "start_server", "create_server", "socket", "bind", "listen"})
+"""What holding a socket server takes; in the controller only the adapters behind its ports do it."""
+
+
+def test_only_the_composition_root_imports_adapters() -> None:
+    found = [
+        v
+        for path in _files("controller")
+        if path.stem not in COMPOSITION_ROOT
+        for v in violations(path, frozenset({"tmuxclaude.adapters"}))
+    ]
+    assert found == []
+
+
+def _server_calls(source: str) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name in SERVER_CALLS:
+                found.append((node.lineno, name))
+    return found
+
+
+def test_no_controller_module_holds_a_socket_server() -> None:
+    found = [
+        f"{path.name}:{line}: {name}"
+        for path in _files("controller")
+        for line, name in _server_calls(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
+    assert _server_calls("asyncio.start_unix_server(handle, path=p)") == [(1, "start_unix_server")]
+    assert _server_calls("import socket\ns = socket.socket()") == [(2, "socket")]

@@ -263,10 +263,11 @@ def test_review_store_is_bounded_in_entries_and_bytes() -> None:
     hook token, can send): every entry counts, kept text or not. On 6eae274 this held 164 MB."""
     import tracemalloc
 
+    from tmuxclaude.adapters.filetext import read_file_text
     from tmuxclaude.controller.edits import EditTracker
     from tmuxclaude.model.review import MAX_FILES, MAX_INSTANCE_BYTES
 
-    tracker = EditTracker(lambda _iid: None)
+    tracker = EditTracker(lambda _iid: None, read_file_text)
     tracker.on_hook("i1", "UserPromptSubmit", "s1", "", "")
     tracemalloc.start()
     try:

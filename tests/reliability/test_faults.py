@@ -298,7 +298,7 @@ def controller_logging(env: Env) -> Iterator[Path]:
     """The controller's own logging set-up (``daemon._setup_logging``), in this process, undone afterwards."""
     import logging
 
-    from tmuxclaude.controller.daemon import _setup_logging
+    from tmuxclaude.controller.compose import setup_logging as _setup_logging
 
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)

@@ -31,8 +31,8 @@ from websockets.protocol import State
 from tests.helpers.env import Env
 from tests.helpers.waiting import aretry_until
 from tests.reliability.reliability_helpers import SLEEPER_NVIM, answers, ctl, daemon_status, lock_token, rpc, ws_connect
+from tmuxclaude.adapters.ide_server import IdeServer, IdeServers
 from tmuxclaude.adapters.netports import bind_port
-from tmuxclaude.controller.ide import IdeServer
 from tmuxclaude.model.config import IdeConfig
 from tmuxclaude.protocol import tools
 
@@ -331,7 +331,7 @@ class _Capture(logging.Handler):
 
 
 async def _start(name: str) -> IdeServer:
-    server = IdeServer(name, secrets.token_urlsafe(32), IdeConfig(max_frame_bytes=MAX_FRAME, settle_ms=0))
+    server = IdeServers()(name, secrets.token_urlsafe(32), IdeConfig(max_frame_bytes=MAX_FRAME, settle_ms=0))
     await server.start(bind_port(0))
     return server
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from tmuxclaude.adapters.filetext import read_regular
 from tmuxclaude.adapters.paths import claude_config_dir
@@ -42,7 +42,6 @@ from tmuxclaude.protocol.boundedjson import JsonBoundsError, loads_bounded
 
 __all__ = [
     "MANAGED_SETTINGS",
-    "ClaudeCliPort",
     "LocalClaudeCli",
     "VersionProbe",
     "communicate_or_kill",
@@ -207,21 +206,9 @@ def probe_version(command: Sequence[str], timeout: float = 3.0, env: Mapping[str
     return VersionProbe("ok", exe, text, parse_version(text))
 
 
-class ClaudeCliPort(Protocol):
-    """What the controller asks about the CLI when it starts a Claude pane."""
-
-    def permission_choice(
-        self, command: Sequence[str], config_mode: str, worktree: str, pane_env: Mapping[str, str]
-    ) -> PermissionChoice: ...
-
-    def version(self, command: Sequence[str], pane_env: Mapping[str, str]) -> Version | None:
-        """The CLI's version from its install layout (None: unknown), without running it."""
-        ...
-
-
 class LocalClaudeCli:
-    """``ClaudeCliPort`` on this machine: reads the settings files and the install layout at every pane start
-    (a few stat calls; the user may change their settings between two starts)."""
+    """The controller's ``ClaudeCliPort`` on this machine: reads the settings files and the install layout at
+    every pane start (a few stat calls; the user may change their settings between two starts)."""
 
     def permission_choice(
         self, command: Sequence[str], config_mode: str, worktree: str, pane_env: Mapping[str, str]

@@ -21,9 +21,11 @@ from typing import Any
 
 from tmuxclaude.adapters.claude_cli import communicate_or_kill
 from tmuxclaude.adapters.filetext import read_regular
+from tmuxclaude.adapters.paths import claude_config_dir
 from tmuxclaude.model.claude_sessions import valid_job_id, valid_session_id
 
 __all__ = [
+    "claude_config_dir",
     "conversation_exists",
     "has_claude_worktrees",
     "list_agents",

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+
+from tmuxclaude.model.review import FileText
 
 __all__ = ["FileText", "read_file_text", "read_regular"]
-
-
-@dataclass(frozen=True)
-class FileText:
-    existed: bool
-    text: bytes | None
-    """None when the file is missing, not a regular file, unreadable, or larger than the limit."""
 
 
 def read_regular(path: str | os.PathLike[str], limit: int, *, nofollow: bool = False) -> bytes | None:

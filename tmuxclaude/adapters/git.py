@@ -14,10 +14,10 @@ import logging
 import os
 import stat
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 from tmuxclaude.errors import UnsafeRemovalError, WorktreeError
+from tmuxclaude.model.worktree import WorktreeInfo
 
 __all__ = [
     "SAFE_CONFIG",
@@ -119,18 +119,6 @@ def run_git(cwd: str | os.PathLike[str], *args: str, filters: bool = True, stdin
         lines = [line.strip() for line in out.stderr.splitlines() if line.strip()]
         raise GitCommandError(lines[-1] if lines else f"git {args[0]} exited {out.returncode}")
     return out.stdout
-
-
-@dataclass(frozen=True)
-class WorktreeInfo:
-    root: str
-    """The worktree's top-level directory (``git rev-parse --show-toplevel``)."""
-    branch: str
-    """Branch name, or ``HEAD@<sha>`` when detached, or ``(unborn)`` before the first commit."""
-    main_root: str
-    """The repository's main worktree (the one that holds the common .git dir)."""
-    repo_name: str
-    is_main: bool
 
 
 def _read_line(path: Path) -> str:

@@ -6,7 +6,8 @@ controller's asyncio loop. Neovim's RPC is plain msgpack-RPC (``[0, id, method, 
 stream, which fits in a page.
 
 ``NvimClient`` is the transport (no knowledge of tmuxclaude); ``NvimBridge`` loads the Lua runtime shipped in
-``tmuxclaude/nvim`` and turns its notifications and requests into controller callbacks.
+``tmuxclaude/nvim``, decodes its notifications and requests with the channel's codec (protocol/nvim_channel.py)
+into typed controller callbacks, and is the controller's ``NvimPort``: the only place that sends Lua to Neovim.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import msgpack
 
 from tmuxclaude.adapters.peercred import require_own_peer
 from tmuxclaude.errors import InsecurePathError, NvimError, NvimGone, ProtocolError
+from tmuxclaude.protocol import nvim_channel as channel
+from tmuxclaude.protocol.nvim_channel import Level, LuaCall, NvimEvent, NvimRequest
 
 __all__ = ["MAX_MESSAGE_SIZE", "NvimBridge", "NvimClient", "runtime_dir"]
 
@@ -300,7 +303,8 @@ def _error_text(error: Any) -> str:
     return str(error)
 
 
-_ATTACH_LUA: Final = """
+_ATTACH_LUA: Final = (
+    """
 local dir, opts = ...
 local present = false
 for _, p in ipairs(vim.api.nvim_list_runtime_paths()) do
@@ -310,12 +314,14 @@ if not present then
   -- Commas separate 'runtimepath' entries, so a literal comma in the path must be escaped.
   vim.o.runtimepath = dir:gsub(',', '\\\\,') .. ',' .. vim.o.runtimepath
 end
-return require('tmuxclaude').attach(opts)
 """
+    + f"return require('{channel.ATTACH.module}').{channel.ATTACH.function}(opts)\n"
+)
 
 
 class NvimBridge:
-    """The controller's view of one instance's Neovim: tools, diffs, and events from the Lua shim."""
+    """The controller's view of one instance's Neovim (``controller.ports.NvimPort``): tools, diffs, messages,
+    and the typed events and requests of the Lua shim. The class itself is the ``NvimConnector`` (``attach``)."""
 
     def __init__(
         self,
@@ -323,8 +329,8 @@ class NvimBridge:
         instance_id: str,
         name: str,
         worktree: str,
-        on_event: Callable[[dict[str, Any]], None],
-        on_request: Callable[[str, dict[str, Any]], Awaitable[Any]] | None,
+        on_event: Callable[[NvimEvent], None],
+        on_request: Callable[[NvimRequest], Awaitable[Any]] | None,
     ) -> None:
         self.instance_id = instance_id
         self.name = name
@@ -343,8 +349,8 @@ class NvimBridge:
         instance_id: str,
         name: str,
         worktree: str,
-        on_event: Callable[[dict[str, Any]], None],
-        on_request: Callable[[str, dict[str, Any]], Awaitable[Any]] | None = None,
+        on_event: Callable[[NvimEvent], None],
+        on_request: Callable[[NvimRequest], Awaitable[Any]] | None = None,
         debounce_ms: int = 100,
         status: tuple[str, str] | None = None,
     ) -> NvimBridge:
@@ -359,15 +365,7 @@ class NvimBridge:
             address, on_notification=bridge._handle_notification, on_request=bridge._handle_request
         )
         bridge._client = client
-        opts = {
-            "channel": client.channel_id,
-            "instance_id": instance_id,
-            "name": name,
-            "worktree": worktree,
-            "debounce_ms": debounce_ms,
-        }
-        if status is not None:
-            opts["state"], opts["glyph"] = status
+        opts = channel.attach_payload(client.channel_id, instance_id, name, worktree, debounce_ms, status)
         try:
             info = await client.exec_lua(_ATTACH_LUA, str(runtime_dir()), opts)
         except BaseException:
@@ -394,8 +392,7 @@ class NvimBridge:
             ProtocolError: the tool failed in a way the MCP peer should see (unknown tool, missing file).
             NvimError / NvimGone: the RPC itself failed.
         """
-        result = await self.client.exec_lua("return require('tmuxclaude.tools').call(...)", name, arguments or {})
-        return _unwrap(result)
+        return _unwrap(await self._call(channel.CALL_TOOL, name, arguments or {}))
 
     async def open_diff(
         self, diff_id: str, old_file_path: str, new_file_path: str, new_file_contents: str, tab_name: str
@@ -405,40 +402,45 @@ class NvimBridge:
         Raises:
             ProtocolError: the diff cannot be shown (for example the target buffer has unsaved changes).
         """
-        result = await self.client.exec_lua(
-            "return require('tmuxclaude.diff').open(...)",
-            {
-                "id": diff_id,
-                "old_file_path": old_file_path,
-                "new_file_path": new_file_path,
-                "new_file_contents": new_file_contents,
-                "tab_name": tab_name,
-            },
-        )
-        _unwrap(result)
+        payload = channel.diff_payload(diff_id, old_file_path, new_file_path, new_file_contents, tab_name)
+        _unwrap(await self._call(channel.OPEN_DIFF, payload))
 
     async def close_diff(self, tab_name: str) -> bool:
         """Tear down the diff UI for ``tab_name``; a pending diff emits no event (the caller resolves it).
 
         Returns whether such a diff was known.
         """
-        result = await self.client.exec_lua("return require('tmuxclaude.diff').close(...)", tab_name)
-        return bool(_unwrap(result))
+        return bool(_unwrap(await self._call(channel.CLOSE_DIFF, tab_name)))
 
     async def check_file(self, path: str, by: str) -> None:
         """Have Neovim look at ``path`` now (it was just written): an unmodified buffer of it reloads, a modified
         one is kept and the user told (reload.lua). Bounded: a busy Neovim's own file watcher covers it."""
-        await self.client.request(
-            "nvim_exec_lua", "return require('tmuxclaude.reload').check(...)", [path, by], timeout=2.0
-        )
+        await self._call(channel.CHECK_FILE, path, by, timeout=2.0)
 
     def push_status(self, state: str, glyph: str) -> None:
         """Tell Neovim its instance's state (for ``require('tmuxclaude').statusline()``): a notification, so
         the statusline reads a cached value and the controller never waits on Neovim for it."""
-        with contextlib.suppress(NvimError):
-            self.client.notify(
-                "nvim_exec_lua", "require('tmuxclaude').set_status(...)", [{"state": state, "glyph": glyph}]
-            )
+        self._tell(channel.SET_STATUS, channel.status_payload(state, glyph))
+
+    def notify(self, text: str, level: Level) -> None:
+        """Show ``text`` at ``level`` (a notification: the controller never waits on Neovim for it)."""
+        self._tell(channel.NOTIFY, text, int(level))
+
+    def show_error(self, text: str) -> None:
+        """Show ``text`` as an error message (it stays in :messages)."""
+        self._tell(channel.SHOW_ERROR, text)
+
+    def set_comments(self, listing: list[dict[str, Any]]) -> None:
+        """Give Neovim the instance's review comments (each ``tmuxclaude.Comment``); it redraws them."""
+        self._tell(channel.SET_COMMENTS, listing)
+
+    def say(self, text: str) -> None:
+        """A short message, merged with others said in the same moment (reload.lua)."""
+        self._tell(channel.SAY, text)
+
+    async def wait_closed(self) -> None:
+        """Return once the connection is gone (Neovim exited or restarted, or we closed it)."""
+        await self.client.wait_closed()
 
     async def close(self) -> None:
         """Detach the Lua side (best effort) and close the connection."""
@@ -446,28 +448,38 @@ class NvimBridge:
         if client is None or client.closed:
             return
         with contextlib.suppress(NvimError):
-            await client.request(
-                "nvim_exec_lua", "return require('tmuxclaude').detach(...)", [client.channel_id], timeout=2.0
-            )
+            await self._call(channel.DETACH, client.channel_id, timeout=2.0)
         await client.close()
 
+    async def _call(self, call: LuaCall, *args: Any, timeout: float | None = 10.0) -> Any:
+        return await self.client.request("nvim_exec_lua", call.source, list(args), timeout=timeout)
+
+    def _tell(self, call: LuaCall, *args: Any) -> None:
+        """Call without waiting for the answer: a notification; a closed connection just misses it."""
+        with contextlib.suppress(NvimError):
+            self.client.notify("nvim_exec_lua", call.source, list(args))
+
     def _handle_notification(self, method: str, args: list[Any]) -> None:
-        if method != "tmuxclaude_event":
+        if method != channel.EVENT_METHOD:
             if method == "nvim_error_event":
                 logger.warning("nvim reported an error: %r", args)
             return
-        if args and isinstance(args[0], dict):
-            self._on_event(args[0])
-        else:
-            logger.warning("ignored malformed tmuxclaude_event: %r", args)
+        try:
+            event = channel.decode_event(args[0] if len(args) == 1 else args)
+        except ProtocolError as exc:
+            # One line, and the link stays up: a malformed event is the shim's bug, not a reason to detach.
+            logger.warning("ignored an event from nvim %s: %s", self.name, exc.message)
+            return
+        self._on_event(event)
 
     async def _handle_request(self, method: str, args: list[Any]) -> Any:
-        if method != "tmuxclaude_request":
+        if method != channel.REQUEST_METHOD:
             raise NvimError(f"unknown request: {method}")
-        payload: dict[str, Any] = args[0] if args and isinstance(args[0], dict) else {}
         if self._on_request is None:
             raise NvimError("the tmuxclaude controller does not take requests from this Neovim")
-        return await self._on_request(str(payload.get("cmd", "")), payload)
+        # A malformed request raises ProtocolError here: its one line is what rpcrequest() raises in Lua.
+        request = channel.decode_request(args[0] if len(args) == 1 else args)
+        return await self._on_request(request)
 
 
 def _unwrap(result: Any) -> Any:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import signal
+import time
+from pathlib import Path
 
 import psutil
 
-__all__ = ["TreeStats", "has_children", "pane_of", "pid_alive", "tree_stats"]
+from tmuxclaude.errors import InstanceError
+from tmuxclaude.model.processes import TreeStats
+
+__all__ = ["TreeStats", "end_process", "has_children", "pane_of", "pid_alive", "tree_stats"]
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -43,13 +49,6 @@ def has_children(pid: int) -> bool | None:
         return None
 
 
-@dataclass(frozen=True)
-class TreeStats:
-    rss_mb: float
-    cpu_percent: float
-    processes: int
-
-
 def tree_stats(pids: list[int], interval_cache: dict[int, psutil.Process] | None = None) -> TreeStats:
     """RSS and CPU of every process under ``pids`` (pane shells, Claude, Neovim and their children).
 
@@ -80,3 +79,22 @@ def tree_stats(pids: list[int], interval_cache: dict[int, psutil.Process] | None
         if pid not in seen:
             del cache[pid]
     return TreeStats(rss_mb=round(rss / 1024 / 1024, 1), cpu_percent=round(cpu, 1), processes=len(seen))
+
+
+def end_process(pid: int, timeout: float = 5.0) -> bool:
+    """Ask a process of this user to exit (SIGTERM) and wait up to ``timeout`` for it to be gone: False when it
+    is still there then. InstanceError when it is not ours to stop. A process already gone is fine."""
+    try:
+        if os.stat(f"/proc/{pid}").st_uid != os.getuid():
+            raise InstanceError(f"pid {pid} is not yours")
+        os.kill(pid, signal.SIGTERM)
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    except OSError as exc:
+        raise InstanceError(f"cannot stop pid {pid}: {exc.strerror or exc}") from None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists():
+            return True
+        time.sleep(0.05)
+    return False

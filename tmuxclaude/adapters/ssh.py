@@ -19,8 +19,7 @@ from pathlib import Path
 
 from tmuxclaude.adapters.paths import Paths, ensure_private_dir
 from tmuxclaude.errors import HostError
-from tmuxclaude.model.hosts import HostConfig
-from tmuxclaude.model.view import printable
+from tmuxclaude.model.hosts import HostConfig, last_line
 
 __all__ = ["SshHost", "last_line"]
 
@@ -62,14 +61,6 @@ def _read_bounded(proc: subprocess.Popen[bytes], timeout: float, limit: int) -> 
             proc.wait()
             raise
     return bytes(bufs[proc.stdout.fileno()]), bytes(bufs[proc.stderr.fileno()])
-
-
-def last_line(text: str | bytes, fallback: str) -> str:
-    """The one line worth showing of ssh's stderr (its last non-empty one), printable and bounded."""
-    if isinstance(text, bytes):
-        text = text.decode(errors="replace")
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return printable(lines[-1][:200]) if lines else fallback
 
 
 class SshHost:

@@ -19,9 +19,9 @@ import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from tmuxclaude.errors import TmuxError
+from tmuxclaude.model.windows import InstanceWindow, WindowRow
 
 __all__ = [
     "OPTION_PREFIX",
@@ -102,25 +102,6 @@ def _chain(commands: list[list[str]]) -> list[str]:
             args.append(";")
         args += command
     return args
-
-
-@dataclass(frozen=True)
-class InstanceWindow:
-    session_id: str
-    window_id: str
-    nvim_pane: str
-    claude_pane: str
-    server_id: str = ""
-    """``Tmux.server_id()`` of the server it was made on, read in the same tmux command ("" if not)."""
-
-
-@dataclass(frozen=True)
-class WindowRow:
-    session_id: str
-    window_id: str
-    active: bool
-    session_attached: bool
-    instance_id: str
 
 
 class Tmux:
@@ -352,6 +333,17 @@ class Tmux:
     def show_message(self, pane: str, text: str) -> None:
         """Show ``text`` (literally) on the clients looking at ``pane``."""
         self.run("display-message", "-t", pane, "--", shown(text), check=False)
+
+    def set_global_option(self, name: str, value: str) -> None:
+        """A user option of the whole server (``@tmuxclaude_summary``); ``value`` is data, never a format."""
+        self.run("set-option", "-g", name, value, check=False)
+
+    def capture(self, pane: str, *, history: int) -> tuple[list[str], int]:
+        """The pane's text with ``history`` lines of scrollback (wrapped lines joined), and its width (0 when
+        the pane is gone)."""
+        screen = self.run("capture-pane", "-p", "-J", "-t", pane, "-S", f"-{history}", check=False)
+        width = self.run("display-message", "-p", "-t", pane, "#{pane_width}", check=False)
+        return screen, int(width[0]) if width and width[0].isdigit() else 0
 
     def pane_tty(self, pane: str) -> str:
         out = self.run("display-message", "-p", "-t", pane, "#{pane_tty}", check=False)

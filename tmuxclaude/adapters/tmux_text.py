@@ -18,7 +18,7 @@ import subprocess
 from tmuxclaude.errors import TmuxError
 from tmuxclaude.model.comments import clean_text
 
-__all__ = ["PANE_TARGET", "capture_pane", "capture_screen", "list_panes", "paste_prompt", "resolve_pane"]
+__all__ = ["PANE_TARGET", "PaneText", "capture_pane", "capture_screen", "list_panes", "paste_prompt", "resolve_pane"]
 
 PANE_TARGET = re.compile(r"^(?:%[0-9]{1,9}|[A-Za-z0-9_][A-Za-z0-9_.:@$%+-]{0,199})$")
 """What a pane reference may look like: a pane id (``%12``) or a target (``session:window.pane``), never a flag
@@ -110,3 +110,25 @@ def paste_prompt(socket: str, pane_id: str, text: str) -> None:
 def _tmux_quiet(socket: str, *args: str) -> None:
     with contextlib.suppress(TmuxError):
         _tmux(socket, *args)
+
+
+class PaneText:
+    """The functions above, bound to one tmux server's socket (the controller's ``PaneTextPort``)."""
+
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def resolve_pane(self, ref: str) -> str:
+        return resolve_pane(self.socket, ref)
+
+    def capture_pane(self, pane_id: str, *, max_lines: int, max_bytes: int) -> tuple[str, int]:
+        return capture_pane(self.socket, pane_id, max_lines=max_lines, max_bytes=max_bytes)
+
+    def list_panes(self) -> list[dict[str, str]]:
+        return list_panes(self.socket)
+
+    def capture_screen(self, pane_id: str) -> str:
+        return capture_screen(self.socket, pane_id)
+
+    def paste_prompt(self, pane_id: str, text: str) -> None:
+        paste_prompt(self.socket, pane_id, text)

@@ -604,6 +604,6 @@ def daemon_status(app: App, as_json: bool) -> None:
 @daemon.command("run", hidden=True)
 @click.option("--tmux-socket", default=None)
 def daemon_run(tmux_socket: str | None) -> None:
-    from tmuxclaude.controller.daemon import run
+    from tmuxclaude.controller.compose import run
 
     sys.exit(run(tmux_socket))

@@ -8,16 +8,10 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tmuxclaude.adapters import bootstrap
-from tmuxclaude.adapters import claude_sessions as cs
-from tmuxclaude.adapters.paths import claude_config_dir
-from tmuxclaude.adapters.procs import pane_of
 from tmuxclaude.controller.bootstrap import post_create
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.spawn import check_limit, spawn
@@ -47,10 +41,11 @@ def _cli_env(rt: Runtime) -> dict[str, str]:
 
 def _read_agents(rt: Runtime) -> tuple[list[ClaudeSession], bool]:
     env = _cli_env(rt)
+    cs = rt.ports.claude_sessions
     raw = cs.list_agents(rt.config.commands.claude, env)
     if raw is None:
         return [], False
-    config_dir = claude_config_dir(env)
+    config_dir = cs.claude_config_dir(env)
     jobs = {
         str(e["id"]): cs.read_job(config_dir, str(e["id"]))
         for e in raw[:500]
@@ -76,7 +71,7 @@ def _place(rt: Runtime, session: ClaudeSession, repos: set[str]) -> ClaudeSessio
         if where == repo or where.startswith(repo.rstrip("/") + "/"):
             return replace(session, repo=repo)
     try:
-        info = rt.git.resolve_worktree(where)
+        info = rt.ports.git.resolve_worktree(where)
     except WorktreeError:
         return None
     return replace(session, repo=info.main_root) if info.main_root in repos else None
@@ -85,13 +80,13 @@ def _place(rt: Runtime, session: ClaudeSession, repos: set[str]) -> ClaudeSessio
 def _in_claude_panes(rt: Runtime, sessions: list[ClaudeSession]) -> set[str]:
     """Sessions whose process runs in an instance's Claude pane: the instance's own, even before its first hook
     told its session id."""
-    panes = rt.tmux.panes()
+    panes = rt.ports.tmux.panes()
     pane_pids = {
         int(panes[i.claude_pane]["pid"]): i.claude_pane
         for i in rt.registry.ordered()
         if i.claude_pane in panes and panes[i.claude_pane]["pid"].isdigit()
     }
-    return {s.session_id for s in sessions if s.pid is not None and pane_of(s.pid, pane_pids)}
+    return {s.session_id for s in sessions if s.pid is not None and rt.ports.processes.pane_of(s.pid, pane_pids)}
 
 
 async def collect(rt: Runtime) -> list[ClaudeSession]:
@@ -99,7 +94,7 @@ async def collect(rt: Runtime) -> list[ClaudeSession]:
     listed, answered = await asyncio.to_thread(_read_agents, rt)
     ours = {i.claude_session_id for i in rt.registry.ordered() if i.claude_session_id}
     ours |= await asyncio.to_thread(_in_claude_panes, rt, [s for s in listed if s.kind == "interactive"])
-    now = rt.clock.time()
+    now = rt.ports.clock.time()
     listed_ids = {s.session_id for s in listed}
     for sid, fork in list(rt.forks.items()):
         gone = answered and sid not in listed_ids and now - fork.started_at > _FORK_GRACE_S
@@ -142,27 +137,10 @@ def _resolve(sessions: list[ClaudeSession], ref: str) -> ClaudeSession:
     raise InstanceError(f"no Claude session {ref!r} (see `tmuxclaude ls --all`)")
 
 
-def _end_interactive(pid: int) -> None:
-    """Ask an interactive Claude of this user to exit (SIGTERM), then wait a few seconds for it."""
-    try:
-        if os.stat(f"/proc/{pid}").st_uid != os.getuid():
-            raise InstanceError(f"pid {pid} is not yours")
-        os.kill(pid, signal.SIGTERM)
-    except (FileNotFoundError, ProcessLookupError):
-        return
-    except OSError as exc:
-        raise InstanceError(f"cannot stop pid {pid}: {exc.strerror or exc}") from None
-    deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline:
-        if not Path(f"/proc/{pid}").exists():
-            return
-        time.sleep(0.05)
-    raise InstanceError(f"the Claude session (pid {pid}) did not exit; nothing was started")
-
-
 def _conversation(rt: Runtime, session: ClaudeSession) -> ClaudeSession:
     """Whether its own transcript exists; if not, the parent it was forked from (a fork with no prompt yet)."""
-    config_dir = claude_config_dir(_cli_env(rt))
+    cs = rt.ports.claude_sessions
+    config_dir = cs.claude_config_dir(_cli_env(rt))
     if cs.conversation_exists(config_dir, session.session_id):
         return session
     parent = session.parent_session_id or (cs.parent_session_of(config_dir, session.job_id) if session.job_id else "")
@@ -186,7 +164,7 @@ async def promote(rt: Runtime, ref: str, client: ClientContext, *, yes: bool, fo
     check_limit(rt)
     session = await asyncio.to_thread(_conversation, rt, session)
     where = session.worktree_path if session.worktree_path and os.path.isdir(session.worktree_path) else session.cwd
-    info = await asyncio.to_thread(rt.git.resolve_worktree, where)
+    info = await asyncio.to_thread(rt.ports.git.resolve_worktree, where)
     created = False
     async with rt.lock:
         check_limit(rt)
@@ -195,19 +173,23 @@ async def promote(rt: Runtime, ref: str, client: ClientContext, *, yes: bool, fo
             # way `new` makes one (its includes copied, post_create run).
             branch = branch_for(session)
             base = info.branch if not info.branch.startswith(("HEAD@", "(")) else None
-            location = rt.git.worktree_location(rt.config.worktrees.dir, info, branch)
+            location = rt.ports.git.worktree_location(rt.config.worktrees.dir, info, branch)
             main = Path(info.main_root)
-            patterns = await asyncio.to_thread(bootstrap.include_patterns, main, rt.config.worktrees.include)
-            info = await asyncio.to_thread(rt.git.create_worktree, info, branch, base=base, location=location)
+            patterns = await asyncio.to_thread(rt.ports.files.include_patterns, main, rt.config.worktrees.include)
+            info = await asyncio.to_thread(rt.ports.git.create_worktree, info, branch, base=base, location=location)
             await asyncio.to_thread(
-                bootstrap.copy_includes, main, Path(info.root), patterns, symlink=rt.config.worktrees.symlink
+                rt.ports.files.copy_includes, main, Path(info.root), patterns, symlink=rt.config.worktrees.symlink
             )
             created = True
         if session.kind == "interactive" and session.pid is not None:
-            await asyncio.to_thread(_end_interactive, session.pid)
+            # Asked to exit (SIGTERM), a few seconds to go: one process per conversation.
+            if not await asyncio.to_thread(rt.ports.processes.end_process, session.pid):
+                raise InstanceError(f"the Claude session (pid {session.pid}) did not exit; nothing was started")
         elif session.job_id:
             # A background session (or a listed fork) is stopped first: one process per conversation.
-            await asyncio.to_thread(cs.stop_job, rt.config.commands.claude, _cli_env(rt), session.job_id)
+            await asyncio.to_thread(
+                rt.ports.claude_sessions.stop_job, rt.config.commands.claude, _cli_env(rt), session.job_id
+            )
         inst = await spawn(rt, info, client, focus=focus, resume_args=promote_args(session))
         inst = rt.update(inst, claude_session_id=session.session_id)
     with contextlib.suppress(KeyError):

@@ -8,9 +8,6 @@ import contextlib
 import logging
 import os
 
-from tmuxclaude.adapters import claude_sessions as cs
-from tmuxclaude.adapters.paths import claude_config_dir
-from tmuxclaude.adapters.procs import pane_of
 from tmuxclaude.controller.launch import write_lock
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.errors import TmuxClaudeError
@@ -23,7 +20,8 @@ log = logging.getLogger(__name__)
 
 def _read_sessions(rt: Runtime) -> list[ClaudeSession]:
     env = {**os.environ, **rt.config.commands.shell_env, **rt.config.commands.claude_env}
-    found = (parse_session_file(d) for d in cs.read_session_files(claude_config_dir(env)))
+    cs = rt.ports.claude_sessions
+    found = (parse_session_file(d) for d in cs.read_session_files(cs.claude_config_dir(env)))
     return [s for s in found if s is not None]
 
 
@@ -47,19 +45,19 @@ async def offer_worktree_sessions(rt: Runtime) -> None:
             continue
         offered.add(s.pid)
         if pane_pids is None:
-            pane_pids = {int(p["pid"]): pane for pane, p in rt.tmux.panes().items() if p["pid"].isdigit()}
-        pane = pane_of(s.pid, pane_pids)
+            pane_pids = {int(p["pid"]): pane for pane, p in rt.ports.tmux.panes().items() if p["pid"].isdigit()}
+        pane = rt.ports.processes.pane_of(s.pid, pane_pids)
         rel = os.path.relpath(where[1], where[0])
         text = (
             f"tmuxclaude: Claude in {rel} has no editor; `tmuxclaude open {rel}` starts an instance there,"
             f" `tmuxclaude open --yes {s.session_id[:8]}` moves this conversation into one"
         )
         if pane:
-            rt.tmux.show_message(pane, text)
+            rt.ports.tmux.show_message(pane, text)
             # The plain worktree offer (monitor.py) would say it again for this pane's new directory.
-            rt.monitor.offered[pane] = rt.tmux.pane_paths().get(pane, "")
+            rt.monitor.offered[pane] = rt.ports.tmux.pane_paths().get(pane, "")
         else:
-            rt.tmux.message_clients(text)
+            rt.ports.tmux.message_clients(text)
         rt.event(f"offered an instance for Claude session {s.session_id[:8]} in {where[1]} (pane {pane or '-'})")
 
 
@@ -69,10 +67,12 @@ def guard_root_locks(rt: Runtime) -> None:
     for inst in rt.registry.ordered():
         if inst.worktree.rstrip("/") != inst.repo.rstrip("/") or not inst.port:
             continue
-        raw = rt.locks.read_raw(inst.port)
+        raw = rt.ports.locks.read_raw(inst.port)
         if raw is None:
             continue
-        wanted = list(lock_workspace(inst.worktree, inst.repo, cs.has_claude_worktrees(inst.repo)))
+        wanted = list(
+            lock_workspace(inst.worktree, inst.repo, rt.ports.claude_sessions.has_claude_worktrees(inst.repo))
+        )
         if raw.get("workspaceFolders") != wanted:
             with contextlib.suppress(TmuxClaudeError, OSError):
                 write_lock(rt, inst)

@@ -152,8 +152,8 @@ async def _status(rt: Runtime, args: dict[str, Any], client: ClientContext) -> A
     return {
         "pid": os.getpid(),
         "version": __version__,
-        "uptime": round(rt.clock.time() - rt.started, 1),
-        "tmux_socket": rt.paths.tmux_socket,
+        "uptime": round(rt.ports.clock.time() - rt.started, 1),
+        "tmux_socket": rt.ports.paths.tmux_socket,
         "instances": len(rt.registry),
         "servers": {
             iid: {
@@ -165,7 +165,7 @@ async def _status(rt: Runtime, args: dict[str, Any], client: ClientContext) -> A
                 "refused": dict(s.refused),
                 "calls": s.tool_log[-40:],
             }
-            for iid, s in rt.servers.items()
+            for iid, s in ((iid, served.server) for iid, served in rt.served.items())
         },
         "events": rt.events[-20:],
     }
@@ -184,7 +184,7 @@ async def _comments(rt: Runtime, args: dict[str, Any], client: ClientContext) ->
 
 
 async def _review_send(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
-    inst = rt.registry.get(str(args.get("instance") or "")) or views.find(rt, _ref(args), client)
+    inst = rt.registry.get(str(args.get("instance") or "")) or await views.find(rt, _ref(args), client)
     return await comments.review_send(rt, inst)
 
 
@@ -193,12 +193,12 @@ async def _deny_reason(rt: Runtime, args: dict[str, Any], client: ClientContext)
 
 
 async def _send_terminal(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
-    inst = rt.registry.get(str(args.get("instance") or "")) or views.find(rt, _ref(args), client)
+    inst = rt.registry.get(str(args.get("instance") or "")) or await views.find(rt, _ref(args), client)
     return await comments.send_terminal(rt, inst, str(args.get("pane") or ""))
 
 
 async def _panes(rt: Runtime, args: dict[str, Any], client: ClientContext) -> Any:
-    inst = rt.registry.get(str(args.get("instance") or "")) or views.find(rt, _ref(args), client)
+    inst = rt.registry.get(str(args.get("instance") or "")) or await views.find(rt, _ref(args), client)
     return await comments.panes(rt, inst)
 
 
@@ -289,7 +289,6 @@ class Commands:
         self._reload_config = reload_config
         self._stop = stop
         self._by_nvim_name = {c.nvim[0]: (name, c.nvim[1]) for name, c in TABLE.items() if c.nvim is not None}
-        rt.commands = self
 
     async def dispatch(self, cmd: str, args: dict[str, Any], client: ClientContext) -> Any:
         cmd = ALIASES.get(cmd, cmd)

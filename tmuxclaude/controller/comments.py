@@ -19,11 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tmuxclaude.adapters import tmux_text
-from tmuxclaude.adapters.fsutil import write_private
-from tmuxclaude.adapters.paths import ensure_private_dir
 from tmuxclaude.controller import prompts
-from tmuxclaude.controller.runtime import ClientContext, Runtime
+from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.errors import InstanceError, TmuxClaudeError
 from tmuxclaude.model.comments import CommentBook, CommentError, check_path, render_denial, render_review
 from tmuxclaude.model.instance import Instance
@@ -43,7 +40,7 @@ TERMINAL_FILES_KEPT = 5
 def _file(rt: Runtime, instance_id: str) -> Path:
     if not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", instance_id):
         raise InstanceError("bad instance id")
-    return rt.paths.state_dir / f"comments-{instance_id}.json"
+    return rt.ports.paths.state_dir / f"comments-{instance_id}.json"
 
 
 def load(rt: Runtime, instance_id: str) -> CommentBook:
@@ -68,8 +65,8 @@ def load(rt: Runtime, instance_id: str) -> CommentBook:
 
 
 def save(rt: Runtime, instance_id: str, book: CommentBook) -> None:
-    rt.paths.ensure_state_dir()
-    write_private(_file(rt, instance_id), json.dumps(book.to_json(), ensure_ascii=False))
+    rt.ports.paths.ensure_state_dir()
+    rt.ports.files.write_private(_file(rt, instance_id), json.dumps(book.to_json(), ensure_ascii=False))
 
 
 def forget(rt: Runtime, instance_id: str) -> None:
@@ -131,12 +128,12 @@ async def comments(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
 def push_to_nvim(rt: Runtime, instance_id: str) -> None:
     """Give the instance's (re)attached Neovim its comments (a notification: the attach never waits on it)."""
     inst = rt.registry.get(instance_id)
-    bridge = rt.bridges.get(instance_id)
+    bridge = rt.nvim(instance_id)
     if inst is None or bridge is None:
         return
     with contextlib.suppress(TmuxClaudeError):
         listing = _listing(inst, load(rt, instance_id))
-        bridge.client.notify("nvim_exec_lua", "require('tmuxclaude.comments').set(...)", [listing])
+        bridge.set_comments(listing)
 
 
 def _mark_sent(rt: Runtime, instance_id: str, ids: list[str]) -> None:
@@ -177,11 +174,11 @@ async def deny_reason(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _terminal_dir(rt: Runtime) -> Path:
-    return ensure_private_dir(rt.paths.runtime_dir / "context", rt.paths.runtime_root)
+    return rt.ports.files.ensure_private_dir(rt.ports.paths.runtime_dir / "context", rt.ports.paths.runtime_root)
 
 
 def _terminal_files(rt: Runtime, instance_id: str) -> list[Path]:
-    folder = rt.paths.runtime_dir / "context"
+    folder = rt.ports.paths.runtime_dir / "context"
     with contextlib.suppress(OSError):
         return sorted(folder.glob(f"{instance_id}-*.txt"), key=lambda p: p.name)
     return []
@@ -190,19 +187,19 @@ def _terminal_files(rt: Runtime, instance_id: str) -> list[Path]:
 async def send_terminal(rt: Runtime, inst: Instance, pane: str) -> dict[str, Any]:
     """The pane's recent output, cleaned and bounded, in a private file outside the worktree, at-mentioned to the
     instance's Claude."""
-    server = rt.servers.get(inst.id)
+    server = rt.server(inst.id)
     if server is None:
         raise InstanceError(f"{inst.name} is not being served")
-    socket = rt.paths.tmux_socket
-    pane_id = await asyncio.to_thread(tmux_text.resolve_pane, socket, pane)
+    pane_text = rt.ports.pane_text
+    pane_id = await asyncio.to_thread(pane_text.resolve_pane, pane)
     if pane_id in (inst.claude_pane,):
         raise TmuxClaudeError(f"{pane_id} is {inst.name}'s own Claude pane")
     text, count = await asyncio.to_thread(
-        tmux_text.capture_pane, socket, pane_id, max_lines=TERMINAL_LINES, max_bytes=TERMINAL_BYTES
+        pane_text.capture_pane, pane_id, max_lines=TERMINAL_LINES, max_bytes=TERMINAL_BYTES
     )
     folder = _terminal_dir(rt)
     path = folder / f"{inst.id}-pane{pane_id[1:]}-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**9:09d}.txt"
-    write_private(path, text)
+    rt.ports.files.write_private(path, text)
     for old in _terminal_files(rt, inst.id)[:-TERMINAL_FILES_KEPT]:
         with contextlib.suppress(OSError):
             old.unlink()
@@ -212,11 +209,5 @@ async def send_terminal(rt: Runtime, inst: Instance, pane: str) -> dict[str, Any
 
 async def panes(rt: Runtime, inst: Instance) -> list[dict[str, str]]:
     """The panes :ClaudeCodeSendTerminal offers: every pane of this tmux server but the instance's own two."""
-    found = await asyncio.to_thread(tmux_text.list_panes, rt.paths.tmux_socket)
+    found = await asyncio.to_thread(rt.ports.pane_text.list_panes)
     return [p for p in found if p["id"] not in (inst.claude_pane, inst.nvim_pane)]
-
-
-def find(rt: Runtime, ref: str | None, client: ClientContext) -> Instance:
-    from tmuxclaude.controller.views import find as find_instance
-
-    return find_instance(rt, ref, client)

@@ -2,7 +2,8 @@
 
 Called from the hook endpoint (synchronously: a PreToolUse capture must be done before the hook is answered, so
 before the tool writes), from Neovim events (a Bash write's pre-image: the unmodified buffer's text) and from
-Neovim's ``review`` request. The policy lives in ``model/review.py``; file reading in ``adapters/filetext.py``.
+Neovim's ``review`` request. The policy lives in ``model/review.py``; file reading is the ``FileReader`` it is given
+(``FilesPort.read_file_text``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from tmuxclaude.adapters.filetext import read_file_text
+from tmuxclaude.controller.ports import FileReader
 from tmuxclaude.model.review import FILE_TOOLS, ReviewStore, Scope, decode_hook_path
 
 __all__ = ["EditTracker", "FileCheckPort"]
@@ -31,8 +32,9 @@ class FileCheckPort(Protocol):
 
 
 class EditTracker:
-    def __init__(self, neovim: Callable[[str], FileCheckPort | None]) -> None:
+    def __init__(self, neovim: Callable[[str], FileCheckPort | None], read: FileReader) -> None:
         self._neovim = neovim
+        self._read = read
         self._stores: dict[str, ReviewStore] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._turn_open: dict[str, bool] = {}
@@ -71,7 +73,7 @@ class EditTracker:
             return
         if event == "PreToolUse":
             if store.wants(path):
-                before = read_file_text(path, store.max_file_bytes)
+                before = self._read(path, store.max_file_bytes)
                 store.record(path, before.text, before.existed)
             return
         nvim = self._neovim(instance_id)
@@ -101,7 +103,7 @@ class EditTracker:
             return []
         out = []
         for image in store.changes(scope):
-            now = read_file_text(image.path, store.max_file_bytes)
+            now = self._read(image.path, store.max_file_bytes)
             if image.kept and now.existed == image.existed and now.text == image.text:
                 continue  # written back to what it was (a rejected edit, an undo): nothing to review
             item: dict[str, Any] = {

@@ -23,7 +23,7 @@ def on_hook(rt: Runtime, inst: Instance, event: str, session: str, source: str) 
             kind="fork",
             cwd=inst.worktree,
             state="blocked",
-            started_at=rt.clock.time(),
+            started_at=rt.ports.clock.time(),
             parent_session_id=inst.claude_session_id,
             instance_id=inst.id,
             repo=inst.repo,

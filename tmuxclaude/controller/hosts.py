@@ -4,7 +4,8 @@ act on a ``HOST:NAME`` instance by running that host's own tmuxclaude.
 
 A link that breaks marks its host unreachable (last known instances kept, the reason in one line) and is tried
 again with backoff; nothing local waits on it. What a host sends is decoded by ``protocol.watch`` and escaped
-(``adapters.tmux.literal``/``shown``/``arg``) before it reaches tmux; it never reaches a local shell.
+by the ports' adapters before it reaches tmux; it never reaches a local shell. The ssh links and the local view
+windows are ports (``rt.ports.ssh``, ``rt.ports.remote_windows``: controller/ports.py).
 """
 
 from __future__ import annotations
@@ -16,12 +17,10 @@ import re
 import time
 from typing import Any
 
-from tmuxclaude.adapters.ssh import SshHost, last_line
-from tmuxclaude.adapters.tmux import OPTION_PREFIX, arg, view_window_args
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import HostError, InstanceError, TmuxClaudeError
 from tmuxclaude.model.config import Config
-from tmuxclaude.model.hosts import HostConfig, HostRef, HostStatus, remote_argv, split_ref, valid_branch
+from tmuxclaude.model.hosts import HostConfig, HostRef, HostStatus, last_line, remote_argv, split_ref, valid_branch
 from tmuxclaude.model.instance import InstanceState
 from tmuxclaude.model.states import GLYPHS
 from tmuxclaude.protocol import watch
@@ -40,8 +39,6 @@ SNAPSHOT_INTERVAL = 0.1
 commands here) makes its own list lag, not the controller."""
 NOTIFY_BUDGET = (3, 5.0)
 """At most this many waiting notifications (a message and a bell: tmux commands) per host in this many seconds."""
-REMOTE_OPTION = f"{OPTION_PREFIX}remote"
-"""Window option of a local window showing a remote instance: ``HOST:NAME``."""
 
 
 class HostLink:
@@ -50,7 +47,7 @@ class HostLink:
     def __init__(self, rt: Runtime, config: HostConfig) -> None:
         self.rt = rt
         self.config = config
-        self.ssh = SshHost(config, rt.paths)
+        self.ssh = rt.ports.ssh(config)
         self.status = HostStatus(config.name)
         self.first = asyncio.Event()
         """Set once the first attempt has ended either way (``ls`` waits for it, bounded)."""
@@ -276,10 +273,7 @@ def with_remote(rt: Runtime, items: list[dict[str, Any]]) -> list[dict[str, Any]
 
 def _view_ref(rt: Runtime, client: ClientContext) -> str:
     """The ``HOST:NAME`` of the local window the caller's pane is in, when it shows a remote instance."""
-    if not client.pane:
-        return ""
-    out = rt.tmux.run("display-message", "-p", "-t", client.pane, f"#{{{REMOTE_OPTION}}}", check=False)
-    return out[0] if out else ""
+    return rt.ports.remote_windows.view_of_pane(client.pane) if client.pane else ""
 
 
 async def resolve(rt: Runtime, ref: str | None, client: ClientContext) -> tuple[HostLink, dict[str, Any]] | None:
@@ -325,27 +319,18 @@ async def switch(rt: Runtime, link: HostLink, item: dict[str, Any], client: Clie
         cmd = link.ssh.command_argv(remote_argv(link.config, ["attach", "--", item["remote_name"]]), tty=True)
         session = ""
         if client.pane:
-            info = rt.tmux.pane_info(client.pane)
+            info = rt.ports.tmux.pane_info(client.pane)
             session = info["session_id"] if info else ""
         if not session:
-            sessions = rt.tmux.run("list-sessions", "-F", "#{session_id}", check=False)
-            session = sessions[0] if sessions else ""
-        out = rt.tmux.run(*view_window_args(session, label, cmd))
-        window = out[0]
-        state = str(item.get("state", ""))
-        rt.tmux.run("set-option", "-w", "-t", window, REMOTE_OPTION, arg(label), ";",
-                    "set-option", "-w", "-t", window, f"{OPTION_PREFIX}glyph", arg(_glyph(rt, state)), ";",
-                    "set-option", "-w", "-t", window, "automatic-rename", "off", check=False)  # fmt: skip
-    rt.tmux.select(window, None, client.pane or None)
+            session = rt.ports.remote_windows.first_session()
+        glyph = _glyph(rt, str(item.get("state", "")))
+        window = rt.ports.remote_windows.create_view(session, label, cmd, glyph=glyph)
+    rt.ports.tmux.select(window, None, client.pane or None)
     return _remote_item(link, item, window_id=window)
 
 
 def _find_view(rt: Runtime, label: str) -> str:
-    for line in rt.tmux.run("list-windows", "-a", "-F", f"#{{window_id}}\x1f#{{{REMOTE_OPTION}}}", check=False):
-        window, _, tag = line.partition("\x1f")
-        if tag == label:
-            return window
-    return ""
+    return next((window for window, tag in rt.ports.remote_windows.views() if tag == label), "")
 
 
 def _glyph(rt: Runtime, state: str) -> str:
@@ -359,16 +344,14 @@ def _glyph(rt: Runtime, state: str) -> str:
 def tag_views(rt: Runtime, host: str, states: dict[str, str]) -> None:
     """The glyph of each local window showing one of ``host``'s instances, for its current state; the window of
     an instance the host no longer has is closed (only the view: it showed nothing any more)."""
-    for line in rt.tmux.run("list-windows", "-a", "-F", f"#{{window_id}}\x1f#{{{REMOTE_OPTION}}}", check=False):
-        window, _, tag = line.partition("\x1f")
+    for window, tag in rt.ports.remote_windows.views():
         h, _, name = tag.partition(":")
         if h != host:
             continue
         if name in states:
-            rt.tmux.run("set-option", "-w", "-t", window, f"{OPTION_PREFIX}glyph", arg(_glyph(rt, states[name])),
-                        check=False)  # fmt: skip
+            rt.ports.remote_windows.set_glyph(window, _glyph(rt, states[name]))
         else:
-            rt.tmux.kill_window(window)
+            rt.ports.tmux.kill_window(window)
 
 
 def notify_waiting(rt: Runtime, host: str, name: str) -> None:
@@ -376,11 +359,11 @@ def notify_waiting(rt: Runtime, host: str, name: str) -> None:
     else on each client's terminal)."""
     label = f"{host}:{name}"
     if rt.config.status.message_on_waiting:
-        rt.tmux.message_clients(f"tmuxclaude: {label} is waiting for input")
+        rt.ports.tmux.message_clients(f"tmuxclaude: {label} is waiting for input")
     if not rt.config.status.bell_on_waiting:
         return
     window = _find_view(rt, label)
-    ttys = [rt.tmux.pane_tty(window)] if window else rt.tmux.run("list-clients", "-F", "#{client_tty}", check=False)
+    ttys = [rt.ports.tmux.pane_tty(window)] if window else rt.ports.remote_windows.client_ttys()
     for tty in ttys:
         if tty.startswith("/dev/"):
             with contextlib.suppress(OSError), open(tty, "w") as f:

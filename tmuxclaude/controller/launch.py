@@ -14,10 +14,6 @@ import shlex
 from importlib.resources import files
 from typing import Any
 
-from tmuxclaude.adapters import launcher
-from tmuxclaude.adapters.claude_sessions import has_claude_worktrees
-from tmuxclaude.adapters.fsutil import write_private
-from tmuxclaude.adapters.nvim_instance import NVIM_INSTANCE_ARGS, nvim_instance_env
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.status import glyph
 from tmuxclaude.errors import InstanceError
@@ -80,33 +76,37 @@ def claude_command(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]:
     write_hook_files(rt, inst)
     # --settings adds a layer: the user's own settings and hooks stay in force.
     command = rt.config.commands.claude
-    mode = rt.claude_cli.permission_choice(command, rt.config.claude.permission_mode, inst.worktree, pane_env(rt, inst))
+    mode = rt.ports.claude_cli.permission_choice(
+        command, rt.config.claude.permission_mode, inst.worktree, pane_env(rt, inst)
+    )
     rt.permissions[inst.id] = mode
     log.info("%s: permission mode %s, chosen by %s: %s", inst.name, mode.mode or "(the CLI's)", mode.chosen_by,
              mode.reason)  # fmt: skip
-    return [*command, *mode.args, "--settings", str(rt.paths.settings_file(inst.id)), *extra]
+    return [*command, *mode.args, "--settings", str(rt.ports.paths.settings_file(inst.id)), *extra]
 
 
 def claude_pane_argv(rt: Runtime, inst: Instance, extra: list[str]) -> list[str]:
     """What the Claude pane runs: the launcher, after its environment file is (re)written for this start."""
-    rt.paths.ensure_runtime_dir()
-    env_path = launcher.env_file(rt.paths.runtime_dir, inst.id, "claude")
+    rt.ports.paths.ensure_runtime_dir()
+    launcher = rt.ports.launcher
+    env_path = launcher.env_file(rt.ports.paths.runtime_dir, inst.id, "claude")
     launcher.write_env_file(env_path, pane_env(rt, inst))
     return launcher.claude_pane_command(
         env_path,
         port=inst.port,
-        token_file=rt.paths.hook_token_file(inst.id),
+        token_file=rt.ports.paths.hook_token_file(inst.id),
         name=inst.name,
         command=claude_command(rt, inst, extra),
     )
 
 
 def _nvim_pane_argv(rt: Runtime, inst: Instance) -> list[str]:
-    env_path = launcher.env_file(rt.paths.runtime_dir, inst.id, "nvim")
-    pane_env = {**rt.config.commands.shell_env, "TMUXCLAUDE_INSTANCE_ID": inst.id, **nvim_instance_env()}
+    launcher = rt.ports.launcher
+    env_path = launcher.env_file(rt.ports.paths.runtime_dir, inst.id, "nvim")
+    pane_env = {**rt.config.commands.shell_env, "TMUXCLAUDE_INSTANCE_ID": inst.id, **launcher.nvim_instance_env()}
     launcher.write_env_file(env_path, pane_env)
     return launcher.nvim_pane_command(
-        env_path, [*rt.config.commands.nvim, *NVIM_INSTANCE_ARGS, "--listen", inst.nvim_socket]
+        env_path, [*rt.config.commands.nvim, *launcher.nvim_instance_args, "--listen", inst.nvim_socket]
     )
 
 
@@ -114,11 +114,11 @@ def write_hook_files(rt: Runtime, inst: Instance) -> None:
     """The per-instance Claude settings (our hooks) and the hook token they read, both 0600, in a runtime dir
     checked to be ours alone; each written through a fresh temp file and a rename (a symlink planted at the name
     is replaced, never followed)."""
-    rt.paths.ensure_runtime_dir()
+    rt.ports.paths.ensure_runtime_dir()
     script = str(files("tmuxclaude") / "hooks" / "hook.sh")
-    token_file = rt.paths.hook_token_file(inst.id)
+    token_file = rt.ports.paths.hook_token_file(inst.id)
     hooks: dict[str, Any] = {}
-    version = rt.claude_cli.version(rt.config.commands.claude, pane_env(rt, inst))
+    version = rt.ports.claude_cli.version(rt.config.commands.claude, pane_env(rt, inst))
     for event in hook_events(version):
         command = " ".join(shlex.quote(a) for a in ("bash", script, event, str(inst.port), str(token_file)))
         entry: dict[str, Any] = {"hooks": [{"type": "command", "command": command, "timeout": 5}]}
@@ -126,22 +126,26 @@ def write_hook_files(rt: Runtime, inst: Instance) -> None:
             entry["matcher"] = "*"
         hooks[event] = [entry]
     # Not fsynced (durable=False): both are rewritten at every launch, before Claude reads them.
-    write_private(token_file, inst.hook_token + "\n", durable=False)
-    write_private(rt.paths.settings_file(inst.id), json.dumps({"hooks": hooks}, indent=1), durable=False)
+    rt.ports.files.write_private(token_file, inst.hook_token + "\n", durable=False)
+    rt.ports.files.write_private(
+        rt.ports.paths.settings_file(inst.id), json.dumps({"hooks": hooks}, indent=1), durable=False
+    )
 
 
 def remove_hook_files(rt: Runtime, instance_id: str) -> None:
     """Every per-instance file in the runtime dir: hook settings, hook token, the panes' environment files."""
-    for path in (rt.paths.settings_file(instance_id), rt.paths.hook_token_file(instance_id)):
+    for path in (rt.ports.paths.settings_file(instance_id), rt.ports.paths.hook_token_file(instance_id)):
         with contextlib.suppress(OSError):
             path.unlink()
-    launcher.remove_env_files(rt.paths.runtime_dir, instance_id)
+    rt.ports.launcher.remove_env_files(rt.ports.paths.runtime_dir, instance_id)
 
 
 def write_lock(rt: Runtime, inst: Instance) -> None:
     record = LockRecord(
         pid=os.getpid(),
-        workspace_folders=lock_workspace(inst.worktree, inst.repo, has_claude_worktrees(inst.repo)),
+        workspace_folders=lock_workspace(
+            inst.worktree, inst.repo, rt.ports.claude_sessions.has_claude_worktrees(inst.repo)
+        ),
         ide_name=f"Neovim ({inst.name})",
         auth_token=inst.token,
         instance_id=inst.id,
@@ -150,7 +154,7 @@ def write_lock(rt: Runtime, inst: Instance) -> None:
         neovim_pid=inst.nvim_pid,
         parent_port=inst.parent_port,
     )
-    rt.locks.write(inst.port, record)
+    rt.ports.locks.write(inst.port, record)
 
 
 def window_options(rt: Runtime, inst: Instance) -> dict[str, str]:
@@ -172,26 +176,26 @@ def create_panes(rt: Runtime, inst: Instance, client: ClientContext, focus: bool
     claude_cmd = claude_pane_argv(rt, inst, extra)
     if inst.external_nvim:
         # A user's own Neovim joined with :ClaudeCode: the Claude pane goes beside it, in its window.
-        info = rt.tmux.pane_info(client.pane) if client.pane else None
+        info = rt.ports.tmux.pane_info(client.pane) if client.pane else None
         if info is None:
             raise InstanceError("joining an existing Neovim needs its tmux pane (run :ClaudeCode inside tmux)")
-        claude_pane = rt.tmux.split(client.pane, cwd=inst.worktree, cmd=claude_cmd)
-        rt.tmux.set_window_options(info["window_id"], options)
+        claude_pane = rt.ports.tmux.split(client.pane, cwd=inst.worktree, cmd=claude_cmd)
+        rt.ports.tmux.set_window_options(info["window_id"], options)
         return inst.with_(
             session_id=info["session_id"],
             window_id=info["window_id"],
             nvim_pane=client.pane,
             claude_pane=claude_pane,
-            tmux_server=rt.tmux.server_id(),
+            tmux_server=rt.ports.tmux.server_id(),
         )
     session = None
     if client.pane:
-        info = rt.tmux.pane_info(client.pane)
+        info = rt.ports.tmux.pane_info(client.pane)
         session = info["session_id"] if info else None
-    rt.paths.ensure_runtime_dir()
+    rt.ports.paths.ensure_runtime_dir()
     with contextlib.suppress(FileNotFoundError):
         os.unlink(inst.nvim_socket)
-    window = rt.tmux.create_instance_window(
+    window = rt.ports.tmux.create_instance_window(
         session=session,
         fallback_session=FALLBACK_SESSION,
         name=inst.name,
@@ -205,13 +209,13 @@ def create_panes(rt: Runtime, inst: Instance, client: ClientContext, focus: bool
         # Made in the caller's session, the window and Claude's pane are selected already (by the same tmux
         # command); only another session needs the caller's client switched. Each tmux call costs a fork while
         # Claude starts.
-        rt.tmux.select(window.window_id, window.claude_pane, client.pane)
+        rt.ports.tmux.select(window.window_id, window.claude_pane, client.pane)
     return inst.with_(
         session_id=window.session_id,
         window_id=window.window_id,
         nvim_pane=window.nvim_pane,
         claude_pane=window.claude_pane,
-        tmux_server=window.server_id or rt.tmux.server_id(),
+        tmux_server=window.server_id or rt.ports.tmux.server_id(),
     )
 
 
@@ -222,13 +226,13 @@ def resume_args(inst: Instance) -> list[str]:
 
 def respawn_claude(rt: Runtime, inst: Instance, extra: list[str]) -> None:
     """Run Claude again in the instance's Claude pane (same pane id), with the instance's current port/env."""
-    rt.tmux.respawn(inst.claude_pane, cwd=inst.worktree, cmd=claude_pane_argv(rt, inst, extra))
+    rt.ports.tmux.respawn(inst.claude_pane, cwd=inst.worktree, cmd=claude_pane_argv(rt, inst, extra))
 
 
 def kill_panes(rt: Runtime, inst: Instance) -> None:
     if inst.external_nvim:
         # The window is the user's own: take our pane and our tags out of it, leave the rest.
-        rt.tmux.kill_pane(inst.claude_pane)
-        rt.tmux.untag_window(inst.window_id)
+        rt.ports.tmux.kill_pane(inst.claude_pane)
+        rt.ports.tmux.untag_window(inst.window_id)
     elif inst.window_id:
-        rt.tmux.kill_window(inst.window_id)
+        rt.ports.tmux.kill_window(inst.window_id)

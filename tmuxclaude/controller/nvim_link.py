@@ -1,5 +1,8 @@
 """Each instance's link to its own Neovim: the attach supervisor (attach, and attach again after a restart) and
-the routing of what the Lua shim reports (selection, diffs, mentions, opened buffers) to that instance only."""
+the routing of what the Lua shim reports (selection, diffs, mentions, opened buffers) to that instance only.
+
+Neovim is reached through ports only: ``rt.ports.nvim`` attaches (an ``NvimConnector``) and gives an
+``NvimPort``; what the shim sends arrives decoded (protocol/nvim_channel.py). No Lua is written here."""
 
 from __future__ import annotations
 
@@ -8,53 +11,46 @@ import contextlib
 import functools
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tmuxclaude.controller import comments
 from tmuxclaude.controller.launch import write_lock
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, NvimError, TmuxClaudeError, WorktreeError
 from tmuxclaude.model.states import GLYPHS
+from tmuxclaude.protocol.nvim_channel import (
+    BufferEvent,
+    DiffEvent,
+    Level,
+    MentionEvent,
+    NvimEvent,
+    NvimRequest,
+    PreimageEvent,
+    SelectionEvent,
+)
 
-__all__ = ["send", "show_error", "start_link", "stop_link"]
+if TYPE_CHECKING:
+    from tmuxclaude.controller.served import ServedInstance
+
+__all__ = ["send", "show_error", "supervise"]
 
 log = logging.getLogger(__name__)
 
 
-def start_link(rt: Runtime, instance_id: str) -> None:
-    """(Re)start the supervisor that keeps this instance's Neovim attached."""
-    old = rt.nvim_tasks.pop(instance_id, None)
-    if old is not None:
-        old.cancel()
-    rt.nvim_tasks[instance_id] = asyncio.create_task(_supervise(rt, instance_id))
-
-
-async def stop_link(rt: Runtime, instance_id: str) -> None:
-    task = rt.nvim_tasks.pop(instance_id, None)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-    bridge = rt.bridges.pop(instance_id, None)
-    if bridge is not None:
-        with contextlib.suppress(Exception):
-            await bridge.close()
-
-
-async def _supervise(rt: Runtime, instance_id: str) -> None:
-    """Keep this instance's Neovim attached: wait for its socket, attach, and attach again after a restart."""
-    from tmuxclaude.adapters.nvim import NvimBridge
-
+async def supervise(rt: Runtime, served: ServedInstance) -> None:
+    """Keep this instance's Neovim attached: wait for its socket, attach, and attach again after a restart. Runs
+    as ``served.link`` (controller/served.py owns the task and the attached Neovim)."""
+    instance_id = served.instance_id
+    server = served.server
     delay = 0.02
     while True:
         inst = rt.registry.get(instance_id)
-        server = rt.servers.get(instance_id)
-        if inst is None or server is None:
+        if inst is None or not served.current:
             return
         address = inst.nvim_socket
-        if address and (":" in address or os.path.exists(address)):
+        if address:
             try:
-                bridge = await NvimBridge.attach(
+                bridge = await rt.ports.nvim.attach(
                     address,
                     instance_id=inst.id,
                     name=inst.name,
@@ -67,7 +63,7 @@ async def _supervise(rt: Runtime, instance_id: str) -> None:
             except (NvimError, OSError) as exc:
                 log.debug("attach to %s failed: %s", address, exc)
             else:
-                rt.bridges[instance_id] = bridge
+                served.nvim = bridge
                 server.set_nvim(bridge)
                 comments.push_to_nvim(rt, instance_id)
                 current = rt.registry.get(instance_id)
@@ -79,8 +75,8 @@ async def _supervise(rt: Runtime, instance_id: str) -> None:
                     with contextlib.suppress(TmuxClaudeError):
                         write_lock(rt, current)
                 rt.event(f"{inst.name}: Neovim attached (pid {bridge.pid})")
-                await bridge.client.wait_closed()
-                rt.bridges.pop(instance_id, None)
+                await bridge.wait_closed()
+                served.nvim = None
                 server.nvim_lost()
                 rt.event(f"{inst.name}: Neovim detached")
                 delay = 0.02
@@ -93,77 +89,69 @@ async def _supervise(rt: Runtime, instance_id: str) -> None:
             await rt.ticker.wait()
 
 
-async def _on_request(rt: Runtime, instance_id: str, cmd: str, payload: dict[str, Any]) -> Any:
-    if rt.commands is None:
-        raise NvimError("the controller is not taking commands yet")
-    return await rt.commands.from_nvim(instance_id, cmd, payload)
+async def _on_request(rt: Runtime, instance_id: str, request: NvimRequest) -> Any:
+    return await rt.nvim_dispatch(instance_id, request.cmd, request.payload())
 
 
-def _on_event(rt: Runtime, instance_id: str, event: dict[str, Any]) -> None:
-    server = rt.servers.get(instance_id)
+def _on_event(rt: Runtime, instance_id: str, event: NvimEvent) -> None:
+    server = rt.server(instance_id)
     if server is None:
         return
-    kind = event.get("type")
-    if kind == "selection":
-        server.push_selection(event)
-    elif kind == "diff":
-        server.diff_event(event)
-    elif kind == "preimage" and isinstance(event.get("text"), str):
-        rt.edits.on_buffer_preimage(instance_id, str(event.get("filePath", "")), event["text"].encode())
-    elif kind == "buffer" and rt.config.multi_instance.auto_start_for_worktree:
-        rt.background(_auto_start(rt, instance_id, str(event.get("filePath", ""))))
-    elif kind == "mention":
-        to = event.get("to")
-        try:
-            target = rt.registry.find(str(to)) if to else rt.registry.get(instance_id)
-        except InstanceError as exc:  # an ambiguous name
-            log.warning("mention dropped: %s", exc)
-            return
-        if target is None or target.id not in rt.servers:
-            # A notification has no answer: tell the Neovim that sent it, as an error message.
-            text = f"no instance {to!r} (see :ClaudeCodeList)" if target is None else f"{target.name} is not served"
-            rt.background(show_error(rt, instance_id, f"tmuxclaude: {text}"))
-            return
-        line_start = event.get("lineStart")
-        line_end = event.get("lineEnd")
-        rt.servers[target.id].push_mention(
-            str(event.get("filePath", "")),
-            line_start if isinstance(line_start, int) else None,
-            line_end if isinstance(line_end, int) else None,
-        )
+    if isinstance(event, SelectionEvent):
+        server.push_selection(event.wire())
+    elif isinstance(event, DiffEvent):
+        server.diff_event(event.wire())
+    elif isinstance(event, PreimageEvent):
+        rt.edits.on_buffer_preimage(instance_id, event.file_path, event.text.encode())
+    elif isinstance(event, BufferEvent):
+        if rt.config.multi_instance.auto_start_for_worktree:
+            rt.background(_auto_start(rt, instance_id, event.file_path))
+    elif isinstance(event, MentionEvent):
+        _mention(rt, instance_id, event)
 
 
-async def show_error(rt: Runtime, instance_id: str, text: str) -> None:
+def _mention(rt: Runtime, instance_id: str, event: MentionEvent) -> None:
+    try:
+        target = rt.registry.find(event.to) if event.to else rt.registry.get(instance_id)
+    except InstanceError as exc:  # an ambiguous name
+        show_error(rt, instance_id, f"tmuxclaude: {exc}")
+        return
+    target_server = rt.server(target.id) if target is not None else None
+    if target is None or target_server is None:
+        # A notification has no answer: tell the Neovim that sent it, as an error message.
+        text = f"no instance {event.to!r} (see :ClaudeCodeList)" if target is None else f"{target.name} is not served"
+        show_error(rt, instance_id, f"tmuxclaude: {text}")
+        return
+    target_server.push_mention(event.file_path, event.line_start, event.line_end)
+
+
+def show_error(rt: Runtime, instance_id: str, text: str) -> None:
     """Show ``text`` in this instance's Neovim as an error message (it stays in :messages)."""
-    bridge = rt.bridges.get(instance_id)
+    bridge = rt.nvim(instance_id)
     if bridge is None:
         log.warning("%s (no Neovim to show it in)", text)
         return
-    with contextlib.suppress(Exception):
-        await bridge.client.exec_lua("require('tmuxclaude.util').error(...)", text)
+    bridge.show_error(text)
 
 
 async def _auto_start(rt: Runtime, instance_id: str, path: str) -> None:
     """A file of another worktree was opened in this instance's Neovim: start that worktree's instance."""
     try:
-        info = await asyncio.to_thread(rt.git.resolve_worktree, path)
+        info = await asyncio.to_thread(rt.ports.git.resolve_worktree, path)
     except WorktreeError:
         return  # not in a git worktree: nothing to start
-    if rt.registry.by_worktree(info.root) is not None or rt.commands is None:
+    if rt.registry.by_worktree(info.root) is not None:
         return
     source = rt.registry.get(instance_id)
     client = ClientContext(cwd=info.root, pane=source.nvim_pane if source else "")
     try:
-        item = await rt.commands.dispatch("open", {"path": info.root, "detached": True}, client)
+        item = await rt.dispatch("open", {"path": info.root, "detached": True}, client)
     except TmuxClaudeError as exc:
         log.warning("auto-start for %s failed: %s", info.root, exc)
         return
-    bridge = rt.bridges.get(instance_id)
+    bridge = rt.nvim(instance_id)
     if bridge is not None:
-        with contextlib.suppress(Exception):
-            await bridge.client.exec_lua(
-                "vim.notify(...)", f"tmuxclaude: started instance {item['name']} for {info.root}"
-            )
+        bridge.notify(f"tmuxclaude: started instance {item['name']} for {info.root}", Level.INFO)
 
 
 async def send(
@@ -172,11 +160,11 @@ async def send(
     """Mention a file (and lines) to an instance's Claude, as :ClaudeCodeSend does."""
     from tmuxclaude.controller.views import find
 
-    inst = find(rt, ref, client)
+    inst = await find(rt, ref, client)
     path = os.path.abspath(os.path.join(client.cwd, os.path.expanduser(file)))
     if not os.path.exists(path):
         raise InstanceError(f"no such file: {path}")
-    server = rt.servers.get(inst.id)
+    server = rt.server(inst.id)
     if server is None:
         raise InstanceError(f"{inst.name} is not being served")
     server.push_mention(path, line_start, line_end)

@@ -8,8 +8,8 @@ import shlex
 from typing import Any
 
 from tmuxclaude.controller.launch import respawn_claude, resume_args
+from tmuxclaude.controller.lifecycle import apply
 from tmuxclaude.controller.runtime import ClientContext, Runtime
-from tmuxclaude.controller.status import set_state
 from tmuxclaude.controller.views import describe, find
 from tmuxclaude.errors import InstanceError
 from tmuxclaude.model.instance import InstanceState
@@ -21,24 +21,24 @@ __all__ = ["pause", "resume"]
 async def pause(rt: Runtime, ref: str | None, client: ClientContext) -> dict[str, Any]:
     """Stop Claude (its pane shows how to resume); Neovim, the worktree and the branch stay."""
     async with rt.lock:
-        inst = find(rt, ref, client)
+        inst = await find(rt, ref, client)
         if inst.state is InstanceState.PAUSED:
             return describe(rt, inst)
         transition(inst.state, Event.PAUSE, name=inst.name)  # refuses orphaned, dead, exited
         message = f"paused by tmuxclaude; resume with: tmuxclaude resume {inst.name}"
-        rt.tmux.respawn(
+        rt.ports.tmux.respawn(
             inst.claude_pane,
             cwd=inst.worktree,
             cmd=["sh", "-c", f"printf '%s\\n' {shlex.quote(message)}; exec tail -f /dev/null"],
         )
-        set_state(rt, inst.id, InstanceState.PAUSED)
+        apply(rt, inst.id, Event.PAUSE)
         return describe(rt, rt.registry.get(inst.id) or inst)
 
 
 async def resume(rt: Runtime, ref: str | None, client: ClientContext) -> dict[str, Any]:
     """Start Claude again in its pane (paused, or exited), continuing its conversation."""
     async with rt.lock:
-        inst = find(rt, ref, client)
+        inst = await find(rt, ref, client)
         return restart(rt, inst.id)
 
 
@@ -52,8 +52,6 @@ def restart(rt: Runtime, instance_id: str) -> dict[str, Any]:
         raise InstanceError(f"{inst.name} is {inst.state.value}: only a paused or exited Claude is resumed")
     args = resume_args(inst)
     respawn_claude(rt, inst, args)
-    if "exit" in inst.extra:
-        rt.update(inst, extra={k: v for k, v in inst.extra.items() if k != "exit"})
-    set_state(rt, inst.id, InstanceState.IDLE)
+    apply(rt, inst.id, Event.RESUME, exit=None)
     rt.event(f"{inst.name}: Claude started again ({' '.join(args)})")
     return describe(rt, rt.registry.get(inst.id) or inst)

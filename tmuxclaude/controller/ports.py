@@ -1,29 +1,54 @@
-"""The controller's ports: what its use cases need from the outside world, as ``typing.Protocol``.
+"""The controller's ports: what its use cases need from the outside world, as ``typing.Protocol``, and
+:class:`Ports`, the one bundle of them a :class:`~tmuxclaude.controller.runtime.Runtime` is given.
 
-The adapters (``adapters/tmux.py``, ``adapters/git.py``, ``adapters/lockfiles.py``, ``adapters/statefile.py``)
-implement them for real; unit tests pass fakes. Nothing here does I/O.
+The adapters implement them for real and only the composition root (``controller/compose.py``) names those;
+unit tests pass fakes (tests/controller/fakes.py). Nothing here does I/O, and the data types the ports speak live
+here or in ``model/``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from tmuxclaude.adapters.git import WorktreeInfo
-from tmuxclaude.adapters.tmux import InstanceWindow, WindowRow
+from tmuxclaude.model.claude import PermissionChoice, Version
 from tmuxclaude.model.config import IdeConfig
+from tmuxclaude.model.hosts import HostConfig
 from tmuxclaude.model.instance import Registry
+from tmuxclaude.model.processes import TreeStats
+from tmuxclaude.model.review import FileText
+from tmuxclaude.model.windows import InstanceWindow, WindowRow
+from tmuxclaude.model.worktree import WorktreeInfo
 from tmuxclaude.protocol.lockfile import LockRecord
+from tmuxclaude.protocol.nvim_channel import Level, NvimEvent, NvimRequest
 
 __all__ = [
+    "ClaudeCliPort",
+    "ClaudeSessionsPort",
     "Clock",
+    "CommandAnswer",
+    "FileReader",
+    "FilesPort",
+    "FormatterResolver",
     "GitPort",
     "IdeServerFactory",
     "IdeServerPort",
+    "LauncherPort",
+    "Layout",
     "Listener",
     "LockStore",
+    "NvimConnector",
+    "NvimPort",
+    "PaneHttp",
+    "PaneTextPort",
     "PortBinder",
+    "Ports",
+    "ProcessPort",
+    "RemoteWindowsPort",
+    "SshConnector",
+    "SshLinkPort",
     "StateStore",
     "TmuxPort",
 ]
@@ -32,7 +57,6 @@ __all__ = [
 class TmuxPort(Protocol):
     """One tmux server, targets by id (``adapters.tmux.Tmux``)."""
 
-    def run(self, *args: str, check: bool = True) -> list[str]: ...
     def alive(self) -> bool: ...
     def server_id(self) -> str: ...
     def pane_info(self, pane: str) -> dict[str, str] | None: ...
@@ -64,6 +88,8 @@ class TmuxPort(Protocol):
     def message_clients(self, text: str, *, seconds: float = 0) -> None: ...
     def show_message(self, pane: str, text: str) -> None: ...
     def pane_tty(self, pane: str) -> str: ...
+    def set_global_option(self, name: str, value: str) -> None: ...
+    def capture(self, pane: str, *, history: int) -> tuple[list[str], int]: ...
 
 
 class GitPort(Protocol):
@@ -121,10 +147,15 @@ class PortBinder(Protocol):
     def release(self, port: int) -> None: ...
 
 
-class IdeServerPort(Protocol):
-    """One instance's IDE WebSocket server (``controller.ide.IdeServer``), as the use cases drive it."""
+PaneHttp = Callable[[str, "str | None"], "tuple[int, str]"]
+"""The pane channel's handler an IDE server is given: (request target, hook token presented or None) -> (status,
+body). controller/pane_channel.py; the wire format is protocol/pane_http.py."""
 
-    on_http: Any
+
+class IdeServerPort(Protocol):
+    """One instance's IDE WebSocket server (``adapters.ide_server.IdeServer``), as the use cases drive it."""
+
+    on_http: PaneHttp | None
     port: int
     nvim: Any
     connects: int
@@ -144,4 +175,223 @@ class IdeServerPort(Protocol):
 
 
 IdeServerFactory = Callable[[str, str, IdeConfig], IdeServerPort]
-"""``(instance id, token, config) -> server``: ``IdeServer`` itself."""
+"""``(instance id, token, config) -> server``: ``adapters.ide_server.IdeServers``, one pre-auth gate for all."""
+
+
+class ClaudeCliPort(Protocol):
+    """What the controller asks about the Claude CLI when it starts a Claude pane (``adapters.claude_cli``)."""
+
+    def permission_choice(
+        self, command: Sequence[str], config_mode: str, worktree: str, pane_env: Mapping[str, str]
+    ) -> PermissionChoice: ...
+
+    def version(self, command: Sequence[str], pane_env: Mapping[str, str]) -> Version | None:
+        """The CLI's version from its install layout (None: unknown), without running it."""
+        ...
+
+
+class Layout(Protocol):
+    """Where this controller's files are (``adapters.paths.Paths``): all keyed by its tmux server's socket."""
+
+    @property
+    def tmux_socket(self) -> str: ...
+    @property
+    def runtime_dir(self) -> Path: ...
+    @property
+    def runtime_root(self) -> Path | None: ...
+    @property
+    def state_dir(self) -> Path: ...
+    def ensure_runtime_dir(self) -> Path:
+        """Create or check the runtime dir: ours alone, or refuse (InsecurePathError)."""
+        ...
+
+    def ensure_state_dir(self) -> Path: ...
+    def nvim_socket(self, instance_id: str) -> Path: ...
+    def settings_file(self, instance_id: str) -> Path: ...
+    def hook_token_file(self, instance_id: str) -> Path: ...
+
+
+class NvimPort(Protocol):
+    """One instance's attached Neovim (``adapters.nvim.NvimBridge``). The notification methods (``push_status``,
+    ``notify``, ``show_error``, ``set_comments``, ``say``) never wait on Neovim and never raise: a Neovim that
+    went away just misses them."""
+
+    pid: int
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any: ...
+    async def open_diff(
+        self, diff_id: str, old_file_path: str, new_file_path: str, new_file_contents: str, tab_name: str
+    ) -> None: ...
+    async def close_diff(self, tab_name: str) -> bool: ...
+    async def check_file(self, path: str, by: str) -> None: ...
+    def push_status(self, state: str, glyph: str) -> None: ...
+    def notify(self, text: str, level: Level) -> None: ...
+    def show_error(self, text: str) -> None: ...
+    def set_comments(self, listing: list[dict[str, Any]]) -> None: ...
+    def say(self, text: str) -> None: ...
+    async def wait_closed(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+class NvimConnector(Protocol):
+    """Attaches an instance to the Neovim listening at an address (``adapters.nvim.NvimBridge``, the class).
+
+    ``attach`` raises NvimError (NvimGone: nothing listens there yet) or OSError; the supervisor tries again."""
+
+    async def attach(
+        self,
+        address: str,
+        *,
+        instance_id: str,
+        name: str,
+        worktree: str,
+        on_event: Callable[[NvimEvent], None],
+        on_request: Callable[[NvimRequest], Awaitable[Any]] | None = None,
+        debounce_ms: int = 100,
+        status: tuple[str, str] | None = None,
+    ) -> NvimPort: ...
+
+
+# -- processes, files, Claude's sessions, launchers, pane text, other hosts, naming ---------------------
+
+
+class ProcessPort(Protocol):
+    """Processes of this machine (``adapters.procs``, the module itself satisfies this)."""
+
+    def pid_alive(self, pid: int | None) -> bool: ...
+    def pane_of(self, pid: int, pane_pids: dict[int, str]) -> str: ...
+    def has_children(self, pid: int) -> bool | None: ...
+    def tree_stats(self, pids: list[int], interval_cache: dict[int, Any] | None = None) -> TreeStats: ...
+    def end_process(self, pid: int, timeout: float = 5.0) -> bool:
+        """SIGTERM to a process of this user, then wait for it (blocking): False if it is still there."""
+        ...
+
+
+FileReader = Callable[[str, int], FileText]
+"""``(path, max bytes) -> FileText``: a file's current text, bounded, regular files only, never blocking."""
+
+
+class FilesPort(Protocol):
+    """Our private files and directories, and the files a new worktree gets copied (``adapters.local_files``)."""
+
+    def write_private(self, path: Path, data: bytes | str, *, durable: bool = True) -> None: ...
+    def ensure_private_dir(self, path: Path, root: Path | None = None) -> Path: ...
+    def check_private_socket(self, path: Path) -> None: ...
+    def read_file_text(self, path: str, max_bytes: int) -> FileText: ...
+    def include_patterns(self, main_root: Path, configured: Sequence[str]) -> list[str]: ...
+    def copy_includes(self, main_root: Path, root: Path, patterns: Sequence[str], *, symlink: bool) -> list[str]: ...
+
+
+class ClaudeSessionsPort(Protocol):
+    """Claude Code's own sessions, read from outside (``adapters.claude_sessions``, the module satisfies this).
+    Blocking: called off the event loop. Every value read is raw and validated in model/claude_sessions.py."""
+
+    def claude_config_dir(self, env: dict[str, str] | None = None) -> Path: ...
+    def list_agents(self, command: Sequence[str], env: Mapping[str, str], timeout: float = 3.0) -> list[Any] | None: ...
+    def read_job(self, config_dir: Path, job_id: str) -> dict[str, Any]: ...
+    def read_session_files(self, config_dir: Path, limit: int = 200) -> list[Any]: ...
+    def conversation_exists(self, config_dir: Path, session_id: str) -> bool: ...
+    def parent_session_of(self, config_dir: Path, job_id: str) -> str: ...
+    def stop_job(self, command: Sequence[str], env: Mapping[str, str], job_id: str, timeout: float = 10.0) -> bool: ...
+    def has_claude_worktrees(self, root: str) -> bool: ...
+
+
+class LauncherPort(Protocol):
+    """How an instance's panes start their programs (``adapters.pane_launcher.PaneLauncher``): the environment
+    in a private file, the launcher scripts on argv, the arguments and environment that prepare its Neovim."""
+
+    @property
+    def nvim_instance_args(self) -> Sequence[str]: ...
+    def nvim_instance_env(self) -> dict[str, str]: ...
+    def env_file(self, runtime_dir: Path, instance_id: str, pane: str) -> Path: ...
+    def write_env_file(self, path: Path, env: Mapping[str, str]) -> None: ...
+    def remove_env_files(self, runtime_dir: Path, instance_id: str) -> None: ...
+    def nvim_pane_command(self, env_path: Path, command: Sequence[str]) -> list[str]: ...
+    def claude_pane_command(
+        self, env_path: Path, *, port: int, token_file: Path, name: str, command: Sequence[str]
+    ) -> list[str]: ...
+
+
+class PaneTextPort(Protocol):
+    """Text into and out of the panes of the controller's tmux server (``adapters.tmux_text.PaneText``), as data
+    only. Blocking: called off the event loop."""
+
+    def resolve_pane(self, ref: str) -> str: ...
+    def capture_pane(self, pane_id: str, *, max_lines: int, max_bytes: int) -> tuple[str, int]: ...
+    def list_panes(self) -> list[dict[str, str]]: ...
+    def capture_screen(self, pane_id: str) -> str: ...
+    def paste_prompt(self, pane_id: str, text: str) -> None: ...
+
+
+class CommandAnswer(Protocol):
+    """What a command run on another host answered (``subprocess.CompletedProcess[str]``)."""
+
+    @property
+    def returncode(self) -> int: ...
+    @property
+    def stdout(self) -> str: ...
+    @property
+    def stderr(self) -> str: ...
+
+
+class SshLinkPort(Protocol):
+    """One host's ssh: its shared master connection and the argvs multiplexed over it (``adapters.ssh.SshHost``)."""
+
+    def start_master(self) -> None: ...
+    def exit_master(self) -> None: ...
+    def command_argv(self, remote_line: str, *, tty: bool = False) -> list[str]: ...
+    async def run_async(self, remote_line: str, *, timeout: float) -> CommandAnswer: ...
+
+
+SshConnector = Callable[[HostConfig], SshLinkPort]
+"""``host -> its ssh link`` (its control socket under our private runtime dir)."""
+
+
+class RemoteWindowsPort(Protocol):
+    """The local windows that show another host's instance (``adapters.remote_windows.RemoteWindows``): each
+    tagged with the ``HOST:NAME`` it shows; every value is escaped by the adapter before it reaches tmux."""
+
+    def first_session(self) -> str: ...
+    def create_view(self, session: str, label: str, cmd: Sequence[str], *, glyph: str) -> str:
+        """A new window in ``session`` running ``cmd``, tagged ``label``, showing ``glyph``; its window id."""
+        ...
+
+    def views(self) -> list[tuple[str, str]]:
+        """(window id, ``HOST:NAME``) of every window that shows a remote instance."""
+        ...
+
+    def view_of_pane(self, pane: str) -> str:
+        """The ``HOST:NAME`` the window of ``pane`` shows ("" when it shows none)."""
+        ...
+
+    def set_glyph(self, window: str, glyph: str) -> None: ...
+    def client_ttys(self) -> list[str]: ...
+
+
+FormatterResolver = Callable[[str], Callable[..., object]]
+"""``module:function`` -> the user's naming function (``[instance_naming] custom_formatter``)."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Everything the controller's use cases reach outside the process through: built once, by the composition
+    root (controller/compose.py) for real, by tests/controller/fakes.py with fakes."""
+
+    paths: Layout
+    tmux: TmuxPort
+    git: GitPort
+    locks: LockStore
+    state: StateStore
+    net: PortBinder
+    clock: Clock
+    claude_cli: ClaudeCliPort
+    ide: IdeServerFactory
+    nvim: NvimConnector
+    processes: ProcessPort
+    files: FilesPort
+    claude_sessions: ClaudeSessionsPort
+    launcher: LauncherPort
+    pane_text: PaneTextPort
+    ssh: SshConnector
+    remote_windows: RemoteWindowsPort
+    formatter: FormatterResolver

@@ -15,7 +15,6 @@ which it waits for the next idle like any other.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
@@ -23,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tmuxclaude.adapters import tmux_text
 from tmuxclaude.errors import TmuxClaudeError
 from tmuxclaude.model.instance import InstanceState
 
@@ -139,12 +137,12 @@ async def _after_rejection(rt: Runtime, instance_id: str, hooks_before: int) -> 
         inst = rt.registry.get(instance_id)
         if inst is None or box.hooks.get(instance_id, 0) != hooks_before:
             return  # gone, or the CLI moved on: the next idle delivers
-        server = rt.servers.get(instance_id)
+        server = rt.server(instance_id)
         pending_diffs = getattr(server, "pending_diffs", None)
         busy_diffs = pending_diffs() if callable(pending_diffs) else 0
         if not busy_diffs:
             try:
-                screen = await asyncio.to_thread(tmux_text.capture_screen, rt.paths.tmux_socket, inst.claude_pane)
+                screen = await asyncio.to_thread(rt.ports.pane_text.capture_screen, inst.claude_pane)
             except TmuxClaudeError:
                 return
             if _input_box_ready(screen):
@@ -165,7 +163,7 @@ async def _wait_input_box(rt: Runtime, instance_id: str, rejection_ended: bool) 
         if not rejection_ended and inst.state is not InstanceState.IDLE:
             return False
         try:
-            screen = await asyncio.to_thread(tmux_text.capture_screen, rt.paths.tmux_socket, inst.claude_pane)
+            screen = await asyncio.to_thread(rt.ports.pane_text.capture_screen, inst.claude_pane)
         except TmuxClaudeError:
             return False
         if _input_box_ready(screen):
@@ -201,18 +199,16 @@ async def deliver(rt: Runtime, instance_id: str, *, rejection_ended: bool = Fals
         box.pending.pop(instance_id, None)
         text = "\n\n".join(p.text.rstrip("\n") for p in items) + "\n"
         try:
-            await asyncio.to_thread(tmux_text.paste_prompt, rt.paths.tmux_socket, inst.claude_pane, text)
+            await asyncio.to_thread(rt.ports.pane_text.paste_prompt, inst.claude_pane, text)
         except TmuxClaudeError as exc:
             log.warning("%s: prompt not delivered: %s", inst.name, exc)
             box.pending.setdefault(instance_id, [])[:0] = items
             return False
         rt.event(f"{inst.name}: delivered a prompt ({len(text)} chars)")
-        bridge = rt.bridges.get(instance_id)
+        bridge = rt.nvim(instance_id)
         if bridge is not None:
             # The user was told "queued"; now they learn it went in (a notification: never waits on Neovim).
-            with contextlib.suppress(TmuxClaudeError):
-                bridge.client.notify("nvim_exec_lua", "require('tmuxclaude.reload').say(...)",
-                                     [f"delivered to {inst.name}'s Claude"])  # fmt: skip
+            bridge.say(f"delivered to {inst.name}'s Claude")
         for p in items:
             if p.on_sent is not None:
                 p.on_sent()

@@ -3,21 +3,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from tmuxclaude.adapters.procs import pid_alive
 from tmuxclaude.controller.exits import notice_lost_exits
 from tmuxclaude.controller.launch import respawn_claude, resume_args
+from tmuxclaude.controller.lifecycle import apply
 from tmuxclaude.controller.runtime import ClientContext, Runtime
-from tmuxclaude.controller.serving import reserve_free_port, serve, stop_serving
+from tmuxclaude.controller.served import ServedInstance, reserve_free_port
 from tmuxclaude.controller.spawn import spawn
-from tmuxclaude.controller.status import publish_summary, set_state
-from tmuxclaude.controller.teardown import forget, orphan, teardown
+from tmuxclaude.controller.status import publish_summary
+from tmuxclaude.controller.teardown import forget, orphan, stop_serving, teardown
 from tmuxclaude.controller.views import describe
 from tmuxclaude.errors import WorktreeError
 from tmuxclaude.model.instance import Instance, InstanceState
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def _live_windows(rt: Runtime) -> dict[str, str]:
-    return {row.window_id: row.instance_id for row in rt.tmux.windows()}
+    return {row.window_id: row.instance_id for row in rt.ports.tmux.windows()}
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,17 @@ class _Look:
     server: str
     live: dict[str, str]
     panes: dict[str, dict[str, str]]
+    worktrees: dict[str, bool]
+    """Whether each record's worktree is on the disk (looked at in a thread: a hung mount must not stop the loop)."""
 
     @classmethod
-    def of(cls, rt: Runtime) -> _Look:
-        up = rt.tmux.alive()
+    async def of(cls, rt: Runtime) -> _Look:
+        paths = [i.worktree for i in rt.registry.ordered()]
+        worktrees = await asyncio.to_thread(lambda: {p: os.path.isdir(p) for p in paths})
+        up = rt.ports.tmux.alive()
         if not up:
-            return cls(False, "", {}, {})
-        return cls(True, rt.tmux.server_id(), _live_windows(rt), rt.tmux.panes())
+            return cls(False, "", {}, {}, worktrees)
+        return cls(True, rt.ports.tmux.server_id(), _live_windows(rt), rt.ports.tmux.panes(), worktrees)
 
     def seen(self, inst: Instance) -> Seen:
         pane = self.panes.get(inst.nvim_pane)
@@ -58,7 +64,7 @@ class _Look:
             window=bool(inst.window_id) and self.live.get(inst.window_id) == inst.id,
             # With remain-on-exit on, a quit Neovim leaves its pane behind, dead.
             nvim_alive=inst.external_nvim or (pane is not None and pane.get("dead") != "1"),
-            worktree=os.path.isdir(inst.worktree),
+            worktree=self.worktrees.get(inst.worktree, False),
         )
 
 
@@ -71,16 +77,16 @@ async def _apply(rt: Runtime, inst: Instance, event: Event, seen: Seen) -> None:
         await orphan(rt, inst)
     elif event is Event.WORKTREE_GONE:
         rt.event(f"{inst.name}: worktree {inst.worktree} is gone")
-        set_state(rt, inst.id, InstanceState.DEAD)
+        apply(rt, inst.id, Event.WORKTREE_GONE)
 
 
 async def start(rt: Runtime) -> None:
     """Load state and take back every instance whose window still exists, on its old port and token; keep the
     others as restorable records unless their window was closed in this same tmux server."""
-    rt.paths.ensure_runtime_dir()
-    rt.registry = rt.state.load()
+    rt.ports.paths.ensure_runtime_dir()
+    rt.registry = rt.ports.state.load()
     async with rt.lock:
-        look = _Look.of(rt)
+        look = await _Look.of(rt)
         server = look.server
         errors: list[Exception] = []
         for inst in rt.registry.ordered():
@@ -100,7 +106,7 @@ async def start(rt: Runtime) -> None:
             notice_lost_exits(rt)
         rt.save()
         _reap_foreign_locks(rt)
-        _reap_foreign_files(rt)
+        await asyncio.to_thread(_reap_foreign_files, rt)
         if look.tmux_up:
             publish_summary(rt)
         _offer_restore(rt, server)
@@ -110,17 +116,16 @@ async def start(rt: Runtime) -> None:
 
 async def _reserve(rt: Runtime, inst: Instance, server: str) -> None:
     """Its window is there: serve it again on its old port and token (Claude reconnects by itself)."""
-    state = InstanceState.IDLE if inst.state in (InstanceState.ORPHANED, InstanceState.DEAD) else inst.state
     # A new hook token on every re-serve: hook.sh reads its file on every run, so Claude keeps working.
-    inst = rt.update(inst, tmux_server=server, state=state, hook_token=secrets.token_urlsafe(24))
-    kept = rt.net.kept(inst.port)
+    inst = rt.update(inst, tmux_server=server, hook_token=secrets.token_urlsafe(24))
+    kept = rt.ports.net.kept(inst.port)
     try:
-        sock = rt.net.bind_port(inst.port)
+        sock = rt.ports.net.bind_port(inst.port)
     except OSError as exc:
         # Another process took the port while we were down; its Claude would keep knocking there with its
         # token. Move the instance to a new port and token and restart its Claude there, resuming.
         log.warning("port %s of %s is taken (%s); moving it to a new port", inst.port, inst.name, exc)
-        rt.locks.remove(inst.port)
+        rt.ports.locks.remove(inst.port)
         await rehome(rt, inst)
         return
     if not kept:
@@ -128,26 +133,27 @@ async def _reserve(rt: Runtime, inst: Instance, server: str) -> None:
         # received this instance's token. Never reuse it with the old tokens (docs/threat-model.md).
         log.warning("port %s of %s was not held while the controller was down; moving it", inst.port, inst.name)
         sock.close()
-        rt.net.release(inst.port)
-        rt.locks.remove(inst.port)
+        rt.ports.net.release(inst.port)
+        rt.ports.locks.remove(inst.port)
         await rehome(rt, inst)
         return
-    await serve(rt, inst, sock)
+    await ServedInstance.open(rt, inst, sock)
+    apply(rt, inst.id, Event.RESERVED)
     rt.event(f"re-served {inst.name} on port {inst.port}")
-    if not os.path.isdir(inst.worktree):
-        set_state(rt, inst.id, InstanceState.DEAD)
+    if not await asyncio.to_thread(os.path.isdir, inst.worktree):
+        apply(rt, inst.id, Event.WORKTREE_GONE)
 
 
 async def _start_without_window(rt: Runtime, inst: Instance, seen: Seen) -> None:
-    rt.locks.remove(inst.port)
+    rt.ports.locks.remove(inst.port)
     event = judge(inst.state, seen, cleanup_on_exit=rt.config.multi_instance.cleanup_on_exit)
     if event is Event.CLOSED_BY_USER:
         log.info("window of %s was closed; dropping it", inst.name)
         forget(rt, inst)
     elif event is Event.WORKTREE_GONE:
-        rt.registry.put(inst.with_(state=InstanceState.DEAD, window_id=""))
+        apply(rt, inst.id, event, window_id="")
     elif event is Event.WINDOWS_LOST:
-        rt.registry.put(inst.with_(state=InstanceState.ORPHANED, window_id="", nvim_pane="", claude_pane=""))
+        apply(rt, inst.id, event, window_id="", nvim_pane="", claude_pane="")
 
 
 async def rehome(rt: Runtime, inst: Instance) -> None:
@@ -157,8 +163,9 @@ async def rehome(rt: Runtime, inst: Instance) -> None:
     moved = rt.update(
         inst, port=sock.getsockname()[1], token=secrets.token_urlsafe(32), hook_token=secrets.token_urlsafe(24)
     )
-    await serve(rt, moved, sock)
-    rt.tmux.set_window_options(moved.window_id, {"port": str(moved.port)}, check=False)
+    await ServedInstance.open(rt, moved, sock)
+    apply(rt, moved.id, Event.RESERVED)
+    rt.ports.tmux.set_window_options(moved.window_id, {"port": str(moved.port)}, check=False)
     respawn_claude(rt, moved, resume_args(moved))
     rt.event(f"{moved.name}: port {inst.port} was taken; moved to port {moved.port}")
 
@@ -166,18 +173,18 @@ async def rehome(rt: Runtime, inst: Instance) -> None:
 async def _adopt(rt: Runtime, window_id: str, instance_id: str, server: str) -> None:
     """A window tagged as ours that the state does not know (state lost or rolled back to its backup):
     take it back from its tmux options and its lock file, so its Claude keeps its IDE."""
-    opts = rt.tmux.window_options(window_id)
-    panes = rt.tmux.window_panes(window_id)
+    opts = rt.ports.tmux.window_options(window_id)
+    panes = rt.ports.tmux.window_panes(window_id)
     try:
         port = int(opts.get("port", ""))
     except ValueError:
         return
     if len(panes) < 2 or not opts.get("worktree"):
         return
-    lock = rt.locks.read_raw(port) or {}
+    lock = rt.ports.locks.read_raw(port) or {}
     same = lock.get("instanceId") == instance_id
-    info = rt.tmux.pane_info(panes[0]) or {}
-    now = rt.clock.time()
+    info = rt.ports.tmux.pane_info(panes[0]) or {}
+    now = rt.ports.clock.time()
     inst = Instance(
         id=instance_id,
         name=rt.registry.unique_name(opts.get("name") or instance_id),
@@ -193,22 +200,23 @@ async def _adopt(rt: Runtime, window_id: str, instance_id: str, server: str) -> 
         window_id=window_id,
         nvim_pane=panes[0],
         claude_pane=panes[-1],
-        nvim_socket=str(rt.paths.nvim_socket(instance_id)),
-        state=InstanceState.IDLE,
+        nvim_socket=str(rt.ports.paths.nvim_socket(instance_id)),
         state_since=now,
         tmux_server=server,
     )
     with contextlib.suppress(WorktreeError):
-        inst = inst.with_(repo=rt.git.resolve_worktree(inst.worktree).main_root)
-    kept = rt.net.kept(port)
+        inst = inst.with_(repo=(await asyncio.to_thread(rt.ports.git.resolve_worktree, inst.worktree)).main_root)
+    kept = rt.ports.net.kept(port)
     if not kept:
         inst = inst.with_(token=secrets.token_urlsafe(32))  # the port was free: its old token may be known
     try:
-        await serve(rt, inst, rt.net.bind_port(port))
+        served = await ServedInstance.open(rt, inst, rt.ports.net.bind_port(port), link=False)
     except OSError as exc:
         log.error("cannot adopt window %s: port %s is taken (%s)", window_id, port, exc)
         return
     rt.registry.put(inst)
+    apply(rt, inst.id, Event.RESERVED)
+    served.start_link()
     if not kept:
         # Its Claude holds the old token and does not re-read the lock file: start it again against the new one.
         respawn_claude(rt, inst, resume_args(inst))
@@ -218,13 +226,13 @@ async def _adopt(rt: Runtime, window_id: str, instance_id: str, server: str) -> 
 def _reap_foreign_locks(rt: Runtime) -> list[int]:
     """Our lock files (they carry instanceId) that no served instance owns: a dead controller's leftovers."""
     removed = []
-    served = {s.port for s in rt.servers.values()}
-    for port, data in rt.locks.ours().items():
+    served = {s.port for s in rt.served.values()}
+    for port, data in rt.ports.locks.ours().items():
         if port in served:
             continue
         pid = data.get("pid")
-        if pid == os.getpid() or not pid_alive(pid if isinstance(pid, int) else None):
-            rt.locks.remove(port)
+        if pid == os.getpid() or not rt.ports.processes.pid_alive(pid if isinstance(pid, int) else None):
+            rt.ports.locks.remove(port)
             removed.append(port)
     return removed
 
@@ -233,16 +241,16 @@ async def reconcile(rt: Runtime) -> None:
     """Judge every served instance against what tmux and the disk show (model/lifecycle.py ``judge``): closed
     by the user (cleanup_on_exit) -> torn down; windows lost with their server -> orphaned; worktree gone ->
     dead. One failing teardown does not stop the others; errors are raised together at the end."""
-    if not rt.servers:
+    if not rt.served:
         if any(i.state is InstanceState.ORPHANED for i in rt.registry.ordered()):
-            _offer_restore(rt, rt.tmux.server_id())
+            _offer_restore(rt, rt.ports.tmux.server_id())
         return
     async with rt.lock:
-        look = _Look.of(rt)
+        look = await _Look.of(rt)
         server = look.server
         errors: list[Exception] = []
         for inst in rt.registry.ordered():
-            if inst.id not in rt.servers:
+            if inst.id not in rt.served:
                 continue
             seen = look.seen(inst)
             event = judge(inst.state, seen, cleanup_on_exit=rt.config.multi_instance.cleanup_on_exit)
@@ -264,7 +272,9 @@ def _offer_restore(rt: Runtime, server: str) -> None:
         return
     rt.offered_restore = server
     names = ", ".join(i.name for i in orphans)
-    rt.tmux.message_clients(f"tmuxclaude: {len(orphans)} instance(s) can be restored ({names}): tmuxclaude restore")
+    rt.ports.tmux.message_clients(
+        f"tmuxclaude: {len(orphans)} instance(s) can be restored ({names}): tmuxclaude restore"
+    )
 
 
 async def restore(rt: Runtime, client: ClientContext) -> list[dict[str, Any]]:
@@ -275,14 +285,13 @@ async def restore(rt: Runtime, client: ClientContext) -> list[dict[str, Any]]:
     errors: list[Exception] = []
     async with rt.lock:
         for inst in rt.registry.ordered():
-            if inst.state is not InstanceState.ORPHANED or inst.id in rt.servers:
+            if inst.state is not InstanceState.ORPHANED or inst.id in rt.served:
                 continue
             try:
-                info = rt.git.resolve_worktree(inst.worktree)
+                info = await asyncio.to_thread(rt.ports.git.resolve_worktree, inst.worktree)
             except WorktreeError as exc:
                 log.warning("cannot restore %s: %s", inst.name, exc)
-                rt.registry.put(inst.with_(state=InstanceState.DEAD))
-                rt.save()
+                apply(rt, inst.id, Event.WORKTREE_GONE)
                 continue
             transition(inst.state, Event.RESTORE, name=inst.name)
             args = resume_argv(inst.claude_session_id) if inst.claude_session_id else []
@@ -304,7 +313,7 @@ def _reap_foreign_files(rt: Runtime) -> list[str]:
     removed = []
     known = set(rt.registry.ids())
     with contextlib.suppress(OSError):
-        for entry in os.scandir(rt.paths.runtime_dir):
+        for entry in os.scandir(rt.ports.paths.runtime_dir):
             for suffix in (".settings.json", ".hooktoken"):
                 if entry.name.endswith(suffix) and entry.name[: -len(suffix)] not in known:
                     with contextlib.suppress(OSError):
@@ -313,12 +322,24 @@ def _reap_foreign_files(rt: Runtime) -> list[str]:
     return removed
 
 
+def _reap_foreign_sockets(runtime_dir: Path, known: set[str]) -> list[str]:
+    """Neovim sockets in the runtime dir that no record names."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(runtime_dir):
+            if entry.name.endswith(".nvim.sock") and entry.path not in known:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+    return removed
+
+
 async def gc(rt: Runtime) -> dict[str, Any]:
     """Leftovers: instances whose panes have all exited (remain-on-exit keeps them), lock files of dead
     controllers, Neovim sockets and hook files nobody owns."""
     await reconcile(rt)
     async with rt.lock:
-        panes = rt.tmux.panes()
+        panes = rt.ports.tmux.panes()
         dropped = []
         for inst in rt.registry.ordered():
             mine = [panes[p] for p in (inst.nvim_pane, inst.claude_pane) if p in panes]
@@ -326,14 +347,9 @@ async def gc(rt: Runtime) -> dict[str, Any]:
                 await teardown(rt, inst, kill_window=True)
                 dropped.append(inst.name)
         removed_locks = _reap_foreign_locks(rt)
-        sockets = []
         known = {i.nvim_socket for i in rt.registry.ordered()}
-        with contextlib.suppress(OSError):
-            for entry in os.scandir(rt.paths.runtime_dir):
-                if entry.name.endswith(".nvim.sock") and entry.path not in known:
-                    os.unlink(entry.path)
-                    sockets.append(entry.name)
-        files = _reap_foreign_files(rt)
+        sockets = await asyncio.to_thread(_reap_foreign_sockets, rt.ports.paths.runtime_dir, known)
+        files = await asyncio.to_thread(_reap_foreign_files, rt)
         return {
             "removed_locks": sorted(removed_locks),
             "removed_sockets": sockets,
@@ -343,8 +359,15 @@ async def gc(rt: Runtime) -> dict[str, Any]:
 
 
 async def shutdown(rt: Runtime) -> None:
-    """Clean stop: lock files go first (a reader must not find a lock for a port about to close)."""
+    """Clean stop: lock files go first (a reader must not find a lock for a port about to close); then what runs
+    in the background (a kill from a pane key, an auto-start) is cancelled, and every instance stops being
+    served, its files kept for the next controller."""
     for inst in rt.registry.ordered():
-        rt.locks.remove(inst.port)
-    for instance_id in list(rt.servers):
-        await stop_serving(rt, instance_id)
+        rt.ports.locks.remove(inst.port)
+    await rt.drain_background()
+    for instance_id in list(rt.served):
+        try:
+            # Its files stay: the next controller serves the instance again, and its Claude's hooks read them.
+            await stop_serving(rt, instance_id, keep_files=True)
+        except ExceptionGroup as group:
+            log.warning("shutdown of %s: %s", instance_id, group.exceptions)

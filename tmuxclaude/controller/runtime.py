@@ -1,11 +1,12 @@
-"""What the controller holds while it runs: the ports, the registry, the served instances, and the one lock.
+"""What the controller holds while it runs: its ports, the registry, the served instances, and the one lock.
 
-Every use-case module (spawn, teardown, reconcile, ...) is a set of functions over one :class:`Runtime`.
+Every use-case module (spawn, teardown, reconcile, ...) is a set of functions over one :class:`Runtime`, built by
+the composition root (controller/compose.py) from a :class:`~tmuxclaude.controller.ports.Ports` bundle.
 
 Locking rule: every use case that changes which instances exist or what their panes run (new, open, kill,
 kill_all, restore, pause, resume, reconcile) holds ``Runtime.lock``; reads (ls, switch, send) do not. Blocking
-calls that may take long (git, file copies, tmux window creation) go through ``asyncio.to_thread``; single tmux
-commands (a few ms each) run inline.
+work (git, file scans and copies, tmux window creation) never runs on the event loop while the lock is held: it
+goes through ``asyncio.to_thread``; single tmux commands (a few ms each) run inline.
 """
 
 from __future__ import annotations
@@ -15,37 +16,23 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from tmuxclaude.adapters import git as gitx
-from tmuxclaude.adapters import netports
-from tmuxclaude.adapters.claude_cli import ClaudeCliPort, LocalClaudeCli
-from tmuxclaude.adapters.lockfiles import LockDir
-from tmuxclaude.adapters.paths import Paths
-from tmuxclaude.adapters.statefile import StateFile
 from tmuxclaude.controller.edits import EditTracker
-from tmuxclaude.controller.ports import (
-    Clock,
-    GitPort,
-    IdeServerFactory,
-    IdeServerPort,
-    LockStore,
-    PortBinder,
-    StateStore,
-    TmuxPort,
-)
+from tmuxclaude.controller.ports import IdeServerPort, NvimPort, Ports
 from tmuxclaude.controller.prompts import Outbox
+from tmuxclaude.errors import TmuxClaudeError
 from tmuxclaude.model.claude import PermissionChoice
 from tmuxclaude.model.claude_sessions import ClaudeSession
 from tmuxclaude.model.config import Config
 from tmuxclaude.model.instance import Instance, Registry
 
 if TYPE_CHECKING:
-    from tmuxclaude.adapters.nvim import NvimBridge
+    from tmuxclaude.controller.served import ServedInstance
 
-__all__ = ["ClientContext", "CommandTable", "Runtime", "SharedTick"]
+__all__ = ["ClientContext", "Dispatch", "NvimDispatch", "Runtime", "SharedTick"]
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +49,14 @@ class ClientContext:
         return cls(cwd=str(data.get("cwd") or os.getcwd()), pane=str(data.get("pane") or ""))
 
 
-class CommandTable(Protocol):
-    """The one command table (``controller.commands.Commands``), as the parts below it call it."""
+Dispatch = Callable[[str, dict[str, Any], ClientContext], Awaitable[Any]]
+"""Run a command of the one command table (controller/commands.py) as the control socket would."""
+NvimDispatch = Callable[[str, str, dict[str, Any]], Awaitable[Any]]
+"""Run a ``:ClaudeCode*`` command from an instance's Neovim: (instance id, its command name, payload) -> answer."""
 
-    async def dispatch(self, cmd: str, args: dict[str, Any], client: ClientContext) -> Any: ...
-    async def from_nvim(self, instance_id: str, cmd: str, payload: dict[str, Any]) -> Any: ...
+
+async def _not_taking_commands(*args: Any) -> Any:
+    raise TmuxClaudeError("the controller is not taking commands yet")
 
 
 class SharedTick:
@@ -118,47 +108,26 @@ class MonitorState:
 
 
 class Runtime:
-    def __init__(
-        self,
-        paths: Paths,
-        config: Config,
-        tmux: TmuxPort,
-        *,
-        git: GitPort = gitx,
-        locks: LockStore | None = None,
-        state: StateStore | None = None,
-        clock: Clock = time,
-        net: PortBinder = netports,
-        ide_server: IdeServerFactory | None = None,
-    ) -> None:
-        self.paths = paths
+    def __init__(self, config: Config, ports: Ports) -> None:
         self.config = config
-        self.tmux = tmux
-        self.git = git
-        self.locks: LockStore = locks if locks is not None else LockDir(paths.lock_dir)
-        self.state: StateStore = state if state is not None else StateFile(paths.state_file)
-        self.clock = clock
-        self.net = net
-        if ide_server is None:
-            from tmuxclaude.controller.ide import IdeServer
-
-            ide_server = IdeServer
-        self.ide_server: IdeServerFactory = ide_server
+        self.ports = ports
         self.registry = Registry()
-        self.servers: dict[str, IdeServerPort] = {}
-        self.bridges: dict[str, NvimBridge] = {}
-        self.nvim_tasks: dict[str, asyncio.Task[None]] = {}
+        self.served: dict[str, ServedInstance] = {}
+        """What each served instance holds (controller/served.py): its IDE server, files, lock, Neovim link."""
         self.lock = asyncio.Lock()
+        self.dispatch: Dispatch = _not_taking_commands
+        self.nvim_dispatch: NvimDispatch = _not_taking_commands
+        """The command table's two entry points, injected by the composition root: the pane channel's keys and
+        Neovim's auto-start run commands through ``dispatch``, Neovim's ``:ClaudeCode*`` through the other."""
         self.status = StatusState()
         self.monitor = MonitorState()
-        self.started = clock.time()
+        self.started = ports.clock.time()
         self.events: list[str] = []
         """Recent lifecycle events (bounded), shown by ``daemon status``."""
         self.offered_restore = ""
         """The tmux server (``server_id``) we last told that orphaned instances can be restored."""
         self.ticker = SharedTick()
-        self.claude_cli: ClaudeCliPort = LocalClaudeCli()
-        self.edits = EditTracker(self.bridges.get)
+        self.edits = EditTracker(self.nvim, ports.files.read_file_text)
         """Claude's file writes per instance: pre-images for :ClaudeCodeReview, reloads in its Neovim."""
         self.forks: dict[str, ClaudeSession] = {}
         """``/fork`` children reported by an instance's hooks, by session id (controller/forks.py)."""
@@ -166,18 +135,28 @@ class Runtime:
         """The permission mode each instance's Claude was last started in, and who chose it (``ls --json``)."""
         self.outbox = Outbox()
         """Prompts waiting for their instance's Claude to be idle (controller/prompts.py)."""
-        self.commands: CommandTable | None = None
-        """The command table, set by ``controller.commands.Commands``: Neovim requests and auto-start use it."""
         self._background: set[asyncio.Task[Any]] = set()
         self.watchers: set[asyncio.Event] = set()
         """Open ``watch`` streams (controller/watch.py), woken on every change."""
         self.hosts: Any = None
         """The other hosts' links and last known views (controller/hosts.py), when any host is configured."""
 
+    def server(self, instance_id: str) -> IdeServerPort | None:
+        """The instance's IDE server, or None (not served)."""
+        served = self.served.get(instance_id)
+        return served.server if served is not None else None
+
+    def nvim(self, instance_id: str) -> NvimPort | None:
+        """The instance's attached Neovim, or None (not served, or not attached yet)."""
+        served = self.served.get(instance_id)
+        return served.nvim if served is not None else None
+
     def save(self) -> None:
-        self.state.save(self.registry)
+        self.ports.state.save(self.registry)
 
     def update(self, inst: Instance, **changes: Any) -> Instance:
+        """Write fields of an instance's record other than its phase and activity (controller/lifecycle.py
+        writes those)."""
         new = inst.with_(**changes)
         self.registry.put(new)
         self.save()

@@ -1,9 +1,10 @@
 """Starting instances, all or nothing: ``new`` (worktree + instance), ``open`` (instance for a worktree), and the
 spawn both share (also used by ``restore`` to bring an instance back on its old port and token).
 
-Spawn acquires resources in order (port, hook files and tmux window, IDE server and lock file, registry entry); every
-step pushes its undo on one ``contextlib.AsyncExitStack``, so a failure undoes what was acquired, in reverse.
-Worktrees are created on request and never removed as a side effect of a failure.
+Spawn acquires resources in order (port; hook files and tmux window; the served instance: IDE server, hook and lock
+files; registry entry, Neovim link); every step pushes its undo on one ``contextlib.AsyncExitStack``, so a failure
+undoes what was acquired, in reverse. Worktrees are created on request and never removed as a side effect of a
+failure. Git and file work runs in a thread, never on the event loop under the controller lock.
 """
 
 from __future__ import annotations
@@ -16,20 +17,17 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from tmuxclaude.adapters import bootstrap
-from tmuxclaude.adapters.formatter import resolve_formatter
-from tmuxclaude.adapters.git import WorktreeInfo
-from tmuxclaude.adapters.paths import check_private_socket
 from tmuxclaude.controller.bootstrap import post_create
 from tmuxclaude.controller.launch import create_panes, kill_panes, remove_hook_files, resume_args
-from tmuxclaude.controller.nvim_link import start_link
+from tmuxclaude.controller.lifecycle import apply
 from tmuxclaude.controller.runtime import ClientContext, Runtime
-from tmuxclaude.controller.serving import reserve_free_port, serve_socket, stop_serving
-from tmuxclaude.controller.status import publish_summary
+from tmuxclaude.controller.served import ServedInstance, reserve_free_port
 from tmuxclaude.controller.views import describe
 from tmuxclaude.errors import InstanceError, LimitError, WorktreeError
-from tmuxclaude.model.instance import Instance, InstanceState
+from tmuxclaude.model.instance import Instance, InstanceState, Phase
+from tmuxclaude.model.lifecycle import Event
 from tmuxclaude.model.naming import NameParts, instance_name
+from tmuxclaude.model.worktree import WorktreeInfo
 
 __all__ = ["check_limit", "new", "open_worktree", "spawn"]
 
@@ -55,13 +53,13 @@ def check_limit(rt: Runtime) -> None:
 
 def _name_for(rt: Runtime, info: WorktreeInfo) -> str:
     parts = NameParts(repo=info.repo_name, branch=info.branch, worktree=Path(info.root).name, n=len(rt.registry) + 1)
-    wanted = instance_name(rt.config.instance_naming, parts, resolve_formatter)
+    wanted = instance_name(rt.config.instance_naming, parts, rt.ports.formatter)
     return rt.registry.unique_name(wanted, repo=info.repo_name)
 
 
-def _refuse_existing_branch(rt: Runtime, info: WorktreeInfo, branch: str) -> None:
+async def _refuse_existing_branch(rt: Runtime, info: WorktreeInfo, branch: str) -> None:
     """``new BRANCH`` for a branch that already has a worktree: point at its instance (or at `open`)."""
-    path = rt.git.worktree_for_branch(info, branch)
+    path = await asyncio.to_thread(rt.ports.git.worktree_for_branch, info, branch)
     inst = rt.registry.by_worktree(path) if path else None
     if inst is not None:
         raise InstanceError(
@@ -70,20 +68,22 @@ def _refuse_existing_branch(rt: Runtime, info: WorktreeInfo, branch: str) -> Non
 
 
 async def new(rt: Runtime, branch: str, base: str | None, client: ClientContext, focus: bool = True) -> dict[str, Any]:
-    info = rt.git.resolve_worktree(client.cwd)
-    location = rt.git.worktree_location(rt.config.worktrees.dir, info, branch)
+    info = await asyncio.to_thread(rt.ports.git.resolve_worktree, client.cwd)
+    location = rt.ports.git.worktree_location(rt.config.worktrees.dir, info, branch)
     # A bad include pattern (or a hostile .worktreeinclude) is refused before anything is created.
-    patterns = await asyncio.to_thread(bootstrap.include_patterns, Path(info.main_root), rt.config.worktrees.include)
+    patterns = await asyncio.to_thread(
+        rt.ports.files.include_patterns, Path(info.main_root), rt.config.worktrees.include
+    )
     async with rt.lock:
         # The branch's own instance is looked up (a git process) only when the start is refused anyway.
         try:
             check_limit(rt)
-            created = await asyncio.to_thread(rt.git.create_worktree, info, branch, base=base, location=location)
+            created = await asyncio.to_thread(rt.ports.git.create_worktree, info, branch, base=base, location=location)
         except (LimitError, WorktreeError):
-            _refuse_existing_branch(rt, info, branch)
+            await _refuse_existing_branch(rt, info, branch)
             raise
         await asyncio.to_thread(
-            bootstrap.copy_includes,
+            rt.ports.files.copy_includes,
             Path(info.main_root),
             Path(created.root),
             patterns,
@@ -98,7 +98,7 @@ async def open_worktree(
     rt: Runtime, path: str, client: ClientContext, nvim_server: str = "", focus: bool = True
 ) -> dict[str, Any]:
     """The instance of the worktree holding ``path`` (the caller's cwd by default): focused if it exists."""
-    info = rt.git.resolve_worktree(path or client.cwd)
+    info = await asyncio.to_thread(rt.ports.git.resolve_worktree, path or client.cwd)
     async with rt.lock:
         existing = rt.registry.by_worktree(info.root)
         if existing is not None and existing.state in (InstanceState.ORPHANED, InstanceState.DEAD):
@@ -111,21 +111,21 @@ async def open_worktree(
             if existing.state is InstanceState.PAUSED:
                 raise InstanceError(f"{existing.name} is paused; `tmuxclaude resume {existing.name}`")
             if focus:
-                rt.tmux.select(existing.window_id, existing.claude_pane, client.pane or None)
+                rt.ports.tmux.select(existing.window_id, existing.claude_pane, client.pane or None)
             return describe(rt, existing) | {"existing": True}
         check_limit(rt)
-        _check_nvim_server(nvim_server)
+        _check_nvim_server(rt, nvim_server)
         inst = await spawn(rt, info, client, focus=focus, nvim_server=nvim_server)
     return describe(rt, inst)
 
 
-def _check_nvim_server(address: str) -> None:
+def _check_nvim_server(rt: Runtime, address: str) -> None:
     """A user's Neovim to join must be the user's: a socket another user serves is refused up front (its peer
     is checked again on every connect; a ``host:port`` one only then)."""
     if "/" not in address:
         return
     try:
-        check_private_socket(Path(address))
+        rt.ports.files.check_private_socket(Path(address))
     except OSError as exc:
         raise InstanceError(f"no Neovim listens at {address}: {exc.strerror or exc}") from None
 
@@ -164,11 +164,20 @@ def _new_record(rt: Runtime, info: WorktreeInfo, client: ClientContext, port: in
         port=port,
         token=secrets.token_urlsafe(32),
         hook_token=secrets.token_urlsafe(24),
-        created_at=rt.clock.time(),
+        created_at=rt.ports.clock.time(),
         parent_port=parent.port if parent else None,
         external_nvim=bool(nvim_server),
-        nvim_socket=nvim_server or str(rt.paths.nvim_socket(instance_id)),
+        nvim_socket=nvim_server or str(rt.ports.paths.nvim_socket(instance_id)),
     )
+
+
+_START_EVENTS = {
+    Phase.STARTING: (Event.STARTED,),
+    Phase.ORPHANED: (Event.RESTORE, Event.STARTED),
+    Phase.DEAD: (Event.RESERVED,),
+}
+"""How a record spawn brought up becomes running: a new one starts; an orphan is restored, then starts; a record
+marked dead whose worktree came back runs again."""
 
 
 async def spawn(
@@ -181,37 +190,33 @@ async def spawn(
     reuse: Instance | None = None,
     resume_args: list[str] | None = None,
 ) -> Instance:
-    """Start one instance, all or nothing. ``reuse``: an existing record, served again on its own port/token."""
+    """Start one instance, all or nothing. ``reuse``: an existing record, served again on its own port."""
     async with contextlib.AsyncExitStack() as undo:
         if reuse is not None:
-            sock = rt.net.bind_port(reuse.port)
+            sock = rt.ports.net.bind_port(reuse.port)
             # A new Claude starts against it: new tokens cost nothing, and old ones may have leaked while the
             # port was not served.
-            inst = reuse.with_(
-                state=InstanceState.STARTING, token=secrets.token_urlsafe(32), hook_token=secrets.token_urlsafe(24)
-            )
+            inst = reuse.with_(token=secrets.token_urlsafe(32), hook_token=secrets.token_urlsafe(24))
         else:
             sock = reserve_free_port(rt)
             inst = _new_record(rt, info, client, sock.getsockname()[1], nvim_server)
             new_port = inst.port
-            undo.callback(_quietly(lambda: rt.net.release(new_port)))
+            undo.callback(_quietly(lambda: rt.ports.net.release(new_port)))
         undo.callback(_quietly(sock.close))
-        iid, port = inst.id, inst.port
         # Claude's pane starts before the IDE server and the lock file: it reads its settings and hook files at
         # start (create_panes writes them), the lock file only when it looks for its IDE, half a second or more
         # later, and a connect or hook that comes earlier waits in the bound socket's listen backlog.
+        iid = inst.id
         undo.callback(_quietly(lambda: remove_hook_files(rt, iid)))
         inst = await asyncio.to_thread(create_panes, rt, inst, client, focus, resume_args or [])
         panes = inst
         undo.callback(_quietly(lambda: kill_panes(rt, panes)))
-        await serve_socket(rt, inst, sock)
-        undo.push_async_callback(_quietly_async(lambda: stop_serving(rt, iid)))
-        undo.callback(_quietly(lambda: rt.locks.remove(port)))
-        inst = inst.with_(state=InstanceState.IDLE, state_since=rt.clock.time())
+        served = await ServedInstance.open(rt, inst, sock, link=False)
+        undo.push_async_callback(_quietly_async(served.close))
         rt.registry.put(inst)
-        rt.save()
-        publish_summary(rt)
-        start_link(rt, inst.id)
+        for event in _START_EVENTS.get(inst.phase, ()):
+            inst = apply(rt, inst.id, event) or inst
+        served.start_link()
         rt.event(f"started {inst.name} on port {inst.port}")
         undo.pop_all()
     return inst

@@ -13,14 +13,15 @@ from typing import Any
 
 from tmuxclaude.controller import comments
 from tmuxclaude.controller.launch import kill_panes, remove_hook_files
+from tmuxclaude.controller.lifecycle import apply
 from tmuxclaude.controller.runtime import ClientContext, Runtime
-from tmuxclaude.controller.serving import stop_serving
 from tmuxclaude.controller.status import publish_summary
 from tmuxclaude.controller.views import describe, find
 from tmuxclaude.errors import UnsafeRemovalError
-from tmuxclaude.model.instance import Instance, InstanceState
+from tmuxclaude.model.instance import Instance
+from tmuxclaude.model.lifecycle import Event
 
-__all__ = ["forget", "kill", "kill_all", "orphan", "teardown"]
+__all__ = ["forget", "kill", "kill_all", "orphan", "stop_serving", "teardown"]
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +30,11 @@ async def kill(
     rt: Runtime, ref: str | None, client: ClientContext, *, remove_worktree: bool = False, force: bool = False
 ) -> dict[str, Any]:
     async with rt.lock:
-        inst = find(rt, ref, client)
+        inst = await find(rt, ref, client)
         on_disk = os.path.isdir(inst.worktree)
         if remove_worktree and not force and on_disk:
             # Refuse before touching anything: a refused removal must not leave a half-killed instance.
-            reasons = await asyncio.to_thread(rt.git.unsafe_reasons, inst.worktree)
+            reasons = await asyncio.to_thread(rt.ports.git.unsafe_reasons, inst.worktree)
             if reasons:
                 raise UnsafeRemovalError(
                     f"worktree {inst.worktree} has {', '.join(reasons)}; commit/push first or pass --force"
@@ -42,10 +43,10 @@ async def kill(
         await teardown(rt, inst, kill_window=True)
         if remove_worktree:
             if on_disk:
-                await asyncio.to_thread(rt.git.remove_worktree, inst.worktree, force=force)
+                await asyncio.to_thread(rt.ports.git.remove_worktree, inst.worktree, force=force)
             else:
                 # Deleted from disk already: only git's record of it is left to drop.
-                await asyncio.to_thread(rt.git.prune_worktrees, inst.repo)
+                await asyncio.to_thread(rt.ports.git.prune_worktrees, inst.repo)
             info["worktree_removed"] = True
         return info
 
@@ -66,35 +67,29 @@ async def kill_all(rt: Runtime) -> list[str]:
         return names
 
 
+async def stop_serving(rt: Runtime, instance_id: str, *, keep_files: bool = False) -> None:
+    """Close what the instance holds while served (controller/served.py), if it is served."""
+    served = rt.served.get(instance_id)
+    if served is not None:
+        await served.close(keep_files=keep_files)
+
+
 async def orphan(rt: Runtime, inst: Instance) -> None:
     """Its windows went away with nobody asking: stop serving it, keep the record for ``restore``.
 
     The lock file goes (no Claude must find a port nobody serves); port, token and Claude session stay.
     """
-    await stop_serving(rt, inst.id)
-    rt.locks.remove(inst.port)
-    remove_hook_files(rt, inst.id)  # written again by restore
-    rt.registry.put(
-        inst.with_(
-            state=InstanceState.ORPHANED,
-            window_id="",
-            nvim_pane="",
-            claude_pane="",
-            state_since=rt.clock.time(),
-        )
-    )
-    rt.save()
-    publish_summary(rt)
-    rt.event(f"{inst.name}: windows gone; kept for restore")
+    try:
+        await stop_serving(rt, inst.id)
+    finally:
+        apply(rt, inst.id, Event.WINDOWS_LOST, window_id="", nvim_pane="", claude_pane="")
+        rt.event(f"{inst.name}: windows gone; kept for restore")
 
 
 async def teardown(rt: Runtime, inst: Instance, *, kill_window: bool) -> None:
     """Every step runs; pieces already gone are fine. Errors are collected and raised together."""
     errors: list[Exception] = []
-    steps: list[Callable[[], Any]] = [
-        lambda: stop_serving(rt, inst.id),
-        lambda: rt.locks.remove(inst.port),
-    ]
+    steps: list[Callable[[], Any]] = [lambda: stop_serving(rt, inst.id)]
     if kill_window:
         steps.append(lambda: kill_panes(rt, inst))
     steps.append(lambda: forget(rt, inst))
@@ -114,7 +109,8 @@ async def teardown(rt: Runtime, inst: Instance, *, kill_window: bool) -> None:
 def forget(rt: Runtime, inst: Instance) -> None:
     """Drop the record and every file that belonged to it."""
     rt.registry.remove(inst.id)
-    rt.net.release(inst.port)  # the port keeper lets it go: no Claude of this instance connects any more
+    rt.ports.locks.remove(inst.port)  # not served any more (served.close removed it), or never was
+    rt.ports.net.release(inst.port)  # the port keeper lets it go: no Claude of this instance connects any more
     rt.edits.forget(inst.id)
     comments.forget(rt, inst.id)
     rt.save()

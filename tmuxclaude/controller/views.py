@@ -3,17 +3,16 @@ the caller's pane means, switch to one."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from typing import Any
 
-from tmuxclaude.adapters.procs import tree_stats
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.errors import InstanceError, WorktreeError
 from tmuxclaude.model.instance import Instance, InstanceState
-from tmuxclaude.model.view import ls_line
 
-__all__ = ["describe", "find", "list_instances", "next_waiting", "render_ls", "switch"]
+__all__ = ["describe", "find", "list_instances", "next_waiting", "switch"]
 
 
 def describe(
@@ -23,7 +22,7 @@ def describe(
     stats: bool = False,
     panes: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    server = rt.servers.get(inst.id)
+    server = rt.server(inst.id)
     data: dict[str, Any] = {
         "n": rt.registry.number_of(inst.id),
         "id": inst.id,
@@ -43,8 +42,8 @@ def describe(
         "parent_port": inst.parent_port,
         "created_at": inst.created_at,
         "claude_session_id": inst.claude_session_id,
-        "exit": inst.extra.get("exit"),
-        "lock_file": str(rt.locks.file_for(inst.port)),
+        "exit": inst.exit.to_dict() if inst.exit is not None else None,
+        "lock_file": str(rt.ports.locks.file_for(inst.port)),
         "worktree_missing": not os.path.isdir(inst.worktree),
     }
     permission = rt.permissions.get(inst.id)
@@ -52,10 +51,10 @@ def describe(
         data["permission"] = {"mode": permission.mode, "chosen_by": permission.chosen_by, "reason": permission.reason}
     if stats:
         pids = []
-        for pane, info in (panes if panes is not None else rt.tmux.panes()).items():
+        for pane, info in (panes if panes is not None else rt.ports.tmux.panes()).items():
             if pane in (inst.nvim_pane, inst.claude_pane) and info["pid"].isdigit():
                 pids.append(int(info["pid"]))
-        tree = tree_stats(pids, rt.monitor.proc_cache.setdefault(inst.id, {}))
+        tree = rt.ports.processes.tree_stats(pids, rt.monitor.proc_cache.setdefault(inst.id, {}))
         data["stats"] = {
             "rss_mb": tree.rss_mb,
             "cpu_percent": tree.cpu_percent,
@@ -65,9 +64,9 @@ def describe(
 
 
 def _active_windows(rt: Runtime, client: ClientContext) -> set[str]:
-    rows = rt.tmux.windows()
+    rows = rt.ports.tmux.windows()
     if client.pane:
-        info = rt.tmux.pane_info(client.pane)
+        info = rt.ports.tmux.pane_info(client.pane)
         if info:
             return {r.window_id for r in rows if r.session_id == info["session_id"] and r.active}
     # Outside tmux: the active window of attached sessions, or of every session when none is attached.
@@ -77,7 +76,7 @@ def _active_windows(rt: Runtime, client: ClientContext) -> set[str]:
 
 def list_instances(rt: Runtime, client: ClientContext, *, stats: bool = False) -> list[dict[str, Any]]:
     active = _active_windows(rt, client)
-    panes = rt.tmux.panes() if stats else None
+    panes = rt.ports.tmux.panes() if stats else None
     if stats:
         for gone in set(rt.monitor.proc_cache) - {i.id for i in rt.registry.ordered()}:
             del rt.monitor.proc_cache[gone]
@@ -89,11 +88,7 @@ def list_instances(rt: Runtime, client: ClientContext, *, stats: bool = False) -
     return out
 
 
-def render_ls(rt: Runtime, client: ClientContext) -> list[str]:
-    return [ls_line(item) for item in list_instances(rt, client)]
-
-
-def find(rt: Runtime, ref: str | None, client: ClientContext) -> Instance:
+async def find(rt: Runtime, ref: str | None, client: ClientContext) -> Instance:
     """The instance ``ref`` names (number, id, name, repo/branch, branch, repo name: ``Registry.find``) or,
     without one, the caller's pane or directory."""
     if ref:
@@ -102,13 +97,14 @@ def find(rt: Runtime, ref: str | None, client: ClientContext) -> Instance:
             raise InstanceError(f"no instance {ref!r} (see `tmuxclaude ls`)")
         return inst
     if client.pane:
-        info = rt.tmux.pane_info(client.pane)
+        info = rt.ports.tmux.pane_info(client.pane)
         if info:
             inst = rt.registry.by_pane_or_window(info["window_id"]) or rt.registry.by_pane_or_window(client.pane)
             if inst is not None:
                 return inst
     with contextlib.suppress(WorktreeError):
-        root = rt.git.resolve_worktree(client.cwd).root
+        # In a thread: it reads the worktree's git files, and the caller may hold the controller lock.
+        root = (await asyncio.to_thread(rt.ports.git.resolve_worktree, client.cwd)).root
         inst = rt.registry.by_worktree(root)
         if inst is not None:
             return inst
@@ -116,8 +112,8 @@ def find(rt: Runtime, ref: str | None, client: ClientContext) -> Instance:
 
 
 async def switch(rt: Runtime, ref: str, client: ClientContext) -> dict[str, Any]:
-    inst = find(rt, ref, client)
-    rt.tmux.select(inst.window_id, inst.claude_pane, client.pane or None)
+    inst = await find(rt, ref, client)
+    rt.ports.tmux.select(inst.window_id, inst.claude_pane, client.pane or None)
     return describe(rt, inst)
 
 
@@ -126,12 +122,12 @@ def next_waiting(rt: Runtime, client: ClientContext) -> dict[str, Any]:
     items = rt.registry.ordered()
     current = ""
     if client.pane:
-        info = rt.tmux.pane_info(client.pane)
+        info = rt.ports.tmux.pane_info(client.pane)
         current = info["window_id"] if info else ""
     start = next((n for n, i in enumerate(items) if i.window_id == current), -1)
     rotated = items[start + 1 :] + items[: start + 1]
     for inst in rotated:
         if inst.state is InstanceState.WAITING:
-            rt.tmux.select(inst.window_id, inst.claude_pane, client.pane or None)
+            rt.ports.tmux.select(inst.window_id, inst.claude_pane, client.pane or None)
             return describe(rt, inst)
     raise InstanceError("no instance is waiting for input")

@@ -71,13 +71,6 @@ class SupportedRange:
     versions: tuple[Version, ...]
     packages: tuple[tuple[str, str], ...] = ()
 
-    def package_of(self, version: Version) -> tuple[str, str]:
-        """The npm package (name, version) that ships ``version``: the listed one, else Claude Code's own."""
-        for listed, package in zip(self.versions, self.packages, strict=False):
-            if listed == version:
-                return package
-        return NPM_PACKAGE, format_version(version)
-
     def version_of_package(self, name: str, package_version: str) -> Version | None:
         """The Claude Code version an installed package holds: its own version for Claude Code's package, the
         listed version for a platform binary package (``{platform}`` matches any platform suffix)."""

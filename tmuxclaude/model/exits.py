@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["EARLY_EXIT_S", "ClaudeExit", "error_headline", "last_lines", "read_footer"]
 
@@ -103,6 +104,28 @@ class ClaudeExit:
     status: int
     elapsed_s: int
     headline: str
+    at: float = 0.0
+    """When the controller learnt of it (wall clock)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "elapsed_s": self.elapsed_s, "headline": self.headline, "at": self.at}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClaudeExit:
+        """A stored record; fields of the wrong type read as zero/empty (the state file is ours, but old)."""
+
+        def number(key: str) -> int:
+            value = data.get(key)
+            return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+        at = data.get("at")
+        headline = data.get("headline")
+        return cls(
+            status=number("status"),
+            elapsed_s=number("elapsed_s"),
+            headline=headline if isinstance(headline, str) else "",
+            at=float(at) if isinstance(at, int | float) and not isinstance(at, bool) else 0.0,
+        )
 
     @property
     def early(self) -> bool:

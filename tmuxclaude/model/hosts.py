@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tmuxclaude.errors import ConfigError
+from tmuxclaude.model.view import printable
 
 __all__ = [
     "HostConfig",
     "HostRef",
+    "last_line",
     "parse_hosts",
     "remote_argv",
     "remote_ls_line",
@@ -204,3 +206,11 @@ class HostStatus:
     instances: list[dict[str, Any]] = field(default_factory=list)
     home: str = ""
     version: str = ""
+
+
+def last_line(text: str | bytes, fallback: str) -> str:
+    """The one line worth showing of ssh's (or a host's) stderr (its last non-empty one), printable and bounded."""
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return printable(lines[-1][:200]) if lines else fallback

@@ -7,9 +7,10 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from tmuxclaude.errors import InstanceError
+from tmuxclaude.model.exits import ClaudeExit
 from tmuxclaude.model.naming import unique_name
 
-__all__ = ["STATE_VERSION", "Instance", "InstanceState", "Registry"]
+__all__ = ["STATE_VERSION", "Activity", "Instance", "InstanceState", "Phase", "Registry", "split_state", "state_of"]
 
 STATE_VERSION = 1
 """The state file's format version. Changes so far are additive (new fields have defaults, unknown fields and
@@ -17,7 +18,35 @@ unknown state names are tolerated on load), so every version-1 file loads. A fil
 migrated: the state file adapter sets it aside (``state.json.corrupt-*``) and falls back to the backup."""
 
 
+class Phase(enum.StrEnum):
+    """Where an instance is in its lifecycle (model/lifecycle.py moves it; controller/lifecycle.py writes it)."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    """Claude runs; what it is doing is the instance's :class:`Activity`."""
+    PAUSED = "paused"
+    EXITED = "exited"
+    """Claude's process ended on its own; the pane stays, showing why, until resumed or killed."""
+    ORPHANED = "orphaned"
+    """Its windows are gone but nobody asked to kill it: restorable."""
+    DEAD = "dead"
+    """Its worktree is gone: nothing to restore into; kill it (``kill --remove-worktree`` prunes git's record)."""
+    STOPPED = "stopped"
+    """Ended by an explicit kill: the record is dropped (never stored)."""
+
+
+class Activity(enum.StrEnum):
+    """What a running Claude is doing, as its hooks report it."""
+
+    IDLE = "idle"
+    BUSY = "busy"
+    WAITING = "waiting"
+
+
 class InstanceState(enum.StrEnum):
+    """What ``ls``, the status line and Neovim show: the phase, or a running Claude's activity. Derived from
+    :class:`Phase` and :class:`Activity` (``Instance.state``), and the name the state file stores."""
+
     STARTING = "starting"
     IDLE = "idle"
     BUSY = "busy"
@@ -51,13 +80,16 @@ class Instance:
     nvim_socket: str = ""
     nvim_pid: int | None = None
     parent_port: int | None = None
-    state: InstanceState = InstanceState.STARTING
+    phase: Phase = Phase.STARTING
+    activity: Activity = Activity.IDLE
     claude_session_id: str = ""
     """Claude Code's own conversation id (from its SessionStart hook), for ``--resume``."""
     hook_token: str = ""
     """Authenticates this instance's Claude hooks (not the IDE token: hooks need less)."""
     state_since: float = 0.0
     """When ``state`` last changed (idle pause, stuck-busy clearing)."""
+    exit: ClaudeExit | None = None
+    """How its Claude last ended, while it stays exited (``ls --json``, the pane's message)."""
     external_nvim: bool = False
     """The Neovim was not started by us (a user's own Neovim joined with :ClaudeCode)."""
     tmux_server: str = ""
@@ -65,17 +97,24 @@ class Instance:
     server was lost with its server, not closed by the user. Empty in records written before it existed."""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def state(self) -> InstanceState:
+        return state_of(self.phase, self.activity)
+
     def to_dict(self) -> dict[str, Any]:
+        """The state file's record: phase and activity are stored as the one ``state`` name they derive."""
         data = asdict(self)
+        del data["phase"], data["activity"]
         data["state"] = self.state.value
+        data["exit"] = self.exit.to_dict() if self.exit is not None else None
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Instance:
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls)} - {"phase", "activity", "exit"}
         kwargs = {k: v for k, v in data.items() if k in known}
         try:
-            state = InstanceState(kwargs.get("state", "starting"))
+            state = InstanceState(data.get("state", "starting"))
         except ValueError:
             # A state a newer version wrote: keep the record, restorable, rather than lose the whole file.
             state = InstanceState.ORPHANED
@@ -83,11 +122,36 @@ class Instance:
             # Records written before "orphaned" existed called an instance whose tmux server went away "dead";
             # whether the worktree is really gone is a fact of the disk, checked again at every start-up.
             state = InstanceState.ORPHANED
-        kwargs["state"] = state
+        kwargs["phase"], kwargs["activity"] = split_state(state)
+        extra = dict(kwargs.get("extra") or {})
+        # Records written before the exit record was typed kept it in ``extra``.
+        raw_exit = data.get("exit") or extra.pop("exit", None)
+        kwargs["extra"] = extra
+        kwargs["exit"] = ClaudeExit.from_dict(raw_exit) if isinstance(raw_exit, dict) else None
         return cls(**kwargs)
 
     def with_(self, **changes: Any) -> Instance:
         return replace(self, **changes)
+
+
+_ACTIVITY_STATES = {Activity.IDLE: InstanceState.IDLE, Activity.BUSY: InstanceState.BUSY,
+                    Activity.WAITING: InstanceState.WAITING}  # fmt: skip
+
+
+def state_of(phase: Phase, activity: Activity) -> InstanceState:
+    """The one name shown for a phase and activity (a running Claude shows its activity)."""
+    if phase is Phase.RUNNING:
+        return _ACTIVITY_STATES[activity]
+    if phase is Phase.STOPPED:
+        raise ValueError("a stopped instance has no state: its record is gone")
+    return InstanceState(phase.value)
+
+
+def split_state(state: InstanceState) -> tuple[Phase, Activity]:
+    """The phase and activity a shown state name stands for (the inverse of :func:`state_of`)."""
+    if state.value in Activity.__members__.values():
+        return Phase.RUNNING, Activity(state.value)
+    return Phase(state.value), Activity.IDLE
 
 
 def _repo_name(inst: Instance) -> str:

@@ -22,10 +22,12 @@ import enum
 from dataclasses import dataclass
 
 from tmuxclaude.errors import InstanceError
-from tmuxclaude.model.instance import InstanceState
+from tmuxclaude.model.instance import Activity, InstanceState, Phase, split_state
 
 __all__ = [
+    "ACTIVITY",
     "RUNNING",
+    "Activity",
     "Event",
     "LifecycleError",
     "Phase",
@@ -33,23 +35,9 @@ __all__ = [
     "judge",
     "next_phase",
     "phase_of",
+    "step",
     "transition",
 ]
-
-
-class Phase(enum.StrEnum):
-    STARTING = "starting"
-    RUNNING = "running"
-    """Claude runs; its activity (idle, busy, waiting) is the instance's ``state``."""
-    PAUSED = "paused"
-    EXITED = "exited"
-    """Claude's process ended on its own; the pane stays, showing why, until resumed or killed."""
-    ORPHANED = "orphaned"
-    """Its windows are gone but nobody asked to kill it: restorable."""
-    DEAD = "dead"
-    """Its worktree is gone: nothing to restore into; kill it (``kill --remove-worktree`` prunes git's record)."""
-    STOPPED = "stopped"
-    """Ended by an explicit kill: the record is dropped."""
 
 
 class Event(enum.StrEnum):
@@ -64,6 +52,15 @@ class Event(enum.StrEnum):
     """The windows went away with nobody asking: tmux server killed or restarted, reboot, controller down."""
     WORKTREE_GONE = "worktree gone"
     RESTORE = "restore"
+    RESERVED = "re-served"
+    """Its window is there when the controller starts (or is adopted): it runs again, whatever the record said."""
+    IDLE = "idle"
+    BUSY = "busy"
+    WAITING = "waiting"
+    """Claude's activity, as its hooks report it: moves only a starting or running Claude."""
+
+
+ACTIVITY = {Event.IDLE: Activity.IDLE, Event.BUSY: Activity.BUSY, Event.WAITING: Activity.WAITING}
 
 
 class LifecycleError(InstanceError):
@@ -72,27 +69,63 @@ class LifecycleError(InstanceError):
 
 RUNNING = frozenset({InstanceState.IDLE, InstanceState.BUSY, InstanceState.WAITING})
 
-_PHASE_OF_STATE = {
-    InstanceState.STARTING: Phase.STARTING,
-    InstanceState.PAUSED: Phase.PAUSED,
-    InstanceState.EXITED: Phase.EXITED,
-    InstanceState.ORPHANED: Phase.ORPHANED,
-    InstanceState.DEAD: Phase.DEAD,
-}
-
 _ENDS = {Event.KILL: Phase.STOPPED, Event.CLOSED_BY_USER: Phase.STOPPED, Event.WORKTREE_GONE: Phase.DEAD}
 _LIVE = {**_ENDS, Event.WINDOWS_LOST: Phase.ORPHANED}
+_ACTIVE = dict.fromkeys(ACTIVITY, Phase.RUNNING)
 
 TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
-    Phase.STARTING: {Event.STARTED: Phase.RUNNING, **_LIVE},
-    Phase.RUNNING: {Event.PAUSE: Phase.PAUSED, Event.CLAUDE_EXITED: Phase.EXITED, **_LIVE},
-    Phase.PAUSED: {Event.PAUSE: Phase.PAUSED, Event.RESUME: Phase.RUNNING, **_LIVE},
-    Phase.EXITED: {Event.CLAUDE_EXITED: Phase.EXITED, Event.RESUME: Phase.RUNNING, **_LIVE},
-    Phase.ORPHANED: {Event.RESTORE: Phase.STARTING, Event.WINDOWS_LOST: Phase.ORPHANED, **_ENDS},
-    Phase.DEAD: {Event.KILL: Phase.STOPPED, Event.CLOSED_BY_USER: Phase.STOPPED, Event.WORKTREE_GONE: Phase.DEAD},
+    Phase.STARTING: {
+        Event.STARTED: Phase.RUNNING,
+        Event.RESERVED: Phase.RUNNING,
+        **_ACTIVE,
+        Event.CLAUDE_EXITED: Phase.EXITED,
+        **_LIVE,
+    },
+    Phase.RUNNING: {
+        Event.PAUSE: Phase.PAUSED,
+        Event.CLAUDE_EXITED: Phase.EXITED,
+        Event.RESERVED: Phase.RUNNING,
+        **_ACTIVE,
+        **_LIVE,
+    },
+    Phase.PAUSED: {Event.PAUSE: Phase.PAUSED, Event.RESUME: Phase.RUNNING, Event.RESERVED: Phase.PAUSED, **_LIVE},
+    Phase.EXITED: {
+        Event.CLAUDE_EXITED: Phase.EXITED,
+        Event.RESUME: Phase.RUNNING,
+        Event.RESERVED: Phase.EXITED,
+        **_LIVE,
+    },
+    Phase.ORPHANED: {
+        Event.RESTORE: Phase.STARTING,
+        Event.RESERVED: Phase.RUNNING,
+        Event.WINDOWS_LOST: Phase.ORPHANED,
+        **_ENDS,
+    },
+    Phase.DEAD: {
+        Event.KILL: Phase.STOPPED,
+        Event.CLOSED_BY_USER: Phase.STOPPED,
+        Event.WORKTREE_GONE: Phase.DEAD,
+        Event.RESERVED: Phase.RUNNING,
+    },
     Phase.STOPPED: {},
 }
 """Every allowed move; anything else is refused with :class:`LifecycleError`."""
+
+
+def step(phase: Phase, activity: Activity, event: Event) -> tuple[Phase, Activity]:
+    """The phase and activity after ``event``. Entering ``running`` from elsewhere starts idle; an activity event
+    sets the activity; anything else keeps it.
+
+    Raises:
+        LifecycleError: ``event`` does not apply in ``phase``.
+    """
+    after = next_phase(phase, event)
+    if event in ACTIVITY:
+        return after, ACTIVITY[event]
+    if after is Phase.RUNNING and phase is not Phase.RUNNING:
+        return after, Activity.IDLE
+    return after, activity
+
 
 _STATE_OF_PHASE = {
     Phase.STARTING: InstanceState.STARTING,
@@ -114,7 +147,7 @@ _HINTS = {
 
 
 def phase_of(state: InstanceState) -> Phase:
-    return _PHASE_OF_STATE.get(state, Phase.RUNNING)
+    return split_state(state)[0]
 
 
 def next_phase(current: Phase, event: Event) -> Phase:

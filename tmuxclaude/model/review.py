@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["FILE_TOOLS", "PreImage", "ReviewStore", "Scope", "decode_hook_path"]
+__all__ = ["FILE_TOOLS", "FileText", "PreImage", "ReviewStore", "Scope", "decode_hook_path"]
 
 FILE_TOOLS = frozenset({"Edit", "Write", "MultiEdit", "NotebookEdit"})
 """The tools whose PreToolUse/PostToolUse hooks carry the path they write."""
@@ -27,6 +27,15 @@ Scope = Literal["turn", "session"]
 MAX_FILE_BYTES = 1 << 20
 MAX_INSTANCE_BYTES = 8 << 20
 MAX_FILES = 500
+
+
+@dataclass(frozen=True)
+class FileText:
+    """A file's current content, as read for a review (``adapters/filetext.py`` reads it)."""
+
+    existed: bool
+    text: bytes | None
+    """None when the file is missing, not a regular file, unreadable, or larger than the limit."""
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,15 @@
 """Claude conversation ids: what a hook may report and what reaches Claude's argv as ``--resume=<id>`` (pure).
 
 A hook request is answered by anyone holding the hook token, and the id it carries is later put on Claude's
-command line, so it is checked where it enters (``controller/status.py``) and again where the argv is built: an id
-is letters, digits, ``-`` and ``_`` (Claude's are UUIDs), never starting with ``-``.
+command line, so it is checked where it enters (``protocol/pane_http.py``) and again where the argv is built: an
+id is letters, digits, ``-`` and ``_`` (Claude's are UUIDs), never starting with ``-``.
 """
 
 from __future__ import annotations
 
-import re
+from tmuxclaude.protocol.pane_http import is_session_id
 
 __all__ = ["is_session_id", "resume_argv"]
-
-_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
-
-
-def is_session_id(value: str) -> bool:
-    return _SESSION_ID.fullmatch(value) is not None
 
 
 def resume_argv(session_id: str) -> list[str]:

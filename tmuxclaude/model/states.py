@@ -6,9 +6,10 @@ from collections import Counter
 from collections.abc import Iterable
 
 from tmuxclaude.model.claude import INTERRUPT_HOOK_SINCE, Version
-from tmuxclaude.model.instance import InstanceState
+from tmuxclaude.model.instance import InstanceState, Phase, split_state, state_of
+from tmuxclaude.model.lifecycle import Event, step
 
-__all__ = ["GLYPHS", "HOOK_EVENTS", "hook_events", "next_state", "summary_text"]
+__all__ = ["GLYPHS", "HOOK_EVENTS", "hook_event", "hook_events", "next_state", "summary_text"]
 
 HOOK_EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Notification", "Stop", "SessionEnd")
 """The hooks tmuxclaude installs per instance (through ``claude --settings``), on every CLI."""
@@ -34,23 +35,37 @@ GLYPHS: dict[InstanceState, str] = {
 }
 
 
-def next_state(current: InstanceState, event: str) -> InstanceState:
-    """The state after hook ``event``. Hooks move only a starting or running Claude (model/lifecycle.py), and an
-    exited one only by a Claude starting in its pane (SessionStart)."""
-    if current not in (InstanceState.STARTING, InstanceState.IDLE, InstanceState.BUSY, InstanceState.WAITING,
-                       InstanceState.EXITED):  # fmt: skip
+_HOOK_ACTIVITY = {
+    "UserPromptSubmit": Event.BUSY,
+    "PreToolUse": Event.BUSY,
+    "PostToolUse": Event.BUSY,
+    "Notification": Event.WAITING,
+    # A permission prompt or "waiting for your input": either way the user is needed.
+    "Stop": Event.IDLE,
+    "SessionStart": Event.IDLE,
+    "SessionEnd": Event.IDLE,
+    "Interrupt": Event.IDLE,
+    # Interrupt (2.1.335+): Escape or Ctrl-C ended the turn, which sends no Stop.
+}
+
+
+def hook_event(phase: Phase, hook: str) -> Event | None:
+    """The lifecycle event a Claude hook amounts to, or None. Hooks move only a starting or running Claude
+    (model/lifecycle.py), and an exited one only by a Claude starting in its pane (SessionStart)."""
+    if phase is Phase.EXITED:
+        return Event.RESUME if hook == "SessionStart" else None
+    if phase in (Phase.STARTING, Phase.RUNNING):
+        return _HOOK_ACTIVITY.get(hook)
+    return None
+
+
+def next_state(current: InstanceState, hook: str) -> InstanceState:
+    """The state shown after ``hook``: :func:`hook_event` applied by the lifecycle's table."""
+    phase, activity = split_state(current)
+    event = hook_event(phase, hook)
+    if event is None:
         return current
-    if current is InstanceState.EXITED:
-        return InstanceState.IDLE if event == "SessionStart" else current
-    if event in ("UserPromptSubmit", "PreToolUse", "PostToolUse"):
-        return InstanceState.BUSY
-    if event == "Notification":
-        # A permission prompt or "waiting for your input": either way the user is needed.
-        return InstanceState.WAITING
-    if event in ("Stop", "SessionStart", "SessionEnd", "Interrupt"):
-        # Interrupt (2.1.335+): Escape or Ctrl-C ended the turn, which sends no Stop.
-        return InstanceState.IDLE
-    return current
+    return state_of(*step(phase, activity, event))
 
 
 def summary_text(states: Iterable[InstanceState]) -> str:

@@ -4,6 +4,22 @@ local util = require('tmuxclaude.util')
 
 local M = {}
 
+--- :ClaudeCodeSend / SendTo / Add: a file (and 0-based lines) for a Claude (protocol/nvim_channel.py:
+--- MentionEvent).
+---@class tmuxclaude.MentionEvent
+---@field type 'mention'
+---@field filePath string absolute; a directory ends with '/'
+---@field lineStart? integer 0-based
+---@field lineEnd? integer 0-based, not before lineStart (never without it)
+---@field to? string the instance named; nil: this Neovim's own
+
+--- A :ClaudeCode* command for the controller's command table (protocol/nvim_channel.py: CommandRequest).
+---@class tmuxclaude.CommandRequest
+---@field cmd string the command's Neovim name (list, switch, kill, review, deny_reason, ...)
+---@field arg? string its argument as typed
+---@field path? string the current buffer's file
+---@field file? string the file a deny reason is about
+
 local function tmuxclaude()
   return require('tmuxclaude')
 end
@@ -60,7 +76,9 @@ end
 ---@param to? string
 function M.mention(path, line_start, line_end, to)
   if tmuxclaude().is_attached() then
-    tmuxclaude().emit({ type = 'mention', filePath = path, lineStart = line_start, lineEnd = line_end, to = to })
+    ---@type tmuxclaude.MentionEvent
+    local event = { type = 'mention', filePath = path, lineStart = line_start, lineEnd = line_end, to = to }
+    tmuxclaude().emit(event)
     return
   end
   local spec = path

@@ -13,6 +13,18 @@ local util = require('tmuxclaude.util')
 
 local M = {}
 
+--- The comments command: list, or add / edit / delete one (protocol/nvim_channel.py: CommentsRequest).
+---@class tmuxclaude.CommentsRequest
+---@field cmd 'comments'
+---@field action 'list'|'add'|'edit'|'delete'
+---@field id? string edit, delete
+---@field file? string add: absolute
+---@field line1? integer add: 1-based
+---@field line2? integer add
+---@field text? string add, edit
+---@field quoted? string[] add: the lines commented on
+---@field side? 'file'|'proposed'|'before' add
+
 ---@class tmuxclaude.Comment
 ---@field id string
 ---@field path string relative to the worktree
@@ -107,7 +119,7 @@ local function take(res)
   end
 end
 
----@param payload table
+---@param payload tmuxclaude.CommentsRequest|{cmd?: string, action: string}
 ---@return boolean ok, any res
 local function request(payload)
   if not tmuxclaude().is_attached() then

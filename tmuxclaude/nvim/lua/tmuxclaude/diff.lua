@@ -16,17 +16,27 @@ M.diffs = {}
 
 local seq = 0
 
+--- The user's decision on a diff, sent to the controller once per diff (protocol/nvim_channel.py: DiffEvent).
+---@class tmuxclaude.DiffEvent
+---@field type 'diff'
+---@field id string the id openDiff gave
+---@field tab_name string
+---@field outcome 'accepted'|'rejected'
+---@field contents? string the final text (accepted only)
+
 ---@param d tmuxclaude.Diff
 ---@param outcome "accepted"|"rejected"
 ---@param contents? string
 local function emit(d, outcome, contents)
-  require('tmuxclaude').emit({
+  ---@type tmuxclaude.DiffEvent
+  local event = {
     type = 'diff',
     id = d.id,
     tab_name = d.tab_name,
     outcome = outcome,
     contents = contents,
-  })
+  }
+  require('tmuxclaude').emit(event)
 end
 
 ---@param d tmuxclaude.Diff

@@ -5,6 +5,23 @@
 --- tracking, and makes the commands talk to the controller instead of running the CLI.
 local M = {}
 
+--- A file outside this instance's worktree was entered (protocol/nvim_channel.py: BufferEvent).
+---@class tmuxclaude.BufferEvent
+---@field type 'buffer'
+---@field filePath string absolute
+
+--- Everything the controller can be sent as a `tmuxclaude_event` notification; each class is declared in the
+--- module that sends it, with the field names of its Python twin in protocol/nvim_channel.py.
+---@alias tmuxclaude.Event
+---| tmuxclaude.SelectionEvent
+---| tmuxclaude.DiffEvent
+---| tmuxclaude.PreimageEvent
+---| tmuxclaude.BufferEvent
+---| tmuxclaude.MentionEvent
+
+--- Everything the controller can be asked as a `tmuxclaude_request` (commands.lua, comments.lua).
+---@alias tmuxclaude.Request tmuxclaude.CommandRequest|tmuxclaude.CommentsRequest
+
 M.version = '0.1.0'
 
 ---@type tmuxclaude.State
@@ -117,7 +134,9 @@ function M.watch_worktree()
       local prefix = root:sub(-1) == '/' and root or (root .. '/')
       if path:sub(1, #prefix) ~= prefix then
         seen[path] = true
-        M.emit({ type = 'buffer', filePath = path })
+        ---@type tmuxclaude.BufferEvent
+        local event = { type = 'buffer', filePath = path }
+        M.emit(event)
       end
     end,
   })
@@ -140,7 +159,7 @@ function M.detach(channel)
 end
 
 --- Send an event to the controller. Safe in fast events (rpcnotify is allowed there).
----@param event table
+---@param event tmuxclaude.Event
 ---@return boolean sent
 function M.emit(event)
   local ch = M.state.channel
@@ -152,7 +171,7 @@ function M.emit(event)
 end
 
 --- Ask the controller something (blocks until it answers).
----@param payload table {cmd=..., arg=..., path=...}
+---@param payload tmuxclaude.Request
 ---@return boolean ok, any result_or_error
 function M.request(payload)
   if not M.is_attached() then

@@ -18,6 +18,12 @@ local uv = vim.uv or vim.loop
 
 local M = {}
 
+--- A buffer's text before a reload replaced it, for :ClaudeCodeReview (protocol/nvim_channel.py: PreimageEvent).
+---@class tmuxclaude.PreimageEvent
+---@field type 'preimage'
+---@field filePath string absolute
+---@field text string valid UTF-8
+
 local DEBOUNCE_MS = 10
 local MAX_PREIMAGE = 1024 * 1024
 
@@ -184,7 +190,9 @@ function M.check_buf(buf)
   if vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_get_changedtick(buf) ~= tick then
     -- Only valid UTF-8 goes over RPC as a string; other encodings are not kept.
     if before and not vim.bo[buf].modified and vim.fn.iconv(before, 'utf-8', 'utf-8') == before then
-      require('tmuxclaude').emit({ type = 'preimage', filePath = vim.api.nvim_buf_get_name(buf), text = before })
+      ---@type tmuxclaude.PreimageEvent
+      local event = { type = 'preimage', filePath = vim.api.nvim_buf_get_name(buf), text = before }
+      require('tmuxclaude').emit(event)
     end
     for win, view in pairs(views) do
       if vim.api.nvim_win_is_valid(win) and vim.api.nvim_win_get_buf(win) == buf then

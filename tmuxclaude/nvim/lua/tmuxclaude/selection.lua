@@ -9,6 +9,16 @@ local uv = vim.uv or vim.loop
 
 local M = {}
 
+--- The event sent to the controller when the selection (or the cursor) changes (protocol/nvim_channel.py:
+--- SelectionEvent, same field names).
+---@class tmuxclaude.SelectionEvent
+---@field type 'selection'
+---@field text string the selected text; '' for a bare cursor
+---@field filePath string absolute
+---@field fileUrl string
+---@field selection tmuxclaude.Range 0-based, end exclusive
+---@field isEmpty boolean
+
 ---@class tmuxclaude.SelectionState
 ---@field timer? userdata luv timer used for the debounce
 ---@field group? integer
@@ -139,14 +149,16 @@ function M.update(from_marks)
     return
   end
   M.state.last_key = key
-  require('tmuxclaude').emit({
+  ---@type tmuxclaude.SelectionEvent
+  local event = {
     type = 'selection',
     text = sel.text,
     filePath = sel.filePath,
     fileUrl = sel.fileUrl,
     selection = sel.selection,
     isEmpty = r.isEmpty,
-  })
+  }
+  require('tmuxclaude').emit(event)
 end
 
 local function debounce()

@@ -17,7 +17,15 @@ from websockets.asyncio.server import ServerConnection
 
 from tmuxclaude.adapters.peercred import tcp_socket_uid
 
-__all__ = ["GATE", "HANDSHAKE_TIMEOUT", "LOOPBACK_HOSTS", "MAX_PENDING", "MAX_PENDING_PER_SERVER", "GatedConnection"]
+__all__ = [
+    "HANDSHAKE_TIMEOUT",
+    "LOOPBACK_HOSTS",
+    "MAX_PENDING",
+    "MAX_PENDING_PER_SERVER",
+    "GatedConnection",
+    "PreAuthGate",
+    "gated_connection",
+]
 
 HANDSHAKE_TIMEOUT = 3.0
 """Seconds a connection may take to send its HTTP upgrade request (the CLI, on loopback, takes milliseconds)."""
@@ -28,7 +36,7 @@ local process can open them, and each costs a descriptor (1,024 is a common limi
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
-class _PreAuthGate:
+class PreAuthGate:
     """Every IDE server's connections still before their request, oldest first, bounded per server and in all.
 
     A flood cannot lock legitimate clients out by holding slots: when a bound is reached, the newcomer evicts
@@ -36,7 +44,7 @@ class _PreAuthGate:
     request the moment it connects, so its handshake is judged within milliseconds of arriving.
     """
 
-    def __init__(self, per_server: int, total: int) -> None:
+    def __init__(self, per_server: int = MAX_PENDING_PER_SERVER, total: int = MAX_PENDING) -> None:
         self.per_server = per_server
         self.total = total
         self.pending: dict[ServerConnection, list[Any]] = {}
@@ -71,9 +79,6 @@ class _PreAuthGate:
             self.by_server[entry[0]] -= 1
 
 
-GATE = _PreAuthGate(MAX_PENDING_PER_SERVER, MAX_PENDING)
-
-
 def _from_own_uid(transport: asyncio.BaseTransport) -> bool:
     """The client's end of this connection belongs to our uid (the kernel's socket table says so); fail closed."""
     ours, theirs = transport.get_extra_info("sockname"), transport.get_extra_info("peername")
@@ -85,6 +90,7 @@ def _from_own_uid(transport: asyncio.BaseTransport) -> bool:
 class GatedConnection(ServerConnection):
     """A server connection that counts against its server's pre-auth gate until its request is judged."""
 
+    gate: PreAuthGate
     server_key: int
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -92,15 +98,20 @@ class GatedConnection(ServerConnection):
         if not _from_own_uid(transport):
             # Another user's connection (or one whose owner cannot be told): refused before it holds a slot, so
             # no churn of theirs can evict a handshake of ours. Claude and hook.sh run as us.
-            GATE.foreign += 1
+            self.gate.foreign += 1
             transport.abort()  # type: ignore[attr-defined]
             return
-        GATE.admit(self, self.server_key)
+        self.gate.admit(self, self.server_key)
 
     def data_received(self, data: bytes) -> None:
-        GATE.spoke(self)
+        self.gate.spoke(self)
         super().data_received(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        GATE.judged(self)
+        self.gate.judged(self)
         super().connection_lost(exc)
+
+
+def gated_connection(gate: PreAuthGate, server_key: int) -> type[GatedConnection]:
+    """The connection class one server's connections are made with: counted by ``gate`` under ``server_key``."""
+    return type("IdeConnection", (GatedConnection,), {"gate": gate, "server_key": server_key})

@@ -2,7 +2,10 @@
 
 Each connection runs its own sans-I/O ``McpSession``; this module only moves text between the socket and the
 session, runs tool calls as tasks (``openDiff`` blocks until the user decides, and must not hold up other
-requests), and pushes ``selection_changed`` / ``at_mentioned`` to this instance's clients only.
+requests), and pushes ``selection_changed`` / ``at_mentioned`` to this instance's clients only. Plain HTTP on the
+same port (``/tmuxclaude/...``: the pane channel, protocol/pane_http.py) is handed to the controller as a target
+and a token, and answered with what it returns. :class:`IdeServers` makes the servers, all behind one pre-auth gate
+(adapters/preauth.py).
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -26,14 +29,15 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from tmuxclaude import __version__
-from tmuxclaude.controller.preauth import GATE, HANDSHAKE_TIMEOUT, LOOPBACK_HOSTS, GatedConnection
+from tmuxclaude.adapters.preauth import HANDSHAKE_TIMEOUT, LOOPBACK_HOSTS, PreAuthGate, gated_connection
 from tmuxclaude.errors import NvimError, NvimGone, ProtocolError
 from tmuxclaude.model.config import IdeConfig
 from tmuxclaude.protocol import jsonrpc, notifications, tools
 from tmuxclaude.protocol.lockfile import token_matches
 from tmuxclaude.protocol.mcp import CallTool, ClientEvent, McpSession, Send
+from tmuxclaude.protocol.pane_http import PREFIX, TOKEN_HEADER
 
-__all__ = ["AUTH_HEADER", "IdeServer", "NvimPort"]
+__all__ = ["AUTH_HEADER", "DiffEditor", "IdeServer", "IdeServers", "PaneHttp"]
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +45,18 @@ AUTH_HEADER = "x-claude-code-ide-authorization"
 _conn_ids = itertools.count(1)
 
 
-class NvimPort:
-    """What the IDE server needs from a Neovim (``adapters.nvim.NvimBridge`` implements it)."""
+class DiffEditor(Protocol):
+    """What the IDE server needs from the instance's Neovim (the controller's ``NvimPort`` has it)."""
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
-        raise NotImplementedError
-
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any: ...
     async def open_diff(
         self, diff_id: str, old_file_path: str, new_file_path: str, new_file_contents: str, tab_name: str
-    ) -> None:
-        raise NotImplementedError
+    ) -> None: ...
+    async def close_diff(self, tab_name: str) -> bool: ...
 
-    async def close_diff(self, tab_name: str) -> bool:
-        raise NotImplementedError
+
+PaneHttp = Callable[[str, "str | None"], "tuple[int, str]"]
+"""The pane channel's handler: (request target, hook token presented or None) -> (status, body)."""
 
 
 @dataclass(eq=False)
@@ -77,12 +80,13 @@ class _Diff:
 class IdeServer:
     """Serve one instance: auth by token, subprotocol ``mcp``, tools answered by this instance's Neovim."""
 
-    def __init__(self, instance_id: str, token: str, config: IdeConfig) -> None:
+    def __init__(self, instance_id: str, token: str, config: IdeConfig, gate: PreAuthGate) -> None:
         self.instance_id = instance_id
         self.token = token
         self.config = config
+        self._gate = gate
         self.port = 0
-        self.nvim: Any = None
+        self.nvim: DiffEditor | None = None
         self.refused: Counter[str] = Counter()
         self.connects = 0
         self._server: Server | None = None
@@ -90,8 +94,7 @@ class IdeServer:
         self._diffs: dict[str, _Diff] = {}
         self._latest_selection: dict[str, Any] | None = None
         self._mentions = notifications.MentionQueue()
-        self.on_client_change: Callable[[IdeServer], None] | None = None
-        self.on_http: Callable[[ServerConnection, Request], Response] | None = None
+        self.on_http: PaneHttp | None = None
         self.tool_log: list[str] = []
         """Methods and tools the clients called, newest last (bounded): what the CLI does, observable."""
 
@@ -112,7 +115,7 @@ class IdeServer:
             compression=None,
             server_header=None,
             open_timeout=HANDSHAKE_TIMEOUT,
-            create_connection=type("IdeConnection", (GatedConnection,), {"server_key": id(self)}),
+            create_connection=gated_connection(self._gate, id(self)),
         )
 
     async def close(self) -> None:
@@ -137,7 +140,7 @@ class IdeServer:
     # -- handshake -------------------------------------------------------------------------------------
 
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        GATE.judged(connection)
+        self._gate.judged(connection)
         headers: Headers = request.headers
         host = headers.get("Host", "")
         if host.rpartition(":")[0] not in LOOPBACK_HOSTS and host not in LOOPBACK_HOSTS:
@@ -151,9 +154,11 @@ class IdeServer:
             self.refused["origin"] += 1
             log.warning("refused a connect carrying an Origin header", extra={"tc_instance": self.instance_id})
             return connection.respond(403, "Forbidden: Origin not allowed\n")
-        if request.path.startswith("/tmuxclaude/") and self.on_http is not None:
+        if request.path.startswith(PREFIX) and self.on_http is not None:
             # Plain HTTP from this instance's Claude hooks (a bash one-liner is far faster than a Python start).
-            return self.on_http(connection, request)
+            tokens = headers.get_all(TOKEN_HEADER)
+            status, body = self.on_http(request.path, tokens[-1] if tokens else None)
+            return connection.respond(status, body)
         values = headers.get_all(AUTH_HEADER)
         presented = values[-1] if values else None
         if presented is None:
@@ -177,7 +182,6 @@ class IdeServer:
         self._clients.add(client)
         self.connects += 1
         log.info("client %s connected to instance %s", client.conn_id, self.instance_id)
-        self._changed()
         try:
             async for message in ws:
                 for action in client.session.receive(message):
@@ -201,7 +205,6 @@ class IdeServer:
             for task in list(client.tasks):
                 task.cancel()
             log.info("client %s left instance %s", client.conn_id, self.instance_id)
-            self._changed()
 
     def _record(self, what: str) -> None:
         self.tool_log.append(what)
@@ -235,10 +238,6 @@ class IdeServer:
         with contextlib.suppress(ConnectionClosed):
             await client.ws.send(text)
 
-    def _changed(self) -> None:
-        if self.on_client_change is not None:
-            self.on_client_change(self)
-
     # -- pushes from Neovim / the controller -----------------------------------------------------------
 
     def push_selection(self, event: dict[str, Any]) -> None:
@@ -270,13 +269,9 @@ class IdeServer:
             for client in settled:
                 self._send(client, "at_mentioned", params)
 
-    @property
-    def latest_selection(self) -> dict[str, Any] | None:
-        return self._latest_selection
-
     # -- Neovim attach / detach ------------------------------------------------------------------------
 
-    def set_nvim(self, nvim: Any) -> None:
+    def set_nvim(self, nvim: DiffEditor) -> None:
         self.nvim = nvim
 
     def nvim_lost(self) -> None:
@@ -329,7 +324,7 @@ class IdeServer:
             reply = session.fail(call.request_id, jsonrpc.INTERNAL_ERROR, f"internal error in {call.name}")
         await self._safe_send(client, reply.text)
 
-    def _require_nvim(self) -> Any:
+    def _require_nvim(self) -> DiffEditor:
         if self.nvim is None:
             raise ProtocolError(jsonrpc.TOOL_ERROR, "Neovim is not connected to this instance")
         return self.nvim
@@ -386,5 +381,12 @@ class IdeServer:
         return len(self._diffs)
 
 
-OnEvent = Callable[[dict[str, Any]], None]
-OnRequest = Callable[[str, dict[str, Any]], Awaitable[Any]]
+class IdeServers:
+    """Makes the IDE servers of one controller, all counted by one pre-auth gate (``(instance id, token, config)
+    -> server``: the controller's ``IdeServerFactory``)."""
+
+    def __init__(self, gate: PreAuthGate | None = None) -> None:
+        self.gate = gate if gate is not None else PreAuthGate()
+
+    def __call__(self, instance_id: str, token: str, config: IdeConfig) -> IdeServer:
+        return IdeServer(instance_id, token, config, self.gate)
