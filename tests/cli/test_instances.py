@@ -75,6 +75,12 @@ def test_ls_text_format_and_active_marker(world: Env, repo: Path) -> None:
     # Run from the user's pane: the new window went into the user's session and has the focus.
     assert env.cli("ls", pane=shell).stdout.splitlines() == [f"1. [main] ~/projects/myapp (port: {port}) *active*"]
     assert env.tmux("display-message", "-p", "-t", str(item["window_id"]), "#{session_name}") == "main"
+    # Claude's pane is the one with the focus, Neovim's is on its left.
+    active = env.tmux("display-message", "-p", "-t", str(item["window_id"]), "#{pane_id}")
+    assert active == item["claude_pane"]
+    lefts = env.tmux("list-panes", "-t", str(item["window_id"]), "-F", "#{pane_id} #{pane_left}").splitlines()
+    assert [line.split()[0] for line in lefts] == [item["nvim_pane"], item["claude_pane"]]
+    assert int(lefts[0].split()[1]) == 0 < int(lefts[1].split()[1])
     env.tmux("select-window", "-t", "main:0")  # the user looks at another window: no longer active
     assert env.cli("ls", pane=shell).stdout.splitlines() == [f"1. [main] ~/projects/myapp (port: {port})"]
     env.cli("switch", "main", pane=shell)

@@ -13,7 +13,7 @@ from tmuxclaude.adapters.paths import Paths
 from tmuxclaude.adapters.portkeeper import keeper_socket
 from tmuxclaude.adapters.procs import pid_alive
 
-__all__ = ["keeper_pid", "kill_keeper"]
+__all__ = ["keeper_pid", "kill_keeper", "running_keeper_pid"]
 
 
 def keeper_pid(paths: Paths | None = None) -> int | None:
@@ -27,10 +27,15 @@ def keeper_pid(paths: Paths | None = None) -> int | None:
         return int(pid)
 
 
+def running_keeper_pid(paths: Paths | None = None, timeout: float = 10.0) -> int:
+    """The keeper's pid once one runs: the controller hands a new instance's socket over after ``new`` answered
+    (a keeper is started then if none runs)."""
+    return retry_until(lambda: keeper_pid(paths), timeout, "a port keeper to run")
+
+
 def kill_keeper(paths: Paths | None = None) -> None:
     """SIGKILL the port keeper (the fallback's case: it is gone too) and wait until it is."""
-    pid = keeper_pid(paths)
-    assert pid is not None, "no port keeper runs"
+    pid = running_keeper_pid(paths)
     os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)

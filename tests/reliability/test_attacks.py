@@ -20,7 +20,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.helpers.env import Env, ls_json
-from tests.helpers.keeper import keeper_pid
+from tests.helpers.keeper import keeper_pid, running_keeper_pid
 from tests.helpers.waiting import retry_until
 from tests.reliability.attacker import Attacker
 from tests.reliability.reliability_helpers import SLEEPER_NVIM, answers, controller_pid, lock_token
@@ -75,8 +75,8 @@ def test_port_is_never_free_while_the_controller_is_down(held: Env, repo: Path, 
     port, paths = item["port"], Paths.current()
     old_hook = paths.hook_token_file(item["id"]).read_text().strip()
     assert _hook_status(port, old_hook) == 204
-    keeper = keeper_pid()
-    assert keeper is not None and keeper != controller_pid(env)
+    keeper = running_keeper_pid()
+    assert keeper != controller_pid(env)
 
     env.cli("daemon", "stop")
     _squat_fails(attacker, port)

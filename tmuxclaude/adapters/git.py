@@ -98,15 +98,20 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_git(cwd: str | os.PathLike[str], *args: str) -> str:
+def run_git(cwd: str | os.PathLike[str], *args: str, filters: bool = True, stdin: str | None = None) -> str:
     """``git <args>`` in ``cwd`` with SAFE_CONFIG, every configured filter off, and _SAFE_ENV; its stdout.
-    Raises GitCommandError with git's own message."""
+    Raises GitCommandError with git's own message.
+
+    ``filters=False`` skips the ``git config`` run that finds the filters to switch off: only for commands that
+    read refs or worktree metadata and never touch a file's content (rev-parse, worktree list), where no filter
+    can run. It halves what those cost (one git process instead of two), on the path of ``tmuxclaude new``.
+    ``stdin``: text fed to git (else it reads nothing)."""
     where = str(cwd)
-    cmd = ["git", *_c_args(SAFE_CONFIG), *_c_args(_filters(where)), *args]
+    cmd = ["git", *_c_args(SAFE_CONFIG), *(_c_args(_filters(where)) if filters else []), *args]
     try:
         out = subprocess.run(
-            cmd, cwd=where, env=_env(), capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
-            timeout=300,
+            cmd, cwd=where, env=_env(), capture_output=True, text=True, check=False, timeout=300,
+            **({"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}),
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise GitCommandError(f"git {args[0]} in {where} failed: {exc}") from None
@@ -227,7 +232,7 @@ def worktree_location(template: str, info: WorktreeInfo, branch: str) -> Path:
 def worktree_for_branch(info: WorktreeInfo, branch: str) -> str | None:
     """The worktree that has ``branch`` checked out, if any (``git worktree list --porcelain``)."""
     try:
-        listing = run_git(info.main_root, "worktree", "list", "--porcelain")
+        listing = run_git(info.main_root, "worktree", "list", "--porcelain", filters=False)
     except GitCommandError:
         return None
     path = None
@@ -241,15 +246,30 @@ def worktree_for_branch(info: WorktreeInfo, branch: str) -> str | None:
 
 def _has_commit(cwd: str, rev: str = "HEAD") -> bool:
     try:
-        run_git(cwd, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+        run_git(cwd, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", filters=False)
     except GitCommandError:
         return False
     return True
 
 
+def _have_commits(cwd: str, revs: list[str]) -> list[bool]:
+    """Whether each of ``revs`` names a commit, in one git process (``cat-file --batch-check``)."""
+    if any("\n" in rev or "\r" in rev for rev in revs):  # one rev a line: never let a name add a line
+        return [_has_commit(cwd, rev) for rev in revs]
+    # One line a rev: "commit", or "<rev> missing" (or "ambiguous") when it names none.
+    out = run_git(cwd, "cat-file", "--batch-check=%(objecttype)", filters=False,
+                  stdin="".join(f"{rev}^{{commit}}\n" for rev in revs))  # fmt: skip
+    lines = out.splitlines()
+    return [k < len(lines) and lines[k] == "commit" for k in range(len(revs))]
+
+
 def create_worktree(info: WorktreeInfo, branch: str, *, base: str | None, location: Path) -> WorktreeInfo:
     """``git worktree add``: a new branch from ``base`` (default HEAD), or check out an existing branch."""
-    checked_out = worktree_for_branch(info, branch)
+    main = info.main_root
+    has_head, exists = _have_commits(main, ["HEAD", f"refs/heads/{branch}"])
+    # Only a branch that exists can be checked out somewhere already (the listing is a git process less on the
+    # usual `new` of a new branch).
+    checked_out = worktree_for_branch(info, branch) if exists else None
     if checked_out is not None:
         raise WorktreeError(
             f"branch {branch!r} is already checked out at {checked_out}; `tmuxclaude open {checked_out}` starts"
@@ -257,18 +277,16 @@ def create_worktree(info: WorktreeInfo, branch: str, *, base: str | None, locati
         )
     if location.exists() and any(location.iterdir()):
         raise WorktreeError(f"worktree location already exists and is not empty: {location}")
-    made = _own_location(location)
-    main = info.main_root
-    if not base and not _has_commit(main):
+    if not base and not has_head:
         raise WorktreeError(
             f"{main} has no commits yet, and a new worktree branches from one: commit first"
             " (for example `git commit --allow-empty -m init`)"
         )
-    exists = _has_commit(main, f"refs/heads/{branch}")
+    if exists and base:
+        raise WorktreeError(f"branch {branch!r} already exists; --base applies to new branches only")
+    made = _own_location(location)
     try:
         if exists:
-            if base:
-                raise WorktreeError(f"branch {branch!r} already exists; --base applies to new branches only")
             run_git(main, "worktree", "add", "--", str(location), branch)
         else:
             args = ["worktree", "add", "-b", branch, "--", str(location)]

@@ -61,8 +61,9 @@ def encode_env(env: Mapping[str, str]) -> bytes:
 
 
 def write_env_file(path: Path, env: Mapping[str, str]) -> None:
-    """Write the pane environment atomically, 0600 (the directory is the caller's private runtime dir)."""
-    write_private(path, encode_env(env))
+    """Write the pane environment atomically, 0600 (the directory is the caller's private runtime dir); not
+    fsynced: it is rewritten at every (re)spawn, before the launcher reads it."""
+    write_private(path, encode_env(env), durable=False)
 
 
 def remove_env_files(runtime_dir: Path, instance_id: str) -> None:

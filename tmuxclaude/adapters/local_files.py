@@ -13,8 +13,8 @@ __all__ = ["LocalFiles"]
 
 
 class LocalFiles:
-    def write_private(self, path: Path, data: bytes | str) -> None:
-        fsutil.write_private(path, data)
+    def write_private(self, path: Path, data: bytes | str, *, durable: bool = True) -> None:
+        fsutil.write_private(path, data, durable=durable)
 
     def ensure_private_dir(self, path: Path, root: Path | None = None) -> Path:
         return paths.ensure_private_dir(path, root)

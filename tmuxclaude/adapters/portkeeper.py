@@ -8,6 +8,11 @@ listen backlog for the next controller, and no other uid can bind the port. The 
 socket when the instance is killed and exits when it holds none, or when its socket file is gone (its runtime dir
 was removed). Both ends check the other's uid (SO_PEERCRED) before anything else.
 
+The hand-over runs on one worker thread, off the path of ``tmuxclaude new``: with no instance left the keeper has
+exited, and starting one is a Python start-up (about 100 ms) the new Claude's pane would otherwise wait for.
+Hold, get and drop run on that thread in the order asked (a port's drop follows its hold); ``kept`` waits for what
+was queued before it.
+
 Wire format: one datagram per message, a JSON object, the sockets as ancillary data.
 ``{"op": "hold", "port": N}`` + 1 fd -> ``{"ok": true}``; ``{"op": "drop", "port": N}`` -> ``{"ok": true}``;
 ``{"op": "get", "port": N}`` -> ``{"port": N}`` + its fd;
@@ -16,6 +21,7 @@ Wire format: one datagram per message, a JSON object, the sockets as ancillary d
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import json
 import logging
@@ -104,6 +110,8 @@ class KeptPorts:
         self.path = keeper_socket(runtime_dir)
         self._taken: dict[int, socket.socket] = {}
         self._kept: set[int] = set()
+        # One worker: hold, drop and get reach the keeper in the order they were asked for.
+        self._ops = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="portkeeper")
 
     # The keeper connection: one short exchange per operation (they are rare: new, kill, start-up).
 
@@ -189,26 +197,38 @@ class KeptPorts:
 
     def kept(self, port: int) -> bool:
         """The keeper held this port all along (handed back by ``take``, or bound and handed over by us)."""
+        self._ops.submit(lambda: None).result()  # after the hand-overs asked for before
         return port in self._kept
 
     def _hold(self, sock: socket.socket) -> socket.socket:
+        """Return ``sock`` at once; a duplicate goes to the keeper on the worker (the caller may close its own)."""
         port = int(sock.getsockname()[1])
+        dup = os.dup(sock.fileno())
         try:
-            self._exchange({"op": "hold", "port": port}, [sock.fileno()], start=True)
+            self._ops.submit(self._hand_over, port, dup)
+        except BaseException:
+            os.close(dup)
+            raise
+        return sock
+
+    def _hand_over(self, port: int, fd: int) -> None:
+        try:
+            self._exchange({"op": "hold", "port": port}, [fd], start=True)
         except OSError as exc:
             log.warning("port keeper unavailable (%s): port %s is held by the controller only", exc, port)
             self._kept.discard(port)
         else:
             self._kept.add(port)
-        return sock
+        finally:
+            os.close(fd)
 
     def bind_port(self, port: int) -> socket.socket:
         taken = self._taken.pop(port, None)
         if taken is not None:
             return taken
-        if port in self._kept:
+        if self.kept(port):
             # Served before by this controller and closed since (orphaned, then restored): the keeper has it.
-            got = self._get(port)
+            got = self._ops.submit(self._get, port).result()
             if got is not None:
                 return got
             self._kept.discard(port)
@@ -234,11 +254,15 @@ class KeptPorts:
         return self._hold(netports.bind_free_port(low, high, skip | set(self._taken)))
 
     def release(self, port: int) -> None:
-        """The instance on ``port`` is gone for good: the keeper lets the port go."""
-        self._kept.discard(port)
+        """The instance on ``port`` is gone for good: the keeper lets the port go (after its hold, if that is still
+        on its way)."""
         taken = self._taken.pop(port, None)
         if taken is not None:
             taken.close()
+        self._ops.submit(self._drop, port).result()
+
+    def _drop(self, port: int) -> None:
+        self._kept.discard(port)
         try:
             self._exchange({"op": "drop", "port": port})
         except OSError as exc:

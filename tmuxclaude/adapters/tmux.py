@@ -160,9 +160,11 @@ class Tmux:
         """Create the window (Neovim pane left, Claude pane right). On failure nothing is left behind.
 
         One tmux invocation does it all (each costs a few ms): commands in a sequence do not follow a window
-        created with -d, so the window gets a unique temporary name to be targeted by, then its real one.
+        created with -d, so the window gets a unique temporary name to be targeted by, then its real one. Claude's
+        pane is the window's first process (the one the user waits for starts before Neovim), and Neovim's is
+        split off to its left (``-b``): the layout and the pane order (Neovim first) stay the same.
         """
-        fmt = SEP.join(["#{session_id}", "#{window_id}", "#{pane_id}"])
+        fmt = SEP.join(["#{session_id}", "#{window_id}", "#{pane_id}", "#{pid}:#{start_time}"])
         temp = f"tc-{options.get('id', 'new')}"
         if session is None and not self.session_exists(f"={fallback_session}"):
             self._make_default_socket_dir()
@@ -174,33 +176,33 @@ class Tmux:
         target = f"{target_session}:={temp}"
         args = _chain(
             [
-                [*first, "-n", temp, "-c", literal(cwd), *map(arg, nvim_cmd)],
+                [*first, "-n", temp, "-c", literal(cwd), *map(arg, claude_cmd)],
                 *([ "set-option", "-w", "-t", target, f"{OPTION_PREFIX}{k}", arg(v)] for k, v in options.items()),
-                # automatic-rename would replace the instance name with "nvim"; the name is the user's handle.
+                # automatic-rename would replace the instance name with the program's; the name is the user's handle.
                 ["set-option", "-w", "-t", target, "automatic-rename", "off"],
-                ["split-window", "-h", "-d", "-P", "-F", "#{pane_id}", "-t", target, "-c", literal(cwd),
-                 *map(arg, claude_cmd)],
+                ["split-window", "-h", "-b", "-d", "-P", "-F", "#{pane_id}", "-t", target, "-c", literal(cwd),
+                 *map(arg, nvim_cmd)],
+                # Claude's pane stays the active one (split -d): selecting the window shows it.
+                *([["select-window", "-t", target]] if focus else []),
                 ["rename-window", "-t", target, "--", literal(name)],
             ]
         )  # fmt: skip
         out: list[str] = []
         try:
             out = self.run(*args)
-            if len(out) < 2 or out[0].count(SEP) != 2:
+            if len(out) < 2 or out[0].count(SEP) != 3:
                 # The -P lines are the client's stdout, which a client that had to start the server first has
                 # been seen to return empty; the window's tag names it just as well.
                 out = self._find_tagged(options.get("id", ""))
-            session_id, window_id, nvim_pane = out[0].split(SEP)
-            claude_pane = out[1]
-            if focus:
-                self.run("select-window", "-t", window_id, ";", "select-pane", "-t", claude_pane)
+            session_id, window_id, claude_pane, server = out[0].split(SEP)
+            nvim_pane = out[1]
         except TmuxError:
             self.run("kill-window", "-t", target, check=False)
             raise
         except (IndexError, ValueError):
             self.run("kill-window", "-t", target, check=False)
             raise TmuxError(f"tmux new-window: unexpected output {out!r}") from None
-        return InstanceWindow(session_id, window_id, nvim_pane, claude_pane)
+        return InstanceWindow(session_id, window_id, nvim_pane, claude_pane, server if ":" in server else "")
 
     def _make_default_socket_dir(self) -> None:
         """tmux makes ``$TMUX_TMPDIR/tmux-UID`` only when it picks the socket itself; we always name the socket
@@ -217,7 +219,7 @@ class Tmux:
         panes = [r for r in rows if len(r) == 4 and instance_id and r[3] == instance_id]
         if len(panes) != 2:
             return []
-        return [SEP.join(panes[0][:3]), panes[1][2]]
+        return [SEP.join([*panes[1][:3], ""]), panes[0][2]]  # Claude's pane (the right one), then Neovim's
 
     def split(self, pane: str, *, cwd: str, cmd: Sequence[str]) -> str:
         out = self.run(

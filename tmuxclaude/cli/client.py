@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import socket
-import subprocess
 import sys
 import time
 from typing import Any
@@ -63,6 +61,8 @@ def controller_running(paths: Paths) -> bool:
 
 def start_controller(paths: Paths) -> None:
     """Start the controller detached from this terminal and wait until its socket answers."""
+    import subprocess  # here, not at the top: the hot commands never start a process (a few ms of imports)
+
     from tmuxclaude.adapters.configfile import load_config
 
     load_config()  # a broken config is reported here, naming the key, not as "controller failed to start"
@@ -119,6 +119,8 @@ def request(cmd: str, args: dict[str, Any] | None = None, *, autostart: bool = T
 
 
 def stop_controller(paths: Paths) -> bool:
+    import fcntl
+
     try:
         sock = _connect(paths, 10.0)
     except OSError:

@@ -125,8 +125,11 @@ def write_hook_files(rt: Runtime, inst: Instance) -> None:
         if event in ("PreToolUse", "PostToolUse"):
             entry["matcher"] = "*"
         hooks[event] = [entry]
-    rt.ports.files.write_private(token_file, inst.hook_token + "\n")
-    rt.ports.files.write_private(rt.ports.paths.settings_file(inst.id), json.dumps({"hooks": hooks}, indent=1))
+    # Not fsynced (durable=False): both are rewritten at every launch, before Claude reads them.
+    rt.ports.files.write_private(token_file, inst.hook_token + "\n", durable=False)
+    rt.ports.files.write_private(
+        rt.ports.paths.settings_file(inst.id), json.dumps({"hooks": hooks}, indent=1), durable=False
+    )
 
 
 def remove_hook_files(rt: Runtime, instance_id: str) -> None:
@@ -202,14 +205,17 @@ def create_panes(rt: Runtime, inst: Instance, client: ClientContext, focus: bool
         options=options,
         focus=focus and bool(client.pane),
     )
-    if focus and client.pane:
+    if focus and client.pane and window.session_id != session:
+        # Made in the caller's session, the window and Claude's pane are selected already (by the same tmux
+        # command); only another session needs the caller's client switched. Each tmux call costs a fork while
+        # Claude starts.
         rt.ports.tmux.select(window.window_id, window.claude_pane, client.pane)
     return inst.with_(
         session_id=window.session_id,
         window_id=window.window_id,
         nvim_pane=window.nvim_pane,
         claude_pane=window.claude_pane,
-        tmux_server=rt.ports.tmux.server_id(),
+        tmux_server=window.server_id or rt.ports.tmux.server_id(),
     )
 
 

@@ -1,10 +1,10 @@
 """Starting instances, all or nothing: ``new`` (worktree + instance), ``open`` (instance for a worktree), and the
 spawn both share (also used by ``restore`` to bring an instance back on its old port and token).
 
-Spawn acquires resources in order (port, the served instance: IDE server, hook and lock files; tmux window,
-registry entry, Neovim link); every step pushes its undo on one ``contextlib.AsyncExitStack``, so a failure undoes
-what was acquired, in reverse. Worktrees are created on request and never removed as a side effect of a failure.
-Git and file work runs in a thread, never on the event loop under the controller lock.
+Spawn acquires resources in order (port; hook files and tmux window; the served instance: IDE server, hook and lock
+files; registry entry, Neovim link); every step pushes its undo on one ``contextlib.AsyncExitStack``, so a failure
+undoes what was acquired, in reverse. Worktrees are created on request and never removed as a side effect of a
+failure. Git and file work runs in a thread, never on the event loop under the controller lock.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from tmuxclaude.controller.bootstrap import post_create
-from tmuxclaude.controller.launch import create_panes, kill_panes, resume_args
+from tmuxclaude.controller.launch import create_panes, kill_panes, remove_hook_files, resume_args
 from tmuxclaude.controller.lifecycle import apply
 from tmuxclaude.controller.runtime import ClientContext, Runtime
 from tmuxclaude.controller.served import ServedInstance, reserve_free_port
 from tmuxclaude.controller.views import describe
-from tmuxclaude.errors import InstanceError, LimitError
+from tmuxclaude.errors import InstanceError, LimitError, WorktreeError
 from tmuxclaude.model.instance import Instance, InstanceState, Phase
 from tmuxclaude.model.lifecycle import Event
 from tmuxclaude.model.naming import NameParts, instance_name
@@ -76,9 +76,13 @@ async def new(rt: Runtime, branch: str, base: str | None, client: ClientContext,
         rt.ports.files.include_patterns, Path(info.main_root), rt.config.worktrees.include
     )
     async with rt.lock:
-        await _refuse_existing_branch(rt, info, branch)
-        check_limit(rt)
-        created = await asyncio.to_thread(rt.ports.git.create_worktree, info, branch, base=base, location=location)
+        # The branch's own instance is looked up (a git process) only when the start is refused anyway.
+        try:
+            check_limit(rt)
+            created = await asyncio.to_thread(rt.ports.git.create_worktree, info, branch, base=base, location=location)
+        except (LimitError, WorktreeError):
+            await _refuse_existing_branch(rt, info, branch)
+            raise
         await asyncio.to_thread(
             rt.ports.files.copy_includes,
             Path(info.main_root),
@@ -209,11 +213,16 @@ async def spawn(
             new_port = inst.port
             undo.callback(_quietly(lambda: rt.ports.net.release(new_port)))
         undo.callback(_quietly(sock.close))
-        served = await ServedInstance.open(rt, inst, sock, link=False)
-        undo.push_async_callback(_quietly_async(served.close))
+        # Claude's pane starts before the IDE server and the lock file: it reads its settings and hook files at
+        # start (create_panes writes them), the lock file only when it looks for its IDE, half a second or more
+        # later, and a connect or hook that comes earlier waits in the bound socket's listen backlog.
+        iid = inst.id
+        undo.callback(_quietly(lambda: remove_hook_files(rt, iid)))
         inst = await asyncio.to_thread(create_panes, rt, inst, client, focus, resume_args or [])
         panes = inst
         undo.callback(_quietly(lambda: kill_panes(rt, panes)))
+        served = await ServedInstance.open(rt, inst, sock, link=False)
+        undo.push_async_callback(_quietly_async(served.close))
         before = rt.registry.get(inst.id)
         undo.callback(_quietly(lambda: _put_back(rt, inst.id, before)))
         rt.registry.put(inst)

@@ -13,6 +13,8 @@ class InstanceWindow:
     window_id: str
     nvim_pane: str
     claude_pane: str
+    server_id: str = ""
+    """``pid:start_time`` of the tmux server it was made on, read in the same tmux command ("" if not)."""
 
 
 @dataclass(frozen=True)
