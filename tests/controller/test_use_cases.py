@@ -33,6 +33,14 @@ def hook_files(w: World) -> list[str]:
     return sorted(p.name for p in run.iterdir() if not p.name.endswith(".sock")) if run.exists() else []
 
 
+async def controller_restarted(w: World) -> World:
+    """A new controller on the same tmux server and state file (its other ports fresh fakes)."""
+    await reconcile.shutdown(w.rt)
+    w2 = make_world(w.root, tmux=w.tmux)
+    w2.state.data = w.state.data
+    return w2
+
+
 async def test_spawn_serves_writes_lock_and_tags_window(w: World) -> None:
     item = await new(w, "feat-a")
     inst = w.rt.registry.find("feat-a")
@@ -178,9 +186,7 @@ async def test_a_port_not_kept_while_down_is_never_reused_with_its_old_tokens(w:
     await new(w, "a")
     await new(w, "b")
     a, b = w.rt.registry.ordered()
-    await reconcile.shutdown(w.rt)
-    w2 = make_world(w.root, tmux=w.tmux)
-    w2.state.data = w.state.data
+    w2 = await controller_restarted(w)
     w2.net.unkept.add(a.port)
     try:
         await reconcile.start(w2.rt)
@@ -196,9 +202,7 @@ async def test_a_port_not_kept_while_down_is_never_reused_with_its_old_tokens(w:
 async def test_port_taken_while_down_moves_the_instance(w: World) -> None:
     await new(w, "a")
     inst = w.rt.registry.ordered()[0]
-    await reconcile.shutdown(w.rt)
-    w2 = make_world(w.root, tmux=w.tmux)
-    w2.state.data = w.state.data
+    w2 = await controller_restarted(w)
     w2.net.taken.add(inst.port)
     try:
         await reconcile.start(w2.rt)
