@@ -14,32 +14,18 @@ import resource
 import signal
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from tmuxclaude.adapters import claude_sessions, procs
-from tmuxclaude.adapters import git as gitx
-from tmuxclaude.adapters.claude_cli import LocalClaudeCli
 from tmuxclaude.adapters.configfile import config_mtime, load_config
 from tmuxclaude.adapters.control_server import ControlServer, control_socket_answers
-from tmuxclaude.adapters.formatter import resolve_formatter
 from tmuxclaude.adapters.fsutil import write_private
-from tmuxclaude.adapters.ide_server import IdeServers
-from tmuxclaude.adapters.local_files import LocalFiles
-from tmuxclaude.adapters.lockfiles import LockDir
 from tmuxclaude.adapters.logfile import PrivateRotatingFileHandler, RateLimitFilter, SafeFormatter
-from tmuxclaude.adapters.nvim import NvimBridge
-from tmuxclaude.adapters.pane_launcher import PaneLauncher
 from tmuxclaude.adapters.paths import Paths
-from tmuxclaude.adapters.portkeeper import KeptPorts
-from tmuxclaude.adapters.remote_windows import RemoteWindows
-from tmuxclaude.adapters.ssh import SshHost
-from tmuxclaude.adapters.statefile import StateFile
-from tmuxclaude.adapters.tmux import Tmux
-from tmuxclaude.adapters.tmux_text import PaneText
-from tmuxclaude.controller.daemon import Controller
-from tmuxclaude.controller.ports import Ports
-from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.errors import TmuxClaudeError
 from tmuxclaude.model.config import Config
+
+if TYPE_CHECKING:
+    from tmuxclaude.controller.daemon import Controller
 
 __all__ = ["build", "run", "setup_logging"]
 
@@ -58,6 +44,27 @@ class _ConfigFile:
 
 def build(paths: Paths, config: Config) -> Controller:
     """The controller of the tmux server ``paths`` names, over the real adapters."""
+    # Imported here, after the controller flock: when twenty `tmuxclaude new` at once each start a controller,
+    # the nineteen that lose the flock exit without paying for websockets, msgpack, libtmux and psutil.
+    from tmuxclaude.adapters import claude_sessions, procs
+    from tmuxclaude.adapters import git as gitx
+    from tmuxclaude.adapters.claude_cli import LocalClaudeCli
+    from tmuxclaude.adapters.formatter import resolve_formatter
+    from tmuxclaude.adapters.ide_server import IdeServers
+    from tmuxclaude.adapters.local_files import LocalFiles
+    from tmuxclaude.adapters.lockfiles import LockDir
+    from tmuxclaude.adapters.nvim import NvimBridge
+    from tmuxclaude.adapters.pane_launcher import PaneLauncher
+    from tmuxclaude.adapters.portkeeper import KeptPorts
+    from tmuxclaude.adapters.remote_windows import RemoteWindows
+    from tmuxclaude.adapters.ssh import SshHost
+    from tmuxclaude.adapters.statefile import StateFile
+    from tmuxclaude.adapters.tmux import Tmux
+    from tmuxclaude.adapters.tmux_text import PaneText
+    from tmuxclaude.controller.daemon import Controller
+    from tmuxclaude.controller.ports import Ports
+    from tmuxclaude.controller.runtime import Runtime
+
     keeper = KeptPorts(paths.runtime_dir)
     tmux = Tmux(paths.tmux_socket)
     ports = Ports(
