@@ -25,6 +25,12 @@ def _connected(w: World, side: Side) -> bool:
     return bool(w.server(side)["clients"] == 1)
 
 
+def _settled(w: World, side: Side) -> bool:
+    """Its Claude finished setting up its IDE connection (it said ``ide_connected``): a kill in the middle of the
+    CLI's first handshake is another story (the CLI may not retry a connection it never completed)."""
+    return _connected(w, side) and "ide_connected" in w.server(side)["calls"]
+
+
 @pytest.fixture
 def attacker() -> Attacker:
     found = create_attacker()
@@ -39,6 +45,8 @@ def test_claude_comes_back_to_the_restarted_controller_only(world: World, attack
     port the keeper held: the CLI does not re-read the lock file when it reconnects (with a rotated token it
     retried 5 times with the old one and gave up), and the token never left your processes."""
     w = world
+    for side in (w.a, w.b):
+        retry_until(functools.partial(_settled, w, side), 30, f"{side.name}'s IDE connection set up")
     pid = controller_pid(w.env)
     os.kill(pid, signal.SIGKILL)
     retry_until(lambda: not pid_alive(pid), 10, "the controller gone")
