@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from tmuxclaude.controller import nvim_link, pane_channel
 from tmuxclaude.controller.launch import remove_hook_files, write_hook_files, write_lock
@@ -21,9 +22,30 @@ from tmuxclaude.controller.ports import IdeServerPort, Listener, NvimPort
 from tmuxclaude.controller.runtime import Runtime
 from tmuxclaude.model.instance import Instance
 
-__all__ = ["ServedInstance", "reserve_free_port"]
+__all__ = ["ServedInstance", "Step", "reserve_free_port", "run_every_step"]
 
 log = logging.getLogger(__name__)
+
+
+Step = tuple[str, Callable[[], Awaitable[object] | object]]
+"""A named step of a release: a function, or a coroutine function."""
+
+
+async def run_every_step(steps: Sequence[Step], what: str) -> None:
+    """Run every step even when earlier ones fail (pieces already gone are fine); each failure is logged and all
+    are raised together (ExceptionGroup ``{what} had errors``). The one runner of every release: an instance's
+    close here, its teardown (controller/teardown.py)."""
+    errors: list[Exception] = []
+    for name, step in steps:
+        try:
+            result = step()
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            log.warning("%s: %s failed: %s", what, name, exc, exc_info=True)
+            errors.append(exc)
+    if errors:
+        raise ExceptionGroup(f"{what} had errors", errors)
 
 
 def reserve_free_port(rt: Runtime) -> Listener:
@@ -89,24 +111,14 @@ class ServedInstance:
         rt = self._rt
         if self.current:
             del rt.served[self.instance_id]
-        steps: list[tuple[str, Callable[[], Awaitable[None] | object]]] = [
+        steps: list[Step] = [
             ("Neovim link", self._stop_link),
             ("IDE server", self.server.close),
             ("lock file", lambda: rt.ports.locks.remove(self.port)),
         ]
         if not keep_files:
             steps.append(("hook files", lambda: remove_hook_files(rt, self.instance_id)))
-        errors: list[Exception] = []
-        for what, run in steps:
-            try:
-                result = run()
-                if asyncio.iscoroutine(result):
-                    await result
-            except Exception as exc:
-                log.warning("closing %s of instance %s failed: %s", what, self.instance_id, exc)
-                errors.append(exc)
-        if errors:
-            raise ExceptionGroup(f"stopping instance {self.instance_id} had errors", errors)
+        await run_every_step(steps, f"stopping instance {self.instance_id}")
 
     async def _stop_link(self) -> None:
         task, self.link = self.link, None

@@ -8,14 +8,13 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 from tmuxclaude.controller import comments
 from tmuxclaude.controller.launch import kill_panes, remove_hook_files
 from tmuxclaude.controller.lifecycle import apply
 from tmuxclaude.controller.runtime import ClientContext, Runtime
+from tmuxclaude.controller.served import Step, run_every_step
 from tmuxclaude.controller.status import publish_summary
 from tmuxclaude.controller.views import describe, find
 from tmuxclaude.errors import UnsafeRemovalError
@@ -90,22 +89,14 @@ async def orphan(rt: Runtime, inst: Instance) -> None:
 
 async def teardown(rt: Runtime, inst: Instance, *, kill_window: bool) -> None:
     """Every step runs; pieces already gone are fine. Errors are collected and raised together."""
-    errors: list[Exception] = []
-    steps: list[Callable[[], Any]] = [lambda: stop_serving(rt, inst.id)]
+    steps: list[Step] = [("stop serving", lambda: stop_serving(rt, inst.id))]
     if kill_window:
-        steps.append(lambda: kill_panes(rt, inst))
-    steps.append(lambda: forget(rt, inst))
-    for step in steps:
-        try:
-            result = step()
-            if asyncio.iscoroutine(result):
-                await result
-        except Exception as exc:
-            log.exception("teardown step failed for %s", inst.name)
-            errors.append(exc)
-    rt.event(f"stopped {inst.name}")
-    if errors:
-        raise ExceptionGroup(f"teardown of {inst.name} had errors", errors)
+        steps.append(("panes", lambda: kill_panes(rt, inst)))
+    steps.append(("record and files", lambda: forget(rt, inst)))
+    try:
+        await run_every_step(steps, f"teardown of {inst.name}")
+    finally:
+        rt.event(f"stopped {inst.name}")
 
 
 def forget(rt: Runtime, inst: Instance) -> None:
